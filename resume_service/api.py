@@ -1,0 +1,126 @@
+"""HTTP routes of resume_service (the gateway adds the `/api` prefix)."""
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request, Response
+
+from contracts.resume import ResumeDocument
+from resume_service.domain import (
+    CreateResume, DeleteResume, ResumeIdTaken, ResumeNotFound, StaleVersion, UpdateResume,
+    VersionNotFound,
+)
+from resume_service.service import ResumeService
+from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
+from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from runtime.identity import CurrentUser
+
+JSON = "application/json"
+
+
+def get_service(request: Request) -> ResumeService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[ResumeService, Depends(get_service)]
+ResumeId = Annotated[UUID, "resume id"]
+
+router = APIRouter(prefix="/resume", tags=["resume"],
+                   responses=error_responses(401, 422))
+
+
+@router.get("/all", response_model=list[ResumeOut], summary="All of the caller's resumes")
+async def list_resumes(user: CurrentUser, service: Service) -> Response:
+    return Response(await service.list_all(user), media_type=JSON)
+
+
+@router.post("/create", response_model=ResumeOut, status_code=201,
+             responses=error_responses(413), summary="Create a resume with a server id")
+async def create_resume(user: CurrentUser, service: Service,
+                        body: Annotated[ResumeIn | None, Body()] = None) -> Response:
+    document = body.document() if body else ResumeDocument()
+    payload, _ = await service.execute(str(uuid4()), CreateResume(user, document))
+    return Response(payload, status_code=201, media_type=JSON)
+
+
+@router.post("/create/{resume_id}", response_model=ResumeOut, status_code=201,
+             responses={200: {"description": "Already created by this user: returned as is"},
+                        **error_responses(409, 413)},
+             summary="Create a resume with a client-chosen UUID (idempotent)")
+async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Service,
+                                body: Annotated[ResumeIn | None, Body()] = None) -> Response:
+    document = body.document() if body else ResumeDocument()
+    payload, created = await service.execute(str(resume_id), CreateResume(user, document))
+    return Response(payload, status_code=201 if created else 200, media_type=JSON)
+
+
+@router.get("/{resume_id}", response_model=ResumeOut, responses=error_responses(404),
+            summary="One resume")
+async def get_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
+    return Response(await service.get(user, str(resume_id)), media_type=JSON)
+
+
+@router.put("/update/{resume_id}", response_model=ResumeOut,
+            responses=error_responses(404, 409, 413),
+            summary="Replace the document; stale expected version -> 409")
+async def update_resume(resume_id: UUID, body: ResumeIn, user: CurrentUser, service: Service,
+                        if_match: Annotated[str | None, Header()] = None) -> Response:
+    expected = parse_if_match(if_match) if if_match else body.version
+    payload, _ = await service.execute(
+        str(resume_id), UpdateResume(user, body.document(), expected))
+    return Response(payload, media_type=JSON)
+
+
+@router.delete("/delete/{resume_id}", status_code=204, responses=error_responses(404),
+               summary="Delete a resume (its history stays in the event store)")
+async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
+    await service.execute(str(resume_id), DeleteResume(user))
+    return Response(status_code=204)
+
+
+@router.get("/{resume_id}/history", response_model=list[HistoryEntry],
+            responses=error_responses(404), summary="Every version, with what changed")
+async def resume_history(resume_id: UUID, user: CurrentUser,
+                         service: Service) -> list[HistoryEntry]:
+    return await service.history(user, str(resume_id))
+
+
+@router.get("/{resume_id}/versions/{version}", response_model=ResumeAtVersion,
+            responses=error_responses(404), summary="The resume as it was at a version")
+async def resume_at_version(resume_id: UUID, version: int, user: CurrentUser,
+                            service: Service) -> ResumeAtVersion:
+    return await service.at_version(user, str(resume_id), version)
+
+
+@router.post("/{resume_id}/restore/{version}", response_model=ResumeOut,
+             responses=error_responses(404, 409),
+             summary="Make an old version current again (a new event; nothing is rewritten)")
+async def restore_resume(resume_id: UUID, version: int, user: CurrentUser,
+                         service: Service) -> Response:
+    return Response(await service.restore(user, str(resume_id), version), media_type=JSON)
+
+
+def parse_if_match(value: str) -> int:
+    candidate = value.strip().removeprefix("W/").strip('"')
+    if not candidate.isdigit():
+        raise ApiError(400, "bad_if_match", "If-Match must carry the resume version, e.g. \"3\"")
+    return int(candidate)
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ResumeNotFound)
+    async def _not_found(*_: object) -> OrjsonResponse:
+        return error_response(404, "resume_not_found", "no such resume")
+
+    @app.exception_handler(VersionNotFound)
+    async def _no_version(_: Request, exc: VersionNotFound) -> OrjsonResponse:
+        return error_response(404, "version_not_found", f"the resume has no version {exc}")
+
+    @app.exception_handler(StaleVersion)
+    async def _stale(_: Request, exc: StaleVersion) -> OrjsonResponse:
+        return error_response(409, "version_conflict", "the resume changed since you read it",
+                              current_version=exc.current_version)
+
+    @app.exception_handler(ResumeIdTaken)
+    async def _taken(*_: object) -> OrjsonResponse:
+        return error_response(409, "resume_id_taken", "that id is already in use")

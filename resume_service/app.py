@@ -1,0 +1,63 @@
+"""Wiring of resume_service: engine, Redis, broker, outbox relay and routes, all built in
+the app factory and lifespan, never at import time.
+
+Run: ``uvicorn resume_service.app:create_app --factory --port 8002``
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from contracts.topology import RESUME_PRODUCER
+from resume_service.api import install_domain_error_handlers, router
+from resume_service.service import ResumeService
+from resume_service.settings import ResumeSettings
+from resume_service.tables import event_tables
+from runtime.bus import make_broker
+from runtime.cache import ReadCache
+from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
+from runtime.eventstore import EventStore
+from runtime.http import install_http_plumbing
+from runtime.identity import IdentitySigner
+from runtime.lifecycle import run_bus
+
+
+def create_app(settings: ResumeSettings | None = None) -> FastAPI:
+    settings = settings or ResumeSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        redis = Redis.from_url(settings.redis_url)
+        broker = make_broker(settings.amqp_url)
+        app.state.identity = IdentitySigner(settings.internal_secret)
+        app.state.service = ResumeService(
+            make_sessionmaker(engine), EventStore(event_tables, RESUME_PRODUCER),
+            ReadCache(redis, "rc:resume", settings.cache_ttl_seconds))
+        bus = asyncio.create_task(run_bus(
+            broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
+            tables=event_tables, poll_seconds=settings.relay_poll_seconds))
+        app.state.bus_task = bus
+        try:
+            yield
+        finally:
+            bus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bus
+            await broker.stop()
+            await redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="resume_service", version="1.0.0", lifespan=lifespan)
+    install_http_plumbing(app, settings.max_body_bytes)
+    install_domain_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

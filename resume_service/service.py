@@ -1,0 +1,142 @@
+"""Use cases of resume_service. Each command is one unit of work: load the state, decide,
+append the events (with their outbox rows) and update the read model in one transaction;
+then drop the owner's read cache. Reads go through the cache."""
+
+import logging
+from typing import Any
+
+from pydantic import TypeAdapter
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts.resume import ResumeDocument
+from contracts.resume_events import RESUME_EVENTS, ResumeEvent
+from resume_service import projections
+from resume_service.domain import (
+    Command, ResumeNotFound, ResumeState, RestoreResume, StaleVersion, VersionNotFound, decide,
+    describe_change, evolve, fold,
+)
+from resume_service.views import HistoryEntry, ResumeAtVersion, dumps, row_to_json
+from runtime.cache import ReadCache
+from runtime.eventstore import EventStore, NewEvent, VersionConflict
+from contracts.envelope import EventEnvelope
+
+log = logging.getLogger(__name__)
+_document = TypeAdapter(ResumeDocument)
+
+
+def to_domain_event(envelope: EventEnvelope) -> ResumeEvent:
+    return RESUME_EVENTS[envelope.event_type].model_validate(envelope.payload)
+
+
+class ResumeService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: EventStore,
+                 cache: ReadCache) -> None:
+        self.sessions, self.store, self.cache = sessions, store, cache
+
+    async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
+        """Run a command; return the resume as JSON and whether anything was recorded."""
+        async with self.sessions.begin() as session:
+            state = await self._load_state(session, resume_id)
+            events = decide(state, command)
+            if events:
+                await self._record(session, state, events, command.owner_id)
+            row = await projections.owned_row(session, command.owner_id, resume_id)
+        if events:
+            await self._drop_cache(command.owner_id)
+        return (dumps(row_to_json(row)) if row else b"null"), bool(events)
+
+    async def restore(self, owner_id: str, resume_id: str, version: int) -> bytes:
+        old = await self.at_version(owner_id, resume_id, version)
+        if old.document is None:
+            raise VersionNotFound(version)
+        body, _ = await self.execute(resume_id, RestoreResume(owner_id, version, old.document))
+        return body
+
+    async def _record(self, session: AsyncSession, state: ResumeState,
+                      events: list[ResumeEvent], owner_id: str) -> None:
+        new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
+               for e in events]
+        try:
+            stored = await self.store.append(session, state.resume_id, state.version, new,
+                                             user_id=owner_id)
+        except VersionConflict as conflict:
+            raise StaleVersion(conflict.actual) from conflict
+        for envelope in stored:
+            await projections.apply_event(session, envelope)
+
+    async def _load_state(self, session: AsyncSession, resume_id: str) -> ResumeState:
+        row = await projections.load_row(session, resume_id)
+        if row is None:
+            return ResumeState(resume_id)
+        return ResumeState(resume_id, version=row.version, owner_id=row.owner_id,
+                           document=_document.validate_python(row.document),
+                           deleted=row.deleted_at is not None)
+
+    async def _drop_cache(self, owner_id: str) -> None:
+        try:
+            await self.cache.invalidate(owner_id)
+        except RedisError as exc:
+            log.warning("could not drop the read cache of %s: %r", owner_id, exc)
+
+    async def get(self, owner_id: str, resume_id: str) -> bytes:
+        return await self._cached(owner_id, f"r:{resume_id}", lambda s: self._one(s, owner_id,
+                                                                                   resume_id))
+
+    async def list_all(self, owner_id: str) -> bytes:
+        return await self._cached(owner_id, "all", lambda s: self._all(s, owner_id))
+
+    async def _one(self, session: AsyncSession, owner_id: str, resume_id: str) -> bytes:
+        row = await projections.owned_row(session, owner_id, resume_id)
+        if row is None:
+            raise ResumeNotFound(resume_id)
+        return dumps(row_to_json(row))
+
+    async def _all(self, session: AsyncSession, owner_id: str) -> bytes:
+        return dumps([row_to_json(r) for r in await projections.owned_rows(session, owner_id)])
+
+    async def _cached(self, owner_id: str, key: str, load: Any) -> bytes:
+        try:
+            cached = await self.cache.get(owner_id, key)
+        except RedisError as exc:
+            log.warning("read cache unavailable: %r", exc)
+            cached = None
+        if cached is not None and cached.value is not None:
+            return cached.value
+        async with self.sessions() as session:
+            body: bytes = await load(session)
+        if cached is not None:
+            try:
+                await self.cache.put(owner_id, cached.generation, key, body)
+            except RedisError as exc:
+                log.warning("read cache unavailable: %r", exc)
+        return body
+
+    async def history(self, owner_id: str, resume_id: str) -> list[HistoryEntry]:
+        async with self.sessions() as session:
+            await self._require_owned(session, owner_id, resume_id)
+            envelopes = await self.store.read_stream(session, resume_id)
+        entries, state = [], ResumeState(resume_id)
+        for envelope in envelopes:
+            event = to_domain_event(envelope)
+            entries.append(HistoryEntry(
+                version=envelope.stream_version, event_type=envelope.event_type,
+                recorded_at=envelope.occurred_at, summary=describe_change(state.document, event),
+                correlation_id=envelope.correlation_id))
+            state = evolve(state, event)
+        return entries
+
+    async def at_version(self, owner_id: str, resume_id: str, version: int) -> ResumeAtVersion:
+        async with self.sessions() as session:
+            await self._require_owned(session, owner_id, resume_id)
+            envelopes = await self.store.read_stream(session, resume_id, up_to=version)
+        if version < 1 or len(envelopes) < version:
+            raise VersionNotFound(version)
+        state = fold(resume_id, (to_domain_event(e) for e in envelopes))
+        return ResumeAtVersion(id=resume_id, version=version,
+                               recorded_at=envelopes[-1].occurred_at, deleted=state.deleted,
+                               document=state.document)
+
+    async def _require_owned(self, session: AsyncSession, owner_id: str, resume_id: str) -> None:
+        if await projections.owned_row(session, owner_id, resume_id) is None:
+            raise ResumeNotFound(resume_id)

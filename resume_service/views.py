@@ -1,0 +1,55 @@
+"""What the API returns: the resume as the frontend sees it, and history entries."""
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field
+
+from contracts.resume import ResumeDocument
+
+
+class ResumeOut(ResumeDocument):
+    id: str
+    version: int = Field(description="Send it back as `version` or If-Match when updating.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ResumeIn(ResumeDocument):
+    """A document to save. Fields of a fetched resume (id, timestamps) are accepted and
+    ignored, so a client can send back what it read; `version` is the expected version."""
+
+    id: str | None = None
+    version: int | None = Field(None, ge=0)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def document(self) -> ResumeDocument:
+        return ResumeDocument.model_validate(
+            self.model_dump(exclude={"id", "version", "created_at", "updated_at"}))
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    event_type: str
+    recorded_at: datetime
+    summary: str
+    correlation_id: str | None = None
+
+
+class ResumeAtVersion(BaseModel):
+    id: str
+    version: int
+    recorded_at: datetime
+    deleted: bool
+    document: ResumeDocument | None
+
+
+def row_to_json(row: Any) -> dict[str, Any]:
+    return {**row.document, "id": row.id, "version": row.version,
+            "created_at": row.created_at, "updated_at": row.updated_at}
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)

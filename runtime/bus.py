@@ -1,0 +1,119 @@
+"""Bus topology in one place, and the consumer helper every service uses.
+
+Each consumer gets one durable quorum queue bound to the events exchange. A handler that
+raises is retried with a short backoff; on its last attempt the message is copied to the
+consumer's dead-letter queue with the error in its headers, then acknowledged, so the rest of
+the queue keeps flowing. The queue's `x-delivery-limit` is a backstop for a consumer that dies
+while handling a message: the broker itself dead-letters it once the limit is spent.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from pydantic import ValidationError
+
+from contracts.envelope import EventEnvelope
+from contracts.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, dead_letter_queue
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[EventEnvelope], Awaitable[None]]
+
+EVENTS = RabbitExchange(EVENTS_EXCHANGE, type=ExchangeType.TOPIC, durable=True)
+DEAD_LETTERS = RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.DIRECT, durable=True)
+
+
+def make_broker(amqp_url: str) -> RabbitBroker:
+    return RabbitBroker(amqp_url, logger=None, graceful_timeout=10.0)
+
+
+def consumer_queue(name: str, binding_key: str, max_attempts: int) -> RabbitQueue:
+    return RabbitQueue(
+        name, queue_type=QueueType.QUORUM, routing_key=binding_key,
+        arguments={
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": dead_letter_queue(name),
+            # backstop: a few more than our own retries, for consumers that crash mid-message
+            "x-delivery-limit": max_attempts + 2,
+        },
+    )
+
+
+def dead_letter_queue_spec(name: str) -> RabbitQueue:
+    return RabbitQueue(dead_letter_queue(name), durable=True, routing_key=dead_letter_queue(name))
+
+
+@dataclass
+class Consumer:
+    """One named consumer: a queue, the routing keys it is bound to, and its handler."""
+
+    name: str
+    binding_keys: tuple[str, ...]
+    handler: EventHandler
+    max_attempts: int = 5
+    prefetch: int = 16
+    retry_backoff_seconds: float = 0.2
+    _broker: RabbitBroker | None = None
+
+    def register(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+        queue = consumer_queue(self.name, self.binding_keys[0], self.max_attempts)
+        broker.subscriber(
+            queue, EVENTS, ack_policy=AckPolicy.MANUAL,
+            channel=Channel(prefetch_count=self.prefetch), title=self.name,
+        )(self._on_message)
+
+    async def declare_rest(self, broker: RabbitBroker) -> None:
+        """After broker.start(): the extra bindings and the dead-letter queue."""
+        queue = await broker.declare_queue(
+            consumer_queue(self.name, self.binding_keys[0], self.max_attempts))
+        events = await broker.declare_exchange(EVENTS)
+        for key in self.binding_keys[1:]:
+            await queue.bind(events, routing_key=key)
+        dlq = await broker.declare_queue(dead_letter_queue_spec(self.name))
+        await dlq.bind(await broker.declare_exchange(DEAD_LETTERS),
+                       routing_key=dead_letter_queue(self.name))
+
+    async def _on_message(self, message: RabbitMessage) -> None:
+        try:
+            envelope = EventEnvelope.model_validate_json(message.body)
+        except ValidationError as exc:
+            await self._dead_letter(message, f"undecodable envelope: {exc.errors()[:3]}")
+            return
+        try:
+            await self.handler(envelope)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+            await self._retry_or_dead_letter(message, envelope, exc)
+            return
+        await message.ack()
+
+    async def _retry_or_dead_letter(
+        self, message: RabbitMessage, envelope: EventEnvelope, exc: Exception,
+    ) -> None:
+        attempt = int((message.raw_message.headers or {}).get("x-delivery-count", 0)) + 1
+        log.warning("consumer %s failed on %s %s (attempt %d/%d): %r", self.name,
+                    envelope.event_type, envelope.event_id, attempt, self.max_attempts, exc)
+        if attempt >= self.max_attempts:
+            await self._dead_letter(message, repr(exc))
+            return
+        await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
+        await message.nack(requeue=True)
+
+    async def _dead_letter(self, message: RabbitMessage, error: str) -> None:
+        """Copy the message to the dead-letter queue (confirmed), then ack the original."""
+        raw = message.raw_message
+        headers = dict(raw.headers or {})
+        headers.update({"x-error": error[:2000], "x-consumer": self.name,
+                        "x-original-routing-key": raw.routing_key or ""})
+        await self._broker.publish(
+            raw.body, exchange=DEAD_LETTERS, routing_key=dead_letter_queue(self.name),
+            headers=headers, message_id=raw.message_id, correlation_id=raw.correlation_id,
+            content_type=raw.content_type, persist=True, timeout=10,
+        )
+        log.error("consumer %s dead-lettered message %s: %s", self.name, raw.message_id, error)
+        await message.ack()

@@ -1,0 +1,41 @@
+"""Per-user read cache in Redis that a write can never leave stale.
+
+Each user has a generation counter. Entries are stored under the generation that was current
+when the reader started; invalidation bumps the counter, so an entry written by a reader that
+raced with a write lands under a dead generation and is never served (it expires by TTL).
+"""
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+_READ = """
+local gen = redis.call('GET', KEYS[1]) or '0'
+return {gen, redis.call('GET', KEYS[1] .. ':' .. gen .. ':' .. ARGV[1])}
+"""
+
+
+@dataclass
+class CachedRead:
+    generation: str
+    value: bytes | None
+
+
+class ReadCache:
+    def __init__(self, redis: Redis, namespace: str, ttl_seconds: int) -> None:
+        self.redis, self.namespace, self.ttl = redis, namespace, ttl_seconds
+        self._read = redis.register_script(_READ)
+
+    def _gen_key(self, user_id: str) -> str:
+        return f"{self.namespace}:{user_id}"
+
+    async def get(self, user_id: str, key: str) -> CachedRead:
+        generation, value = await self._read(keys=[self._gen_key(user_id)], args=[key])
+        return CachedRead(generation.decode() if isinstance(generation, bytes) else generation,
+                          value)
+
+    async def put(self, user_id: str, generation: str, key: str, value: bytes) -> None:
+        await self.redis.set(f"{self._gen_key(user_id)}:{generation}:{key}", value, ex=self.ttl)
+
+    async def invalidate(self, user_id: str) -> None:
+        await self.redis.incr(self._gen_key(user_id))

@@ -1,0 +1,171 @@
+"""Append-only event log in one Postgres schema, with a transactional outbox.
+
+Appends in a schema are serialized by a transaction-scoped advisory lock, so global positions
+commit in increasing order: a reader tailing by position never skips a row that commits later
+with a lower position. The same lock makes the expected-version check race-free; the unique
+(stream_id, stream_version) key stays as the last line of defence.
+"""
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, ForeignKey, Identity, Integer, MetaData, Table, Text,
+    UniqueConstraint, Uuid, func, select, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.envelope import EventEnvelope
+from contracts.topology import routing_key
+from runtime.context import current_request_id
+
+
+class VersionConflict(Exception):
+    """The stream moved on since the caller read it."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream_id}: expected version {expected}, found {actual}")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_type: str
+    payload: dict[str, Any]
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class EventTables:
+    events: Table
+    outbox: Table
+    processed: Table
+
+    @property
+    def schema(self) -> str:
+        assert self.events.schema is not None
+        return self.events.schema
+
+
+def define_event_tables(metadata: MetaData) -> EventTables:
+    """The event log, the outbox and the consumers' processed-event record for one schema."""
+    events = Table(
+        "events", metadata,
+        Column("global_position", BigInteger, Identity(always=False), primary_key=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("stream_id", Text, nullable=False),
+        Column("stream_version", Integer, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("schema_version", Integer, nullable=False, server_default="1"),
+        Column("payload", JSONB, nullable=False),
+        Column("metadata", JSONB, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("stream_id", "stream_version"),
+    )
+    outbox = Table(
+        "outbox", metadata,
+        Column("global_position", BigInteger,
+               ForeignKey(events.c.global_position, ondelete="CASCADE"), primary_key=True),
+        Column("routing_key", Text, nullable=False),
+    )
+    processed = Table(
+        "processed_events", metadata,
+        Column("consumer", Text, primary_key=True),
+        Column("event_id", Uuid, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return EventTables(events, outbox, processed)
+
+
+def schema_lock_key(schema: str, purpose: str) -> int:
+    """A stable 32-bit advisory-lock key for (schema, purpose)."""
+    return zlib.crc32(f"{schema}:{purpose}".encode())
+
+
+def outbox_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+def row_to_envelope(row: Any) -> EventEnvelope:
+    meta = row.metadata or {}
+    return EventEnvelope(
+        event_id=row.event_id, event_type=row.event_type, schema_version=row.schema_version,
+        stream_id=row.stream_id, stream_version=row.stream_version,
+        global_position=row.global_position, occurred_at=row.recorded_at,
+        user_id=meta.get("user_id"), correlation_id=meta.get("correlation_id"),
+        causation_id=meta.get("causation_id"), payload=row.payload,
+    )
+
+
+@dataclass
+class EventStore:
+    tables: EventTables
+    producer: str
+    _lock_key: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._lock_key = schema_lock_key(self.tables.schema, "append")
+
+    async def append(
+        self, session: AsyncSession, stream_id: str, expected_version: int,
+        events: Sequence[NewEvent], *, user_id: str | None,
+        causation_id: str | None = None, correlation_id: str | None = None,
+    ) -> list[EventEnvelope]:
+        """Append after `expected_version` (0 for a new stream) and queue the events in the
+        outbox, in the caller's transaction. Raises VersionConflict when the stream moved."""
+        await session.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
+        actual = await self.stream_version(session, stream_id)
+        if actual != expected_version:
+            raise VersionConflict(stream_id, expected_version, actual)
+        metadata = {
+            "user_id": user_id,
+            "correlation_id": correlation_id or current_request_id(),
+            "causation_id": causation_id,
+        }
+        rows = [
+            {
+                "event_id": uuid4(), "stream_id": stream_id,
+                "stream_version": expected_version + i, "event_type": e.event_type,
+                "schema_version": e.schema_version, "payload": e.payload, "metadata": metadata,
+            }
+            for i, e in enumerate(events, start=1)
+        ]
+        ev = self.tables.events
+        result = await session.execute(ev.insert().returning(*ev.c), rows)
+        stored = [row_to_envelope(r) for r in result.all()]
+        await session.execute(self.tables.outbox.insert(), [
+            {"global_position": e.global_position,
+             "routing_key": routing_key(self.producer, e.event_type)}
+            for e in stored
+        ])
+        await session.execute(text(f"NOTIFY {outbox_channel(self.tables.schema)}"))
+        return stored
+
+    async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
+        ev = self.tables.events
+        query = select(func.coalesce(func.max(ev.c.stream_version), 0)).where(
+            ev.c.stream_id == stream_id)
+        return int((await session.execute(query)).scalar_one())
+
+    async def read_stream(
+        self, session: AsyncSession, stream_id: str, up_to: int | None = None,
+    ) -> list[EventEnvelope]:
+        ev = self.tables.events
+        query = select(ev).where(ev.c.stream_id == stream_id).order_by(ev.c.stream_version)
+        if up_to is not None:
+            query = query.where(ev.c.stream_version <= up_to)
+        return [row_to_envelope(r) for r in (await session.execute(query)).all()]
+
+    async def read_all(
+        self, session: AsyncSession, after_position: int = 0, limit: int = 1000,
+    ) -> list[EventEnvelope]:
+        """Events in commit order after a global position (see the module docstring)."""
+        ev = self.tables.events
+        query = (select(ev).where(ev.c.global_position > after_position)
+                 .order_by(ev.c.global_position).limit(limit))
+        return [row_to_envelope(r) for r in (await session.execute(query)).all()]
+

@@ -1,0 +1,111 @@
+"""Alembic plumbing: each service keeps its own migration history in its own schema.
+
+A service's `migrations/env.py` calls `run_env(SCHEMA)`; its revisions call
+`create_event_store(op, SCHEMA)` for the standard tables. `upgrade()` runs one service's
+migrations; `python -m runtime.migrate` runs them all.
+"""
+
+import asyncio
+import importlib
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from alembic.operations import Operations
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from runtime.settings import ServiceSettings
+
+SERVICES = ("auth_service", "resume_service", "compile_service", "ai_service")
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    package_dir = Path(importlib.import_module(service).__file__ or "").parent
+    config = Config()
+    config.set_main_option("script_location", str(package_dir / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    return config
+
+
+def has_migrations(service: str) -> bool:
+    try:
+        module = importlib.import_module(service)
+    except ImportError:
+        return False
+    return (Path(module.__file__ or "").parent / "migrations" / "env.py").exists()
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def downgrade(service: str, database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(service, database_url), revision)
+
+
+def upgrade_all(database_url: str | None = None) -> list[str]:
+    url = database_url or ServiceSettings().database_url
+    done = [s for s in SERVICES if has_migrations(s)]
+    for service in done:
+        upgrade(service, url)
+    return done
+
+
+def run_env(schema: str) -> None:
+    """Body of every service's env.py: online migrations over asyncpg in `schema`."""
+    url = context.config.get_main_option("sqlalchemy.url") or ServiceSettings().database_url
+
+    def run(connection: Connection) -> None:
+        connection.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(connection=connection, version_table_schema=schema,
+                          include_schemas=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def create_event_store(op: Operations, schema: str) -> None:
+    """The event log, outbox and processed-event tables, as of their first version."""
+    op.create_table(
+        "events",
+        sa.Column("global_position", sa.BigInteger, sa.Identity(always=False), primary_key=True),
+        sa.Column("event_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("stream_id", sa.Text, nullable=False),
+        sa.Column("stream_version", sa.Integer, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("schema_version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column("metadata", JSONB, nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.UniqueConstraint("stream_id", "stream_version"),
+        schema=schema,
+    )
+    op.create_index("ix_events_correlation", "events", [sa.text("(metadata->>'correlation_id')")],
+                    schema=schema)
+    op.create_table(
+        "outbox",
+        sa.Column("global_position", sa.BigInteger,
+                  sa.ForeignKey(f"{schema}.events.global_position", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("routing_key", sa.Text, nullable=False),
+        schema=schema,
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Uuid, primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        schema=schema,
+    )

@@ -1,0 +1,115 @@
+"""The outbox relay: publishes committed events to RabbitMQ, in log order, with confirms.
+
+Exactly one relay per schema is active at a time: it holds a session-level advisory lock on
+its own connection, and the others wait for it. The relay wakes on NOTIFY from the append
+transaction, and polls as a fallback. A row leaves the outbox only after the broker confirmed
+its message; on any broker failure it stops at that row and starts again from it, so a stream's
+events never leave out of order (a message whose confirm was lost may be sent twice; consumers
+are idempotent).
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import asyncpg
+import orjson
+from faststream.rabbit import RabbitBroker
+
+from runtime.bus import EVENTS
+from runtime.eventstore import EventTables, outbox_channel, row_to_envelope, schema_lock_key
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+def envelope_bytes(envelope) -> bytes:  # type: ignore[no-untyped-def]
+    return orjson.dumps(envelope.model_dump(mode="json"))
+
+
+@dataclass
+class OutboxRelay:
+    dsn: str
+    tables: EventTables
+    broker: RabbitBroker
+    poll_seconds: float = 1.0
+    publish_timeout: float = 10.0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    published_total: int = 0
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self._run_as_leader()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep relaying whatever went wrong
+                log.warning("outbox relay for %s: %r; retrying", self.tables.schema, exc)
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _run_as_leader(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await self._become_leader(conn)
+            await conn.add_listener(outbox_channel(self.tables.schema), self._on_notify)
+            while True:
+                if await self.publish_pending(conn) == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    self._wake.clear()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close(timeout=2))
+
+    async def _become_leader(self, conn: asyncpg.Connection) -> None:
+        key = schema_lock_key(self.tables.schema, "relay")
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            await asyncio.sleep(self.poll_seconds)
+        log.info("outbox relay for %s is the leader", self.tables.schema)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch in log order; return how many left the outbox."""
+        schema = self.tables.schema
+        rows = await conn.fetch(
+            f"SELECT e.*, o.routing_key FROM {schema}.outbox o "
+            f"JOIN {schema}.events e USING (global_position) "
+            f"ORDER BY o.global_position LIMIT {BATCH_SIZE}")
+        confirmed: list[int] = []
+        try:
+            for row in rows:
+                await self._publish(row)
+                confirmed.append(row["global_position"])
+        finally:
+            if confirmed:
+                await conn.execute(
+                    f"DELETE FROM {schema}.outbox WHERE global_position = ANY($1::bigint[])",
+                    confirmed)
+                self.published_total += len(confirmed)
+        return len(confirmed)
+
+    async def _publish(self, row: asyncpg.Record) -> None:
+        envelope = row_to_envelope(_RecordView(row))
+        await self.broker.publish(
+            envelope_bytes(envelope), exchange=EVENTS, routing_key=row["routing_key"],
+            message_id=str(envelope.event_id), correlation_id=envelope.correlation_id,
+            headers={"event_type": envelope.event_type}, content_type="application/json",
+            persist=True, timeout=self.publish_timeout,
+        )
+
+
+class _RecordView:
+    """Attribute access over an asyncpg record, with JSON columns decoded."""
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> object:
+        value = self._record[name]
+        if name in ("payload", "metadata") and isinstance(value, str):
+            return orjson.loads(value)
+        return value

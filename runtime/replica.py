@@ -1,0 +1,99 @@
+"""A service's own copy of resumes (owner and document by version), fed by resume events.
+
+compile_service and ai_service need a resume's content and owner without calling
+resume_service. Every resume event carries the whole document, so the replica keeps one row
+per (resume, version): inserting is idempotent and order does not matter; the latest row
+is the current state, and a `deleted` row ends the resume.
+"""
+
+import asyncio
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts.envelope import EventEnvelope
+from contracts.topology import RESUME_PRODUCER, routing_key
+from runtime.bus import Consumer
+from runtime.consumers import idempotent
+
+RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t)
+                          for t in ("ResumeCreated", "ResumeUpdated", "ResumeDeleted"))
+
+
+def define_resume_replica(metadata: MetaData) -> Table:
+    return Table(
+        "resume_versions", metadata,
+        Column("resume_id", Text, primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("owner_id", Text, nullable=False),
+        Column("document", JSONB, nullable=True),
+        Column("deleted", Boolean, nullable=False, server_default=sa.false()),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def create_resume_replica(op: Operations, schema: str) -> None:
+    op.create_table(
+        "resume_versions",
+        sa.Column("resume_id", sa.Text, primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("owner_id", sa.Text, nullable=False),
+        sa.Column("document", JSONB, nullable=True),
+        sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+
+
+async def apply_resume_event(session: AsyncSession, replica: Table,
+                             envelope: EventEnvelope) -> None:
+    await session.execute(insert(replica).values(
+        resume_id=envelope.stream_id, version=envelope.stream_version,
+        owner_id=envelope.payload["owner_id"], document=envelope.payload.get("document"),
+        deleted=envelope.event_type == "ResumeDeleted", recorded_at=envelope.occurred_at,
+    ).on_conflict_do_nothing())
+
+
+def resume_replica_consumer(name: str, sessions: async_sessionmaker[AsyncSession],
+                            processed: Table, replica: Table, max_attempts: int = 5) -> Consumer:
+    async def effect(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await apply_resume_event(session, replica, envelope)
+
+    return Consumer(name, RESUME_EVENT_KEYS, idempotent(sessions, processed, name, effect),
+                    max_attempts=max_attempts)
+
+
+async def latest(session: AsyncSession, replica: Table, resume_id: str) -> Any:
+    query = (select(replica).where(replica.c.resume_id == resume_id)
+             .order_by(replica.c.version.desc()).limit(1))
+    return (await session.execute(query)).first()
+
+
+async def owned_version(session: AsyncSession, replica: Table, owner_id: str, resume_id: str,
+                        version: int | None = None) -> Any:
+    """The row of `version` (or the latest), when the resume is live and `owner_id`'s."""
+    head = await latest(session, replica, resume_id)
+    if head is None or head.deleted or head.owner_id != owner_id:
+        return None
+    if version is None or version == head.version:
+        return head
+    query = select(replica).where(replica.c.resume_id == resume_id, replica.c.version == version)
+    return (await session.execute(query)).first()
+
+
+async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: Table,
+                           owner_id: str, resume_id: str, version: int,
+                           timeout: float) -> Any:
+    """Wait (bounded) for `version` to reach the replica; the row, or None on time-out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with sessions() as session:
+            row = await owned_version(session, replica, owner_id, resume_id, version)
+        if row is not None or time.monotonic() >= deadline:
+            return row
+        await asyncio.sleep(0.05)

@@ -1,0 +1,29 @@
+"""Settings every service shares, read from the environment (and a `.env` file)."""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-internal-secret-change-me"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/resumebuilder"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    internal_secret: str = Field(DEV_SECRET, min_length=16)
+    identity_ttl_seconds: int = 60
+    cache_ttl_seconds: int = 300
+    max_body_bytes: int = 256 * 1024
+    relay_poll_seconds: float = 1.0
+    consumer_max_attempts: int = 5
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "ServiceSettings":
+        if self.environment == "production" and self.internal_secret == DEV_SECRET:
+            raise ValueError("INTERNAL_SECRET must be set to a real secret in production")
+        return self
