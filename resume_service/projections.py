@@ -13,7 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import EventEnvelope
-from resume_service.tables import resumes
+from contracts.resume_events import RESUME_EVENTS
+from resume_service.tables import SCHEMA, resumes
+from runtime.projection import Projection
 
 NAME = "resumes"
 
@@ -60,3 +62,8 @@ async def owned_rows(session: AsyncSession, owner_id: str) -> list[Any]:
     query = (select(resumes).where(resumes.c.owner_id == owner_id, resumes.c.deleted_at.is_(None))
              .order_by(resumes.c.updated_at.desc()))
     return list((await session.execute(query)).all())
+
+
+PROJECTIONS = [
+    Projection(NAME, SCHEMA, frozenset(RESUME_EVENTS), reset, apply_event),
+]
