@@ -7,11 +7,17 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request, Response
 
 from contracts.resume import ResumeDocument
 from resume_service.domain import (
-    CreateResume, DeleteResume, ResumeIdTaken, ResumeNotFound, StaleVersion, UpdateResume,
+    CreateResume,
+    DeleteResume,
+    ResumeIdTaken,
+    ResumeNotFound,
+    StaleVersion,
+    UpdateResume,
     VersionNotFound,
 )
 from resume_service.service import ResumeService
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
+from runtime.eventstore import VersionConflict
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
 
@@ -120,6 +126,11 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     async def _stale(_: Request, exc: StaleVersion) -> OrjsonResponse:
         return error_response(409, "version_conflict", "the resume changed since you read it",
                               current_version=exc.current_version)
+
+    @app.exception_handler(VersionConflict)  # a lost race that got past the stream lock
+    async def _conflict(_: Request, exc: VersionConflict) -> OrjsonResponse:
+        return error_response(409, "version_conflict", "the resume changed since you read it",
+                              current_version=exc.actual)
 
     @app.exception_handler(ResumeIdTaken)
     async def _taken(*_: object) -> OrjsonResponse:

@@ -36,7 +36,8 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         app.state.identity = IdentitySigner(settings.internal_secret)
         app.state.service = ResumeService(
             make_sessionmaker(engine), EventStore(event_tables, RESUME_PRODUCER),
-            ReadCache(redis, "rc:resume", settings.cache_ttl_seconds))
+            ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
+            if settings.read_cache else None)
         bus = asyncio.create_task(run_bus(
             broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
             tables=event_tables, poll_seconds=settings.relay_poll_seconds))

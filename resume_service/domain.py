@@ -75,15 +75,16 @@ def decide(state: ResumeState, command: Command) -> list[ResumeEvent]:
         return _decide_create(state, command)
     if not state.visible_to(command.owner_id):
         raise ResumeNotFound(state.resume_id)
-    ids = {"resume_id": state.resume_id, "owner_id": command.owner_id}
+    rid, owner = state.resume_id, command.owner_id
     if isinstance(command, UpdateResume):
         check_expected_version(state, command.expected_version)
-        return [ResumeUpdated(**ids, document=command.document)]
+        return [ResumeUpdated(resume_id=rid, owner_id=owner, document=command.document)]
     if isinstance(command, RestoreResume):
         if not 1 <= command.version <= state.version:
             raise VersionNotFound(command.version)
-        return [ResumeUpdated(**ids, document=command.document, restored_from=command.version)]
-    return [ResumeDeleted(**ids)]
+        return [ResumeUpdated(resume_id=rid, owner_id=owner, document=command.document,
+                              restored_from=command.version)]
+    return [ResumeDeleted(resume_id=rid, owner_id=owner)]
 
 
 def _decide_create(state: ResumeState, command: CreateResume) -> list[ResumeEvent]:

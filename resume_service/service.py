@@ -9,17 +9,24 @@ from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contracts.envelope import EventEnvelope
 from contracts.resume import ResumeDocument
 from contracts.resume_events import RESUME_EVENTS, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
-    Command, ResumeNotFound, ResumeState, RestoreResume, StaleVersion, VersionNotFound, decide,
-    describe_change, evolve, fold,
+    Command,
+    RestoreResume,
+    ResumeNotFound,
+    ResumeState,
+    VersionNotFound,
+    decide,
+    describe_change,
+    evolve,
+    fold,
 )
 from resume_service.views import HistoryEntry, ResumeAtVersion, dumps, row_to_json
 from runtime.cache import ReadCache
-from runtime.eventstore import EventStore, NewEvent, VersionConflict
-from contracts.envelope import EventEnvelope
+from runtime.eventstore import EventStore, NewEvent
 
 log = logging.getLogger(__name__)
 _document = TypeAdapter(ResumeDocument)
@@ -31,12 +38,16 @@ def to_domain_event(envelope: EventEnvelope) -> ResumeEvent:
 
 class ResumeService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], store: EventStore,
-                 cache: ReadCache) -> None:
+                 cache: ReadCache | None) -> None:
         self.sessions, self.store, self.cache = sessions, store, cache
 
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
-        """Run a command; return the resume as JSON and whether anything was recorded."""
+        """Run a command; return the resume as JSON and whether anything was recorded.
+
+        Writers of one resume are serialized, so the state a command decides on is current;
+        a stale expected version is refused by `decide` (StaleVersion -> 409)."""
         async with self.sessions.begin() as session:
+            await self.store.lock_stream(session, resume_id)
             state = await self._load_state(session, resume_id)
             events = decide(state, command)
             if events:
@@ -57,11 +68,8 @@ class ResumeService:
                       events: list[ResumeEvent], owner_id: str) -> None:
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
-        try:
-            stored = await self.store.append(session, state.resume_id, state.version, new,
-                                             user_id=owner_id)
-        except VersionConflict as conflict:
-            raise StaleVersion(conflict.actual) from conflict
+        stored = await self.store.append(session, state.resume_id, state.version, new,
+                                         user_id=owner_id)
         for envelope in stored:
             await projections.apply_event(session, envelope)
 
@@ -74,6 +82,8 @@ class ResumeService:
                            deleted=row.deleted_at is not None)
 
     async def _drop_cache(self, owner_id: str) -> None:
+        if self.cache is None:
+            return
         try:
             await self.cache.invalidate(owner_id)
         except RedisError as exc:
@@ -96,16 +106,17 @@ class ResumeService:
         return dumps([row_to_json(r) for r in await projections.owned_rows(session, owner_id)])
 
     async def _cached(self, owner_id: str, key: str, load: Any) -> bytes:
-        try:
-            cached = await self.cache.get(owner_id, key)
-        except RedisError as exc:
-            log.warning("read cache unavailable: %r", exc)
-            cached = None
+        cached = None
+        if self.cache is not None:
+            try:
+                cached = await self.cache.get(owner_id, key)
+            except RedisError as exc:
+                log.warning("read cache unavailable: %r", exc)
         if cached is not None and cached.value is not None:
             return cached.value
         async with self.sessions() as session:
             body: bytes = await load(session)
-        if cached is not None:
+        if cached is not None and self.cache is not None:
             try:
                 await self.cache.put(owner_id, cached.generation, key, body)
             except RedisError as exc:

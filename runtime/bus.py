@@ -13,7 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from faststream.middlewares import AckPolicy
-from faststream.rabbit import Channel, ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import ValidationError
 
@@ -87,7 +94,7 @@ class Consumer:
             return
         try:
             await self.handler(envelope)
-        except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+        except Exception as exc:
             await self._retry_or_dead_letter(message, envelope, exc)
             return
         await message.ack()
@@ -95,7 +102,8 @@ class Consumer:
     async def _retry_or_dead_letter(
         self, message: RabbitMessage, envelope: EventEnvelope, exc: Exception,
     ) -> None:
-        attempt = int((message.raw_message.headers or {}).get("x-delivery-count", 0)) + 1
+        delivered = (message.raw_message.headers or {}).get("x-delivery-count", 0)
+        attempt = int(delivered if isinstance(delivered, int) else 0) + 1
         log.warning("consumer %s failed on %s %s (attempt %d/%d): %r", self.name,
                     envelope.event_type, envelope.event_id, attempt, self.max_attempts, exc)
         if attempt >= self.max_attempts:
@@ -106,11 +114,12 @@ class Consumer:
 
     async def _dead_letter(self, message: RabbitMessage, error: str) -> None:
         """Copy the message to the dead-letter queue (confirmed), then ack the original."""
-        raw = message.raw_message
+        raw, broker = message.raw_message, self._broker
+        assert broker is not None, "register() the consumer before it receives messages"
         headers = dict(raw.headers or {})
         headers.update({"x-error": error[:2000], "x-consumer": self.name,
                         "x-original-routing-key": raw.routing_key or ""})
-        await self._broker.publish(
+        await broker.publish(
             raw.body, exchange=DEAD_LETTERS, routing_key=dead_letter_queue(self.name),
             headers=headers, message_id=raw.message_id, correlation_id=raw.correlation_id,
             content_type=raw.content_type, persist=True, timeout=10,

@@ -13,8 +13,20 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, ForeignKey, Identity, Integer, MetaData, Table, Text,
-    UniqueConstraint, Uuid, func, select, text,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,6 +156,14 @@ class EventStore:
         ])
         await session.execute(text(f"NOTIFY {outbox_channel(self.tables.schema)}"))
         return stored
+
+    async def lock_stream(self, session: AsyncSession, stream_id: str) -> None:
+        """Serialize writers of one stream until the transaction ends, so a command can load
+        the state and append without losing a race. (The two-key advisory-lock space does
+        not overlap the one-key space of the append lock.)"""
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:stream_id))"),
+            {"space": self._lock_key - 2**31, "stream_id": stream_id})
 
     async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
         ev = self.tables.events

@@ -23,7 +23,7 @@ async def start_broker(broker: RabbitBroker, consumers: Sequence[Consumer],
         try:
             await broker.start()
             break
-        except Exception as exc:  # noqa: BLE001 - the broker may simply not be up yet
+        except Exception as exc:
             log.warning("cannot reach RabbitMQ (%r); retrying in %.0fs", exc, retry_seconds)
             await asyncio.sleep(retry_seconds)
     await broker.declare_exchange(EVENTS)

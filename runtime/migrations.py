@@ -9,6 +9,7 @@ import asyncio
 import importlib
 from pathlib import Path
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
@@ -17,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from runtime.db import asyncpg_dsn
 from runtime.settings import ServiceSettings
 
 SERVICES = ("auth_service", "resume_service", "compile_service", "ai_service")
@@ -46,8 +48,21 @@ def downgrade(service: str, database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(service, database_url), revision)
 
 
+async def ensure_database(url: str) -> None:
+    """Create the database named in `url` when it does not exist yet."""
+    dsn = asyncpg_dsn(url)
+    base, name = dsn.rsplit("/", 1)
+    conn = await asyncpg.connect(f"{base}/postgres")
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
 def upgrade_all(database_url: str | None = None) -> list[str]:
     url = database_url or ServiceSettings().database_url
+    asyncio.run(ensure_database(url))
     done = [s for s in SERVICES if has_migrations(s)]
     for service in done:
         upgrade(service, url)

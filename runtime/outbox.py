@@ -45,7 +45,7 @@ class OutboxRelay:
                 await self._run_as_leader()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep relaying whatever went wrong
+            except Exception as exc:
                 log.warning("outbox relay for %s: %r; retrying", self.tables.schema, exc)
                 await asyncio.sleep(self.poll_seconds)
 

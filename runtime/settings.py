@@ -18,6 +18,7 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = Field(DEV_SECRET, min_length=16)
     identity_ttl_seconds: int = 60
     cache_ttl_seconds: int = 300
+    read_cache: bool = True
     max_body_bytes: int = 256 * 1024
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5

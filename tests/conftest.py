@@ -1,17 +1,14 @@
 """Fixtures shared by every test: the real PostgreSQL, Redis and RabbitMQ named by the
 environment (defaults: the local services), a migrated test database, signed identities."""
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
@@ -22,20 +19,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
-async def ensure_database(url: str) -> None:
-    dsn = asyncpg_dsn(url)
-    name = dsn.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres")
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    asyncio.run(ensure_database(TEST_DATABASE_URL))
     upgrade_all(TEST_DATABASE_URL)
     return TEST_DATABASE_URL
 

@@ -1,0 +1,50 @@
+# The README's two commands: `make up` (install and start the whole stack on local services)
+# and `make test` (install and run every check). The other targets are their parts.
+SHELL := /bin/bash
+VENV := .venv/bin
+PIDFILE := var/run/stack.pid
+LOG := var/log/stack.log
+
+.PHONY: up down logs install services migrate test lint typecheck pytest schemas bench
+
+up: install services migrate
+	@mkdir -p var/run var/log
+	@[ -f .env ] || cp .env.example .env
+	@if [ -f $(PIDFILE) ] && kill -0 $$(cat $(PIDFILE)) 2>/dev/null; then \
+	  echo "the stack is already running (pid $$(cat $(PIDFILE))); make down to stop it"; exit 0; fi
+	@setsid $(VENV)/honcho start -f Procfile > $(LOG) 2>&1 & echo $$! > $(PIDFILE)
+	@$(VENV)/python -m runtime.wait_healthy Procfile || { tail -n 40 $(LOG); $(MAKE) down; exit 1; }
+	@echo "stack is up: API on http://127.0.0.1:8000/api (logs: make logs; stop: make down)"
+
+down:
+	@if [ -f $(PIDFILE) ]; then kill -TERM -- -$$(cat $(PIDFILE)) 2>/dev/null || true; \
+	  rm -f $(PIDFILE); echo "stack stopped"; else echo "the stack is not running"; fi
+
+logs:
+	@tail -n 100 -f $(LOG)
+
+install:
+	@deploy/local/install.sh
+
+services:
+	@deploy/local/ensure-services.sh
+
+migrate:
+	@$(VENV)/python -m runtime.migrate
+
+test: install services lint typecheck pytest
+
+lint:
+	$(VENV)/ruff check .
+
+typecheck:
+	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service
+
+pytest:
+	$(VENV)/pytest
+
+schemas:
+	$(VENV)/python -m contracts.generate
+
+bench: install services migrate
+	$(VENV)/python bench/resume_service.py

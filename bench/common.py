@@ -1,0 +1,97 @@
+"""Shared benchmark plumbing: start a service under uvicorn on a free loopback port, drive it
+with wrk (bounded in time), and parse p50/p99/throughput. Targets only 127.0.0.1."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `app` (a factory) in one uvicorn process; yield its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def wait_healthy(base: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{base} did not become healthy")
+
+
+@dataclass
+class Result:
+    name: str
+    p50_ms: float
+    p99_ms: float
+    rps: float
+
+    def line(self) -> str:
+        return (f"{self.name:<28} p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms   "
+                f"{self.rps:9.0f} req/s")
+
+
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNIT[unit]
+
+
+def wrk(name: str, url: str, headers: dict[str, str], seconds: int = 8, connections: int = 8,
+        method: str = "GET", body: str | None = None) -> Result:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (make install does it as root)")
+    script = f'wrk.method = "{method}"\n'
+    if body is not None:
+        script += f"wrk.body = [[{body}]]\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name]
+    for key, value in headers.items():
+        args += ["-H", f"{key}: {value}"]
+    output = subprocess.run([*args, url], capture_output=True, text=True, check=True,
+                            timeout=seconds + 30).stdout
+    os.unlink(handle.name)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{name}: {errors.group(1)} failed responses\n{output}")
+    return Result(
+        name,
+        _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
+        _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
+        float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+    )

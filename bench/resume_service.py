@@ -1,0 +1,64 @@
+"""resume_service benchmark: cached read vs uncached read vs update, one uvicorn worker.
+
+Run with the local services up: ``.venv/bin/python bench/resume_service.py``. Two servers are
+started one after the other (read cache on, then off) so they never share the 2 cores; the
+uncached read is the baseline for the cached one. Targets: cached >= 3x uncached throughput,
+update p50 < 10 ms."""
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import uvicorn_server, wrk  # noqa: E402
+from runtime.identity import IDENTITY_HEADER, IdentitySigner  # noqa: E402
+from runtime.settings import ServiceSettings  # noqa: E402
+
+APP = "resume_service.app:create_app"
+DOCUMENT = {
+    "title": "Benchmark resume",
+    "contact": {"name": "Grace Hopper", "email": "grace@example.com"},
+    "sections": [{"title": f"Section {s}", "kind": "experience", "items": [
+        {"title": f"Role {i}", "subtitle": "Company", "start_date": "2020",
+         "bullets": [f"Did thing {b} with measurable impact" for b in range(4)]}
+        for i in range(3)]} for s in range(4)],
+}
+
+
+def create_resume(base: str, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(
+        f"{base}/resume/create", data=json.dumps(DOCUMENT).encode(), method="POST",
+        headers={**headers, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return str(json.load(response)["id"])
+
+
+def main() -> None:
+    settings = ServiceSettings()
+    headers = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign("bench-user")}
+    body = json.dumps(DOCUMENT)
+    with uvicorn_server(APP, {"READ_CACHE": "true"}) as base:
+        resume_id = create_resume(base, headers)
+        url = f"{base}/resume/{resume_id}"
+        wrk("warm-up", url, headers, seconds=2)
+        cached = wrk("cached GET /resume/{id}", url, headers)
+        update_1 = wrk("update (1 connection)", f"{base}/resume/update/{resume_id}",
+                       {**headers, "Content-Type": "application/json"}, seconds=6,
+                       connections=1, method="PUT", body=body)
+        update_8 = wrk("update (8 connections)", f"{base}/resume/update/{resume_id}",
+                       {**headers, "Content-Type": "application/json"}, seconds=6,
+                       method="PUT", body=body)
+    with uvicorn_server(APP, {"READ_CACHE": "false"}) as base:
+        url = f"{base}/resume/{resume_id}"
+        wrk("warm-up", url, headers, seconds=2)
+        uncached = wrk("uncached GET /resume/{id}", url, headers)
+    for result in (cached, uncached, update_1, update_8):
+        print(result.line())
+    print(f"cached / uncached throughput: {cached.rps / uncached.rps:.2f}x (target >= 3x)")
+    print(f"update p50 (1 connection): {update_1.p50_ms:.2f} ms (target < 10 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what the project needs on this machine: the Python environment from the lock file,
+# and (as root, when missing) TeX and the PDF tools from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "-- creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if ! cmp -s requirements.lock .venv/.installed-lock 2>/dev/null; then
+  echo "-- installing Python dependencies from requirements.lock"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.lock
+  .venv/bin/pip install -q --no-deps -e .
+  cp requirements.lock .venv/.installed-lock
+fi
+
+debian_packages=()
+command -v pdflatex >/dev/null || debian_packages+=(texlive-latex-base texlive-latex-recommended
+  texlive-fonts-recommended texlive-latex-extra lmodern)
+command -v pdftotext >/dev/null || debian_packages+=(poppler-utils)
+command -v wrk >/dev/null || debian_packages+=(wrk)  # the benchmarks' load generator
+if ((${#debian_packages[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "!! missing: ${debian_packages[*]} (Debian: sudo apt-get install --no-install-recommends ${debian_packages[*]})" >&2
+    exit 1
+  fi
+  echo "-- installing ${debian_packages[*]} from Debian's packages (TeX takes about 2 minutes)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debian_packages[@]}" >/dev/null
+fi
+echo "ok installed"

@@ -1,0 +1,86 @@
+"""The resume aggregate without I/O: given events, when a command, then events."""
+
+import pytest
+
+from contracts.resume import ResumeDocument, Section
+from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeUpdated
+from resume_service.domain import (
+    CreateResume,
+    DeleteResume,
+    RestoreResume,
+    ResumeIdTaken,
+    ResumeNotFound,
+    StaleVersion,
+    UpdateResume,
+    VersionNotFound,
+    decide,
+    describe_change,
+    fold,
+)
+
+OWNER, OTHER, RID = "alice", "bob", "r1"
+DOC = ResumeDocument(title="CV")
+
+
+def created() -> ResumeCreated:
+    return ResumeCreated(resume_id=RID, owner_id=OWNER, document=DOC)
+
+
+def test_create_on_a_new_stream_records_resume_created() -> None:
+    [event] = decide(fold(RID, []), CreateResume(OWNER, DOC))
+    assert isinstance(event, ResumeCreated) and event.owner_id == OWNER
+
+
+def test_create_again_by_the_owner_records_nothing() -> None:
+    assert decide(fold(RID, [created()]), CreateResume(OWNER, DOC)) == []
+
+
+def test_create_with_another_users_id_is_refused() -> None:
+    with pytest.raises(ResumeIdTaken):
+        decide(fold(RID, [created()]), CreateResume(OTHER, DOC))
+
+
+def test_update_with_stale_expected_version_is_refused_with_current_version() -> None:
+    state = fold(RID, [created(), ResumeUpdated(resume_id=RID, owner_id=OWNER, document=DOC)])
+    with pytest.raises(StaleVersion) as raised:
+        decide(state, UpdateResume(OWNER, DOC, expected_version=1))
+    assert raised.value.current_version == 2
+
+
+def test_every_command_on_another_users_resume_is_not_found() -> None:
+    state = fold(RID, [created()])
+    for command in (UpdateResume(OTHER, DOC), DeleteResume(OTHER), RestoreResume(OTHER, 1, DOC)):
+        with pytest.raises(ResumeNotFound):
+            decide(state, command)
+
+
+def test_deleted_resume_is_not_found_and_its_id_stays_taken() -> None:
+    state = fold(RID, [created(), ResumeDeleted(resume_id=RID, owner_id=OWNER)])
+    assert state.deleted and state.version == 2
+    with pytest.raises(ResumeNotFound):
+        decide(state, UpdateResume(OWNER, DOC))
+    with pytest.raises(ResumeIdTaken):
+        decide(state, CreateResume(OWNER, DOC))
+
+
+def test_restore_of_a_version_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(VersionNotFound):
+        decide(fold(RID, [created()]), RestoreResume(OWNER, 5, DOC))
+
+
+def test_restore_records_an_update_that_names_the_restored_version() -> None:
+    [event] = decide(fold(RID, [created()]), RestoreResume(OWNER, 1, DOC))
+    assert isinstance(event, ResumeUpdated) and event.restored_from == 1
+
+
+def test_change_summary_names_added_and_edited_sections() -> None:
+    section = Section(title="Experience")
+    before = DOC.model_copy(update={"sections": [section]})
+    after = DOC.model_copy(update={
+        "title": "New", "sections": [section.model_copy(update={"title": "Work"}),
+                                     Section(title="Skills")]})
+    summary = describe_change(before, ResumeUpdated(resume_id=RID, owner_id=OWNER,
+                                                    document=after))
+    assert "title changed" in summary
+    assert "section “Skills” added" in summary
+    assert "section “Work” edited" in summary
