@@ -1,0 +1,120 @@
+"""HTTP routes of compile_service (the gateway adds the `/api` prefix). Ownership of a job
+is checked once, in `owned_job`; another user's resume or job answers 404."""
+
+import re
+import unicodedata
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from compile_service.artifacts import ArtifactStore
+from compile_service.compiler import UnknownTemplate
+from compile_service.domain import TERMINAL
+from compile_service.rendering import Renderer
+from compile_service.service import CompileService, ResumeNotFound, VersionNotAvailable
+from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
+from compile_service.waiting import JobWaiter
+from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from runtime.identity import CurrentUser
+
+
+def get_service(request: Request) -> CompileService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[CompileService, Depends(get_service)]
+
+
+async def owned_job(job_id: UUID, user: CurrentUser, service: Service) -> Any:
+    row = await service.job(user, str(job_id))
+    if row is None:
+        raise ApiError(404, "job_not_found", "no such compile job")
+    return row
+
+
+OwnedJob = Annotated[Any, Depends(owned_job)]
+
+router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 422))
+
+
+@router.get("/templates", response_model=list[TemplateOut], summary="Available templates")
+async def list_templates(request: Request, _: CurrentUser) -> list[TemplateOut]:
+    renderer: Renderer = request.app.state.renderer
+    return [TemplateOut(name=t.name, engine=t.engine, description=t.description)
+            for t in renderer.templates.values()]
+
+
+@router.post("/{resume_id}", response_model=JobOut, status_code=202,
+             responses=error_responses(404, 409, 413),
+             summary="Compile a resume to PDF; 202 with the job and its status URL")
+async def request_compile(resume_id: UUID, user: CurrentUser, service: Service,
+                          body: Annotated[CompileIn | None, Body()] = None) -> OrjsonResponse:
+    body = body or CompileIn()
+    row, _ = await service.request(user, str(resume_id), body.version, body.template)
+    job = job_out(row)
+    return OrjsonResponse(job.model_dump(mode="json"), status_code=202,
+                          headers={"Location": job.status_url})
+
+
+@router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404),
+            summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
+async def job_status(job_id: UUID, request: Request, job: OwnedJob, user: CurrentUser,
+                     service: Service,
+                     wait: Annotated[float, Query(ge=0, le=60)] = 0) -> JobOut:
+    if wait > 0 and job.status not in TERMINAL:
+        waiter: JobWaiter = request.app.state.waiter
+        limit = min(wait, request.app.state.settings.compile_status_max_wait_seconds)
+        job = await waiter.wait(str(job_id), limit, lambda: service.job(user, str(job_id)),
+                                lambda row: row.status in TERMINAL)
+    return job_out(job)
+
+
+@router.get("/pdf/{job_id}", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}}}, 304: {"description": "Same"},
+                       **error_responses(404, 409)},
+            summary="The PDF of a succeeded job, named after the resume")
+async def job_pdf(job: OwnedJob, request: Request,
+                  if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    if job.status != "succeeded" or job.artifact_key is None:
+        raise ApiError(409, "pdf_not_ready", f"the job is {job.status}, not succeeded",
+                       job_status=job.status)
+    store: ArtifactStore = request.app.state.artifacts
+    size = await store.size(job.artifact_key)
+    if size is None:
+        raise ApiError(404, "pdf_gone", "the PDF is no longer stored; compile again")
+    etag = f'"{job.artifact_key}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    headers |= {"Content-Disposition": content_disposition(job.title),
+                "Content-Length": str(size)}
+    return StreamingResponse(store.chunks(job.artifact_key), media_type="application/pdf",
+                             headers=headers)
+
+
+def content_disposition(title: str) -> str:
+    """`inline` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987)."""
+    name = (title or "resume").strip()[:100] or "resume"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]+", "", ascii_name).strip() or "resume"
+    return (f'inline; filename="{ascii_name}.pdf"; '
+            f"filename*=UTF-8''{quote(name + '.pdf', safe='')}")
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ResumeNotFound)
+    async def _no_resume(*_: object) -> OrjsonResponse:
+        return error_response(404, "resume_not_found", "no such resume")
+
+    @app.exception_handler(VersionNotAvailable)
+    async def _no_version(_: Request, exc: VersionNotAvailable) -> OrjsonResponse:
+        return error_response(409, "version_not_available",
+                              "that version of the resume has not reached the compile service; "
+                              "retry shortly", current_version=exc.current_version)
+
+    @app.exception_handler(UnknownTemplate)
+    async def _no_template(_: Request, exc: UnknownTemplate) -> OrjsonResponse:
+        return error_response(422, "unknown_template", f"there is no template {exc}")

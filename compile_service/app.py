@@ -1,0 +1,70 @@
+"""Wiring of compile_service: database, renderer, engine, artifact store, broker with the
+resume-replica consumer (and, unless COMPILE_WORKER_IN_APP=false, the job worker), the
+outbox relay and the status waiter, all built in the app factory and lifespan.
+
+Run: ``uvicorn compile_service.app:create_app --factory --port 8003``
+Workers on their own: ``python -m compile_service.worker``
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from compile_service.api import install_domain_error_handlers, router
+from compile_service.bootstrap import build
+from compile_service.engine import sweep_stale_runs
+from compile_service.settings import CompileSettings
+from compile_service.tables import event_tables
+from compile_service.waiting import JobWaiter
+from compile_service.worker import jobs_consumer, resumes_consumer
+from runtime.bus import make_broker
+from runtime.db import asyncpg_dsn
+from runtime.http import install_http_plumbing
+from runtime.identity import IdentitySigner
+from runtime.lifecycle import run_bus
+
+
+def create_app(settings: CompileSettings | None = None) -> FastAPI:
+    settings = settings or CompileSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        components = build(settings)
+        broker = make_broker(settings.amqp_url)
+        waiter = JobWaiter(asyncpg_dsn(settings.database_url))
+        consumers = [resumes_consumer(components, settings)]
+        if settings.compile_worker_in_app:
+            sweep_stale_runs(settings.compile_work_dir)
+            consumers.append(jobs_consumer(components, settings))
+        app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
+        app.state.service, app.state.renderer = components.service, components.renderer
+        app.state.artifacts, app.state.waiter = components.compiler.artifacts, waiter
+        tasks = [
+            asyncio.create_task(run_bus(
+                broker, consumers, relay_dsn=asyncpg_dsn(settings.database_url),
+                tables=event_tables, poll_seconds=settings.relay_poll_seconds)),
+            asyncio.create_task(waiter.run_forever()),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broker.stop()
+            await components.db.dispose()
+
+    app = FastAPI(title="compile_service", version="1.0.0", lifespan=lifespan)
+    install_http_plumbing(app, settings.max_body_bytes)
+    install_domain_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

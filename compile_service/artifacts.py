@@ -1,0 +1,73 @@
+"""The artifact store: PDFs by content address (the hex SHA-256 of engine, template and
+rendered source), behind a small interface so an object store can replace the directory.
+Writes are atomic (temporary file, then rename), so a reader never sees half a PDF and two
+workers storing the same key at once both succeed."""
+
+import asyncio
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+CHUNK_BYTES = 64 * 1024
+
+
+class ArtifactStore(Protocol):
+    async def has(self, key: str) -> bool: ...
+
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def size(self, key: str) -> int | None: ...
+
+    def chunks(self, key: str) -> AsyncIterator[bytes]: ...
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise ValueError("artifact keys are 64 lowercase hex digits")
+    return key
+
+
+class DirectoryStore:
+    """`<root>/<first two hex digits>/<key>.pdf`."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key[:2] / f"{key}.pdf"
+
+    async def has(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._write, self._path(key), data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        with self._path(key).open("rb") as handle:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+                yield chunk

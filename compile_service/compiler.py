@@ -1,0 +1,60 @@
+"""From a resume document to a stored PDF: render the template, derive the content address,
+reuse a stored PDF or run the engine and store its output. Shared by the API (which finishes
+a job at once when its PDF is already stored) and the workers."""
+
+from dataclasses import dataclass
+
+from compile_service.artifacts import ArtifactStore
+from compile_service.domain import FinishAttempt
+from compile_service.engine import CompileFailed, Engine
+from compile_service.rendering import RenderedSource, Renderer
+from contracts.resume import ResumeDocument
+
+DEFAULT_TEMPLATE = "classic"
+
+
+class UnknownTemplate(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Prepared:
+    rendered: RenderedSource
+    engine: Engine
+    key: str
+
+
+class Compiler:
+    def __init__(self, renderer: Renderer, engines: dict[str, Engine],
+                 artifacts: ArtifactStore) -> None:
+        self.renderer, self.engines, self.artifacts = renderer, engines, artifacts
+
+    def choose_template(self, asked: str | None, document: ResumeDocument) -> str:
+        """The asked template (which must exist), else the document's, else the default."""
+        if asked is not None:
+            if not self.renderer.has(asked):
+                raise UnknownTemplate(asked)
+            return asked
+        return document.template if self.renderer.has(document.template) else DEFAULT_TEMPLATE
+
+    def prepare(self, template: str, document: ResumeDocument) -> Prepared:
+        if not self.renderer.has(template):
+            raise UnknownTemplate(template)
+        rendered = self.renderer.render(template, document)
+        engine = self.engines[rendered.template.engine]
+        return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()))
+
+    async def stored(self, prepared: Prepared) -> bool:
+        return await self.artifacts.has(prepared.key)
+
+    async def run(self, prepared: Prepared) -> FinishAttempt:
+        """The outcome of compiling; infrastructure failures (engine missing, store down)
+        raise, so the message is retried and finally dead-lettered."""
+        if await self.stored(prepared):
+            return FinishAttempt("succeeded", artifact_key=prepared.key, cached=True)
+        try:
+            pdf = await prepared.engine.compile(prepared.rendered.source)
+        except CompileFailed as failure:
+            return FinishAttempt("failed", error=str(failure))
+        await self.artifacts.put(prepared.key, pdf.data)
+        return FinishAttempt("succeeded", artifact_key=prepared.key, engine_ms=pdf.engine_ms)

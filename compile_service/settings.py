@@ -1,0 +1,23 @@
+"""Settings of compile_service (un-prefixed environment variables, see `.env.example`)."""
+
+from pydantic import Field
+
+from runtime.settings import ServiceSettings
+
+
+class CompileSettings(ServiceSettings):
+    compile_concurrency: int = Field(2, ge=1, le=32,
+                                     description="Jobs one worker process runs at once.")
+    compile_timeout_seconds: float = Field(20.0, gt=0, description="Wall-clock limit per run.")
+    compile_memory_limit_mb: int = Field(1024, ge=64, description="Address-space limit of TeX.")
+    compile_max_output_mb: int = Field(64, ge=1, description="Largest file TeX may write.")
+    pdflatex_path: str = "pdflatex"
+    compile_work_dir: str = Field("", description="Parent of the per-run temporary directories "
+                                                  "(empty: the system temp dir).")
+    artifacts_dir: str = "var/artifacts"
+    compile_templates_extra_dir: str = Field("", description="Extra templates (tests, trials).")
+    compile_version_wait_seconds: float = Field(5.0, ge=0, description="How long a compile of "
+                                                "a given version waits for it to arrive.")
+    compile_status_max_wait_seconds: float = Field(30.0, ge=0)
+    compile_worker_in_app: bool = Field(True, description="Run the job worker inside the HTTP "
+                                                          "process (else: compile_service.worker).")

@@ -1,0 +1,63 @@
+"""What the API returns: a job's status with its timings and links, and the templates."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class CompileIn(BaseModel):
+    template: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_-]+$",
+                                 description="Template name; default: the resume's own.")
+    version: int | None = Field(None, ge=1, description="Compile exactly this version (waits "
+                                "a bounded time for it to arrive); default: the latest.")
+
+
+class Timings(BaseModel):
+    requested_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    queued_ms: int | None = Field(None, description="From request to the (last) start.")
+    engine_ms: int | None = Field(None, description="Time spent in TeX.")
+    total_ms: int | None = Field(None, description="From request to outcome.")
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    resume_id: str
+    version: int
+    template: str
+    engine: str
+    attempts: int
+    cached: bool
+    status_url: str
+    pdf_url: str | None = Field(None, description="Where the PDF is, once succeeded.")
+    error: str | None = Field(None, description="Why it failed (TeX log excerpt).")
+    timings: Timings
+
+
+class TemplateOut(BaseModel):
+    name: str
+    engine: str
+    description: str
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    return int((end - start).total_seconds() * 1000) if start and end else None
+
+
+def job_out(row: Any) -> JobOut:
+    return JobOut(
+        job_id=row.job_id, status=row.status, resume_id=row.resume_id,
+        version=row.resume_version, template=row.template, engine=row.engine,
+        attempts=row.attempts, cached=row.cached,
+        status_url=f"/compile/status/{row.job_id}",
+        pdf_url=f"/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
+        error=row.error,
+        timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
+                        finished_at=row.finished_at,
+                        queued_ms=_ms(row.requested_at, row.started_at),
+                        engine_ms=row.engine_ms,
+                        total_ms=_ms(row.requested_at, row.finished_at)),
+    )

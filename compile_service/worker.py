@@ -1,0 +1,109 @@
+"""The consumers of compile_service, and the standalone worker process.
+
+- `compile_service.jobs` (work queue, binds ``compile.CompileRequested``): many workers,
+  prefetch = COMPILE_CONCURRENCY. Ordering does not matter (each message is its own job);
+  duplicates and redeliveries are harmless because the job stream decides: a finished job is
+  acknowledged without work, and the message is acknowledged only after the outcome is
+  recorded, so a worker killed mid-job leaves it to be redelivered (quorum queue) and
+  finished by another. An infrastructure failure (engine missing, store down) raises: the
+  message is retried and, on its last attempt, the job is marked failed with the reason and
+  the message goes to `compile_service.jobs.dlq`.
+- `compile_service.resumes` (the resume replica, runtime.replica): relies on every resume
+  event carrying the whole document, so order and duplicates do not matter.
+
+Run a worker on its own: ``python -m compile_service.worker``.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from compile_service.bootstrap import Components, build
+from compile_service.compiler import Compiler
+from compile_service.domain import FinishAttempt, JobState
+from compile_service.engine import sweep_stale_runs, worker_name
+from compile_service.service import CompileService
+from compile_service.settings import CompileSettings
+from compile_service.tables import event_tables, resume_replica
+from contracts.envelope import EventEnvelope
+from contracts.topology import COMPILE_PRODUCER, routing_key
+from runtime.bus import Consumer, make_broker
+from runtime.db import asyncpg_dsn
+from runtime.lifecycle import run_bus
+from runtime.replica import resume_replica_consumer
+
+log = logging.getLogger(__name__)
+
+JOBS_CONSUMER = "compile_service.jobs"
+RESUMES_CONSUMER = "compile_service.resumes"
+
+
+class JobRunner:
+    def __init__(self, service: CompileService, compiler: Compiler, max_attempts: int) -> None:
+        self.service, self.compiler, self.max_attempts = service, compiler, max_attempts
+
+    async def handle(self, envelope: EventEnvelope) -> None:
+        job_id = envelope.stream_id
+        state = await self.service.start(job_id, worker_name())
+        if state.finished:
+            return
+        try:
+            outcome = await self._compile(state)
+        except Exception as exc:
+            # the Consumer counts the same attempts (one start per delivery) and
+            # dead-letters this delivery when it is the last one
+            if state.attempts >= self.max_attempts:
+                await self.service.finish(job_id, FinishAttempt(
+                    "failed", error=f"gave up after {state.attempts} attempts: {exc}"))
+            raise
+        await self.service.finish(job_id, outcome)
+
+    async def _compile(self, state: JobState) -> FinishAttempt:
+        document = await self.service.document_at(state)
+        if document is None:
+            return FinishAttempt("failed", error="the resume was deleted before it compiled")
+        prepared = self.compiler.prepare(state.template, document)
+        return await self.compiler.run(prepared)
+
+
+def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer:
+    runner = JobRunner(components.service, components.compiler, settings.consumer_max_attempts)
+    return Consumer(JOBS_CONSUMER, (routing_key(COMPILE_PRODUCER, "CompileRequested"),),
+                    runner.handle, max_attempts=settings.consumer_max_attempts,
+                    prefetch=settings.compile_concurrency)
+
+
+def resumes_consumer(components: Components, settings: CompileSettings) -> Consumer:
+    return resume_replica_consumer(RESUMES_CONSUMER, components.sessions,
+                                   event_tables.processed, resume_replica,
+                                   settings.consumer_max_attempts)
+
+
+async def run_worker(settings: CompileSettings) -> None:
+    """Jobs consumer plus a standby outbox relay (the starts and finishes it records must
+    leave even when no HTTP process runs; the advisory lock keeps one relay active)."""
+    sweep_stale_runs(settings.compile_work_dir)
+    components = build(settings)
+    broker = make_broker(settings.amqp_url)
+    try:
+        await run_bus(broker, [jobs_consumer(components, settings)],
+                      asyncpg_dsn(settings.database_url), event_tables,
+                      settings.relay_poll_seconds)
+    finally:
+        await broker.stop()
+        await components.db.dispose()
+
+
+async def _main() -> None:
+    task = asyncio.create_task(run_worker(CompileSettings()))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(_main())
