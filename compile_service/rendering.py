@@ -31,7 +31,8 @@ class TexSafe(str):
 _SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': r"\textquotedbl{}",
+    "`": r"\textasciigrave{}", "<": r"\textless{}", ">": r"\textgreater{}",
+    "|": r"\textbar{}", '"': r"\textquotedbl{}",
     # brackets only matter after commands with optional arguments (\item[..], \\[..])
     "[": "{[}", "]": "{]}",
 }
@@ -103,6 +104,7 @@ def escape_url(url: object) -> TexSafe:
     if not _URL_OK.match(text) or any(unicodedata.category(c)[0] == "C" for c in text):
         return TexSafe("")
     encoded = quote(text, safe=_URL_SAFE + "%")  # existing %XX escapes stay as they are
+    encoded = encoded.replace("_", "%5F").replace("~", "%7E")  # quote() never encodes these
     encoded = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", encoded)
     return TexSafe(encoded.replace("%", r"\%").replace("#", r"\#").replace("&", r"\&"))
 
