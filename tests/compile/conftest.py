@@ -3,6 +3,8 @@ against the real Postgres and RabbitMQ, real pdflatex, an artifact store and a T
 directory of their own, and the test-only templates in tests/compile/templates."""
 
 import asyncio
+import contextlib
+import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -73,6 +75,7 @@ async def wait_for_queue(name: str, timeout: float = 15.0) -> None:
     raise TimeoutError(f"queue {name} was never declared")
 
 
+@contextlib.asynccontextmanager
 async def compile_client(settings: CompileSettings) -> AsyncIterator[httpx.AsyncClient]:
     async for client in asgi_client(create_app(settings)):
         await wait_for_queue(RESUMES_CONSUMER)  # resume events reach the replica from here on
@@ -81,7 +84,7 @@ async def compile_client(settings: CompileSettings) -> AsyncIterator[httpx.Async
 
 @pytest.fixture(scope="session")
 async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in asgi_client(create_resume_app(ResumeSettings(**service_env)),
+    async for client in asgi_client(create_resume_app(ResumeSettings.model_validate(service_env)),
                                     base_url="http://resume"):
         yield client
 
@@ -89,7 +92,7 @@ async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncCl
 @pytest.fixture(scope="module")
 async def compile_api(compile_env: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
     """compile_service with its job worker in the same process."""
-    async for client in compile_client(CompileSettings(**compile_env)):
+    async with compile_client(CompileSettings.model_validate(compile_env)) as client:
         yield client
 
 
@@ -139,6 +142,10 @@ async def pdf_text(client: httpx.AsyncClient, headers: dict[str, str], job_id: s
     response = await client.get(f"/compile/pdf/{job_id}", headers=headers)
     assert response.status_code == 200, response.text
     return pdftotext(response.content)
+
+
+def run_dir_entries(work_dir: str) -> list[str]:
+    return os.listdir(work_dir)
 
 
 def pdftotext(pdf: bytes) -> str:

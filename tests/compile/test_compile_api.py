@@ -9,9 +9,17 @@ from typing import Any
 
 import httpx
 
+from compile_service.engine import CompileFailed, Limits, PdfLatex
 from tests.compile.conftest import (
-    compile_and_wait, create_resume, pdf_pages, pdf_text, pdftotext, resume_document,
-    unique, wait_for_job,
+    compile_and_wait,
+    create_resume,
+    pdf_pages,
+    pdf_text,
+    pdftotext,
+    resume_document,
+    run_dir_entries,
+    unique,
+    wait_for_job,
 )
 
 
@@ -108,13 +116,12 @@ async def test_a_tex_loop_is_killed_at_the_time_limit_and_the_job_fails_clearly(
     assert "time limit" in job["error"] and "4 s" in job["error"]
     assert time.monotonic() - started < 4 + 3
     assert job["pdf_url"] is None
-    assert list(Path(compile_env["compile_work_dir"]).iterdir()) == []  # nothing left behind
+    assert run_dir_entries(compile_env["compile_work_dir"]) == []  # nothing left behind
 
 
 async def test_a_tex_error_reports_the_log_lines_without_server_paths(
         compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Any,
         user_id: str) -> None:
-    from compile_service.engine import PdfLatex, CompileFailed, Limits
 
     engine = PdfLatex(limits=Limits(wall_seconds=10))
     try:
@@ -224,8 +231,8 @@ async def test_bad_requests_get_clear_errors(
         user_id: str) -> None:
     headers = as_user(user_id)
     resume_id, version = await create_resume(resume_api, headers, resume_document())
-    unknown = await compile_api.post(f"/compile/{resume_id}", json={"template": "nope", "version": version},
-                                     headers=headers)
+    unknown = await compile_api.post(f"/compile/{resume_id}", headers=headers,
+                                     json={"template": "nope", "version": version})
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_template"
     future = await compile_api.post(f"/compile/{resume_id}", json={"version": version + 5},
                                     headers=headers)
