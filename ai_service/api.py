@@ -1,0 +1,123 @@
+"""HTTP routes of ai_service (the gateway adds the `/api` prefix).
+
+Ownership is checked once, in the `OwnedResume` and `OwnedJob` dependencies: another user's
+resume or job answers 404 exactly like a missing one."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
+from pydantic import BaseModel, Field
+
+from ai_service.service import (
+    RateLimited,
+    RateLimiterUnavailable,
+    RatingNotConfigured,
+    RatingService,
+)
+from ai_service.settings import AiSettings
+from ai_service.tables import resume_replica
+from ai_service.views import RatingJobOut, job_out
+from ai_service.waiting import JobWaiter
+from ai_service.worker import NOT_CONFIGURED
+from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from runtime.identity import CurrentUser
+from runtime.replica import owned_version, wait_for_version
+
+
+class RateIn(BaseModel):
+    version: int | None = Field(None, ge=1, description="The version to rate (default: the "
+                                                        "latest).")
+
+
+def get_service(request: Request) -> RatingService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[RatingService, Depends(get_service)]
+
+
+async def owned_resume(request: Request, resume_id: UUID, user: CurrentUser, service: Service,
+                       body: Annotated[RateIn | None, Body()] = None) -> Any:
+    """The replica row of the caller's resume at the asked version (waiting a little for a
+    version that has not arrived yet), or 404."""
+    version = body.version if body else None
+    if version is None:
+        async with service.sessions() as session:
+            row = await owned_version(session, resume_replica, user, str(resume_id))
+    else:
+        settings: AiSettings = request.app.state.settings
+        row = await wait_for_version(service.sessions, resume_replica, user, str(resume_id),
+                                     version, settings.rating_version_wait_seconds)
+    if row is None:
+        raise ApiError(404, "resume_not_found", "no such resume (or version)")
+    return row
+
+
+async def owned_job(job_id: UUID, user: CurrentUser, service: Service) -> Any:
+    row = await service.job(user, str(job_id))
+    if row is None:
+        raise ApiError(404, "rating_not_found", "no such rating job")
+    return row
+
+
+OwnedResume = Annotated[Any, Depends(owned_resume)]
+OwnedJob = Annotated[Any, Depends(owned_job)]
+
+router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404, 422))
+
+
+@router.post("/rate/{resume_id}", response_model=RatingJobOut, status_code=202,
+             responses={200: {"model": RatingJobOut, "description": "Rated before: the "
+                              "stored rating"}, **error_responses(429, 503)},
+             summary="Rate a resume version with Gemini (asynchronous, never paid twice)")
+async def rate_resume(resume: OwnedResume, user: CurrentUser,
+                      service: Service) -> OrjsonResponse:
+    row, created = await service.request(user, resume)
+    if row.status == "completed":
+        return OrjsonResponse(job_out(row, cached=True), status_code=200)
+    return OrjsonResponse(job_out(row, cached=not created), status_code=202,
+                          headers={"Location": f"/ai/ratings/{row.job_id}"})
+
+
+@router.get("/ratings/{job_id}", response_model=RatingJobOut,
+            summary="A rating job's status and result (optionally waiting for it to finish)")
+async def rating_job(job: OwnedJob, request: Request, user: CurrentUser, service: Service,
+                     wait: Annotated[float, Query(ge=0, description="Seconds to wait for "
+                                                                    "the job to finish")] = 0,
+                     ) -> OrjsonResponse:
+    if wait > 0 and job.status == "pending":
+        settings: AiSettings = request.app.state.settings
+        waiter: JobWaiter = request.app.state.waiter
+        job = await waiter.wait(job.job_id, min(wait, settings.rating_status_max_wait_seconds),
+                                lambda: service.job(user, job.job_id),
+                                lambda row: row.status != "pending")
+    return OrjsonResponse(job_out(job))
+
+
+@router.get("/rate/{resume_id}", response_model=RatingJobOut,
+            summary="The latest completed rating of a resume")
+async def latest_rating(resume_id: UUID, user: CurrentUser, service: Service) -> OrjsonResponse:
+    async with service.sessions() as session:
+        resume = await owned_version(session, resume_replica, user, str(resume_id))
+    row = await service.latest(user, str(resume_id)) if resume is not None else None
+    if row is None:
+        raise ApiError(404, "rating_not_found", "this resume has no rating yet")
+    return OrjsonResponse(job_out(row))
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RatingNotConfigured)
+    async def _not_configured(*_: object) -> OrjsonResponse:
+        return error_response(503, "ai_not_configured", NOT_CONFIGURED)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(_: Request, exc: RateLimited) -> OrjsonResponse:
+        return error_response(429, "rate_limited",
+                              f"too many ratings; try again in {exc.retry_after} s",
+                              retry_after=exc.retry_after)
+
+    @app.exception_handler(RateLimiterUnavailable)
+    async def _no_limiter(*_: object) -> OrjsonResponse:
+        return error_response(503, "rate_limiter_unavailable",
+                              "ratings are paused: the rate limiter is unavailable")

@@ -1,0 +1,72 @@
+"""Wiring of ai_service: database, Redis, Gemini client, broker with the resume-replica
+consumer (and, unless AI_WORKER_IN_APP=false, the rating worker), the outbox relay and the
+job waiter, all built in the app factory and lifespan, never at import time.
+
+Run: ``uvicorn ai_service.app:create_app --factory --port 8004``
+Workers on their own: ``python -m ai_service.worker``
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from ai_service.api import install_domain_error_handlers, router
+from ai_service.settings import AiSettings
+from ai_service.tables import event_tables
+from ai_service.waiting import JobWaiter
+from ai_service.wiring import build
+from ai_service.worker import NOT_CONFIGURED, ratings_consumer, resumes_consumer
+from runtime.bus import make_broker
+from runtime.db import asyncpg_dsn
+from runtime.http import install_http_plumbing
+from runtime.identity import IdentitySigner
+from runtime.lifecycle import run_bus
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: AiSettings | None = None) -> FastAPI:
+    settings = settings or AiSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        components = build(settings)
+        if components.client is None:
+            log.warning("%s; POST /ai/rate answers 503 until then", NOT_CONFIGURED)
+        broker = make_broker(settings.amqp_url)
+        waiter = JobWaiter(asyncpg_dsn(settings.database_url))
+        consumers = [resumes_consumer(components, settings)]
+        if settings.ai_worker_in_app:
+            consumers.append(ratings_consumer(components, settings))
+        app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
+        app.state.service, app.state.waiter = components.service, waiter
+        tasks = [
+            asyncio.create_task(run_bus(
+                broker, consumers, relay_dsn=asyncpg_dsn(settings.database_url),
+                tables=event_tables, poll_seconds=settings.relay_poll_seconds)),
+            asyncio.create_task(waiter.run_forever()),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await broker.stop()
+            await components.aclose()
+
+    app = FastAPI(title="ai_service", version="1.0.0", lifespan=lifespan)
+    install_http_plumbing(app, settings.max_body_bytes)
+    install_domain_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,153 @@
+"""The use cases of ai_service, each one unit of work.
+
+Requesting a rating: the resume version's model input is hashed; a pending or completed job
+of the same owner for the same hash, model and prompt version is returned instead of paying
+again; otherwise the user's rate limit is taken and `RatingRequested` is appended (its outbox
+row sends it to the workers) together with the read-model row, in one transaction.
+Closing a job (the worker): load the stream, decide, append and update the read model in one
+transaction, and NOTIFY the waiters of that job when it commits.
+"""
+
+import logging
+from typing import Any
+from uuid import uuid4
+
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ai_service import projections
+from ai_service.domain import (
+    CompleteRating,
+    FailRating,
+    RatingJob,
+    RequestRating,
+    content_hash,
+    decide,
+    fold,
+)
+from ai_service.prompt import PROMPT_VERSION, model_input
+from ai_service.ratelimit import RateLimiter
+from ai_service.tables import resume_replica
+from contracts.ai_events import AI_EVENTS, RatingEvent
+from contracts.envelope import EventEnvelope
+from runtime.eventstore import EventStore, NewEvent, VersionConflict
+from runtime.replica import owned_version
+
+log = logging.getLogger(__name__)
+
+FINISHED_CHANNEL = "ai_rating_finished"
+
+
+class RatingNotConfigured(Exception):
+    """No GEMINI_API_KEY: new ratings cannot be made."""
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class RateLimiterUnavailable(Exception):
+    """Redis is down: refuse paid work rather than let it through unlimited."""
+
+
+def to_domain_event(envelope: EventEnvelope) -> RatingEvent:
+    return AI_EVENTS[envelope.event_type].model_validate(envelope.payload)
+
+
+class RatingService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: EventStore,
+                 limiter: RateLimiter, model: str, configured: bool) -> None:
+        self.sessions, self.store, self.limiter = sessions, store, limiter
+        self.model, self.configured = model, configured
+
+    async def request(self, owner_id: str, resume: Any) -> tuple[Any, bool]:
+        """The job for this resume version, and whether it was created now."""
+        command = RequestRating(owner_id, resume.resume_id, resume.version,
+                                content_hash(model_input(resume.document or {})),
+                                self.model, PROMPT_VERSION)
+        existing = await self._reusable(command)
+        if existing is not None:
+            return existing, False
+        if not self.configured:
+            raise RatingNotConfigured
+        await self._take_rate_limit(owner_id)
+        try:
+            return await self._open_job(str(uuid4()), command), True
+        except IntegrityError:  # a concurrent request for the same input won the race
+            existing = await self._reusable(command)
+            if existing is None:
+                raise
+            return existing, False
+
+    async def _reusable(self, command: RequestRating) -> Any:
+        async with self.sessions() as session:
+            return await projections.reusable_job(session, command.owner_id,
+                                                  command.content_hash, command.model,
+                                                  command.prompt_version)
+
+    async def _take_rate_limit(self, owner_id: str) -> None:
+        try:
+            retry_after = await self.limiter.acquire(owner_id)
+        except RedisError as exc:
+            log.error("rate limiter unavailable: %r", exc)
+            raise RateLimiterUnavailable from exc
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+
+    async def _open_job(self, job_id: str, command: RequestRating) -> Any:
+        async with self.sessions.begin() as session:
+            await self._record(session, RatingJob(job_id), decide(RatingJob(job_id), command),
+                               command.owner_id)
+            return await projections.owned_job(session, command.owner_id, job_id)
+
+    async def _record(self, session: AsyncSession, state: RatingJob, events: list[RatingEvent],
+                      owner_id: str, causation_id: str | None = None) -> None:
+        new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
+               for e in events]
+        stored = await self.store.append(session, state.job_id, state.version, new,
+                                         user_id=owner_id, causation_id=causation_id)
+        for envelope in stored:
+            await projections.apply_rating_event(session, envelope)
+
+    async def job(self, owner_id: str, job_id: str) -> Any:
+        async with self.sessions() as session:
+            return await projections.owned_job(session, owner_id, job_id)
+
+    async def latest(self, owner_id: str, resume_id: str) -> Any:
+        async with self.sessions() as session:
+            return await projections.latest_completed(session, owner_id, resume_id)
+
+    # --- the worker's side ---
+
+    async def load_job(self, session: AsyncSession, job_id: str) -> RatingJob:
+        envelopes = await self.store.read_stream(session, job_id)
+        return fold(job_id, (to_domain_event(e) for e in envelopes))
+
+    async def model_input_of(self, job: RatingJob) -> dict[str, Any] | None:
+        """What the model is shown for the job, or None when that exact input is gone."""
+        async with self.sessions() as session:
+            row = await owned_version(session, resume_replica, job.owner_id, job.resume_id,
+                                      job.resume_version)
+        if row is None or row.document is None:
+            return None
+        data = model_input(row.document)
+        return data if content_hash(data) == job.content_hash else None
+
+    async def close(self, job_id: str, command: CompleteRating | FailRating,
+                    causation_id: str | None = None) -> bool:
+        """Record the job's outcome; False when it was closed already."""
+        try:
+            async with self.sessions.begin() as session:
+                state = await self.load_job(session, job_id)
+                events = decide(state, command)
+                if not events:
+                    return False
+                await self._record(session, state, events, state.owner_id, causation_id)
+                await session.execute(select(func.pg_notify(FINISHED_CHANNEL, job_id)))
+        except VersionConflict:
+            return False  # another worker closed it between our read and our append
+        return True
