@@ -16,7 +16,8 @@ from resume_service.api import install_domain_error_handlers, router
 from resume_service.service import ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
-from runtime.bus import make_broker
+from resume_service.worker import signed_out_consumer
+from runtime.bus import Consumer, make_broker
 from runtime.cache import ReadCache
 from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
@@ -39,7 +40,8 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
             if settings.read_cache else None)
         bus = asyncio.create_task(run_bus(
-            broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
+            broker, consumers=_consumers(app.state.service, settings),
+            relay_dsn=asyncpg_dsn(settings.database_url),
             tables=event_tables, poll_seconds=settings.relay_poll_seconds))
         app.state.bus_task = bus
         try:
@@ -62,3 +64,10 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def _consumers(service: ResumeService, settings: ResumeSettings) -> list[Consumer]:
+    """Without a read cache there is nothing to drop on sign-out."""
+    if service.cache is None:
+        return []
+    return [signed_out_consumer(service.cache, settings.consumer_max_attempts)]

@@ -1,0 +1,94 @@
+"""HTTP routes of auth_service (the gateway adds the `/api` prefix). The gateway resolves the
+session cookie; routes that need a user take it from the signed internal header."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from auth_service.domain import DEV_ISSUER, Profile, safe_next_path
+from auth_service.oidc import OidcSignIn
+from auth_service.service import AuthService, UserNotFound
+from auth_service.settings import AuthSettings
+from auth_service.views import DevLoginIn, UserOut
+from runtime.http import ApiError, error_responses
+from runtime.identity import CurrentUser
+from runtime.sessions import SESSION_COOKIE
+
+NEXT_KEY = "rb_next"
+SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
+
+router = APIRouter(tags=["auth"])
+
+
+def _service(request: Request) -> AuthService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> AuthSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+@router.get("/auth/login", status_code=302, responses=error_responses(400, 503),
+            summary="Start signing in: redirect to the identity provider")
+async def login(request: Request,
+                next: Annotated[str | None, Query(max_length=2048)] = None) -> Response:
+    target = safe_next_path(next) if next is not None else None
+    if next is not None and target is None:
+        raise ApiError(400, "bad_next", "`next` must be a path on this site, like /resumes")
+    oidc: OidcSignIn = request.app.state.oidc
+    response = await oidc.redirect(request)
+    request.session[NEXT_KEY] = target or _settings(request).after_login_path
+    return response
+
+
+@router.get("/auth/callback", status_code=303, responses=error_responses(400, 503),
+            summary="Where the identity provider sends the browser back")
+async def callback(request: Request, current: SessionCookie = None) -> Response:
+    oidc: OidcSignIn = request.app.state.oidc
+    profile = await oidc.complete(request)
+    target = safe_next_path(request.session.pop(NEXT_KEY, None))
+    response = RedirectResponse(target or _settings(request).after_login_path, status_code=303)
+    await _open_session(request, response, profile, "oidc", current)
+    return response
+
+
+@router.post("/auth/logout", status_code=204, responses=error_responses(401),
+             summary="Sign out: the session dies at once")
+async def logout(request: Request, user: CurrentUser, current: SessionCookie = None) -> Response:
+    await _service(request).sign_out(user, current)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=_settings(request).cookie_secure,
+                           httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/user/me", response_model=UserOut, responses=error_responses(401),
+            summary="The signed-in user")
+async def me(request: Request, user: CurrentUser) -> UserOut:
+    try:
+        return UserOut.of(await _service(request).user(user))
+    except UserNotFound as exc:
+        raise ApiError(401, "unauthenticated", "the session's user no longer exists") from exc
+
+
+dev_router = APIRouter(tags=["auth"])
+
+
+@dev_router.post("/auth/dev-login", response_model=UserOut, responses=error_responses(422),
+                 summary="Development sign-in without an identity provider (off by default)")
+async def dev_login(request: Request, body: DevLoginIn, response: Response,
+                    current: SessionCookie = None) -> UserOut:
+    profile = Profile(issuer=DEV_ISSUER, subject=body.email.lower(), email=body.email,
+                      name=body.name, picture=body.picture)
+    user_id = await _open_session(request, response, profile, "dev", current)
+    return UserOut.of(await _service(request).user(user_id))
+
+
+async def _open_session(request: Request, response: Response, profile: Profile,
+                        method: Literal["oidc", "dev"], current: str | None) -> str:
+    settings = _settings(request)
+    user_id, session_id = await _service(request).sign_in(profile, method, replaces=current)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_absolute_seconds,
+                        path="/", secure=settings.cookie_secure, httponly=True, samesite="lax")
+    return user_id

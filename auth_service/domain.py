@@ -1,0 +1,56 @@
+"""The rules of signing in, as pure functions: who a user is, which redirect targets are safe,
+and which events a sign-in or a sign-out records."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from contracts.auth_events import UserSignedIn, UserSignedOut
+
+_USER_NAMESPACE = uuid.UUID("6f7d3c1e-2b5a-4c44-9a7e-5e0b7c1d2a90")
+MAX_NEXT_LENGTH = 2048
+DEV_ISSUER = "dev"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who the identity provider says signed in."""
+
+    issuer: str
+    subject: str
+    email: str = ""
+    name: str = ""
+    picture: str = ""
+
+
+def user_id_for(issuer: str, subject: str) -> str:
+    """A stable user id per (issuer, subject): the same person always maps to the same id, and
+    two first sign-ins of one person cannot create two users."""
+    return str(uuid.uuid5(_USER_NAMESPACE, f"{issuer}\n{subject}"))
+
+
+def safe_next_path(value: str | None) -> str | None:
+    """`value` when it is a path on this site (``/x?y``), else None. Refuses absolute and
+    scheme-relative URLs (``//evil``, ``/\\evil``), other schemes and control characters."""
+    if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or "\\" in value:
+        return None
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value
+
+
+def signed_in(profile: Profile, method: Literal["oidc", "dev"] = "oidc") -> UserSignedIn:
+    return UserSignedIn(
+        user_id=user_id_for(profile.issuer, profile.subject), issuer=profile.issuer,
+        subject=profile.subject, email=profile.email[:254], name=profile.name[:200],
+        picture=profile.picture[:2048], method=method)
+
+
+def signed_out(user_id: str) -> UserSignedOut:
+    return UserSignedOut(user_id=user_id)

@@ -1,0 +1,40 @@
+"""Settings of auth_service (env vars un-prefixed, e.g. OIDC_CLIENT_ID)."""
+
+from pydantic import model_validator
+
+from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS
+from runtime.settings import ServiceSettings
+
+GOOGLE_METADATA_URL = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+class AuthSettings(ServiceSettings):
+    oidc_server_metadata_url: str = GOOGLE_METADATA_URL
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid email profile"
+    # where the identity provider sends the browser back: the gateway's public callback
+    oidc_redirect_uri: str = "http://127.0.0.1:8000/api/auth/callback"
+    oidc_timeout_seconds: float = 10.0
+    login_flow_seconds: int = 600
+    after_login_path: str = "/"
+    session_idle_seconds: int = DEFAULT_IDLE_SECONDS
+    session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
+    cookie_secure: bool = True
+    dev_login_enabled: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "AuthSettings":
+        if self.environment == "production":
+            if self.dev_login_enabled:
+                raise ValueError("DEV_LOGIN_ENABLED must not be set in production")
+            if not self.cookie_secure:
+                raise ValueError("COOKIE_SECURE must stay on in production")
+            if not (self.oidc_client_id and self.oidc_client_secret):
+                raise ValueError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required in "
+                                 "production")
+        return self
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_client_id)

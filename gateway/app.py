@@ -1,0 +1,133 @@
+"""Wiring of the gateway: Redis, the session store, the pooled aiohttp client and the proxy,
+built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
+hot path); the gateway's own routes (health, readiness, merged OpenAPI, docs) are FastAPI.
+
+Run: ``uvicorn gateway.app:create_app --factory --port 8000``
+(add ``--loop uvloop --http httptools`` for speed; both are installed with uvicorn[standard])
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.gate import Gate, Limits
+from gateway.guards import OriginPolicy
+from gateway.openapi import MergedOpenApi
+from gateway.proxy import Proxy
+from gateway.routing import API_PREFIX, GATEWAY_PATHS
+from gateway.settings import GatewaySettings
+from runtime.http import OrjsonResponse, install_error_handlers
+from runtime.identity import IdentitySigner
+from runtime.sessions import SessionStore
+
+_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2)
+
+
+class Gateway:
+    """Sends `/api/*` (except the gateway's own documents) to the proxy, the rest to FastAPI."""
+
+    def __init__(self, app: FastAPI, proxy: Proxy) -> None:
+        self.app, self.proxy = app, proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(API_PREFIX + "/") and path not in GATEWAY_PATHS:
+                await self.proxy(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
+    settings = settings or GatewaySettings()
+    proxy = Proxy(settings.upstreams, OriginPolicy(settings.origins),
+                  IdentitySigner(settings.internal_secret, settings.identity_ttl_seconds),
+                  settings.max_body_bytes, settings.trust_forwarded_for)
+    docs = MergedOpenApi(settings.upstreams, settings.openapi_cache_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url)
+        gate = Gate(redis, SessionStore(redis, settings.session_idle_seconds,
+                                        settings.session_absolute_seconds),
+                    Limits(settings.rate_limit_window_seconds, settings.rate_limit_per_session,
+                           settings.rate_limit_per_ip))
+        with contextlib.suppress(RedisError):  # loaded again on first use if Redis is down
+            await gate.load_scripts()
+        http = _client_session(settings)
+        proxy.start(http, gate)
+        app.state.redis, app.state.http = redis, http
+        try:
+            yield
+        finally:
+            await http.close()
+            await redis.aclose()
+
+    app = FastAPI(title="gateway", version="1.0.0", lifespan=lifespan, openapi_url=None,
+                  docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> OrjsonResponse:
+        checks = await _readiness(request.app.state.redis, request.app.state.http,
+                                  settings.upstreams)
+        ready = all(checks.values())
+        return OrjsonResponse({"status": "ready" if ready else "not_ready",
+                               "checks": {k: "ok" if v else "down" for k, v in checks.items()}},
+                              status_code=200 if ready else 503)
+
+    @app.get(API_PREFIX + "/openapi.json")
+    async def openapi(request: Request) -> OrjsonResponse:
+        return OrjsonResponse(await docs.document(request.app.state.http))
+
+    @app.get(API_PREFIX + "/docs")
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=API_PREFIX + "/openapi.json",
+                                   title="Resume builder API")
+
+    return Gateway(app, proxy)
+
+
+def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=settings.upstream_pool_size, limit_per_host=0,
+                                     keepalive_timeout=30, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, connect=settings.upstream_connect_timeout_seconds,
+                                    sock_read=settings.upstream_timeout_seconds)
+    # bytes pass through untouched (no decompression), and no headers of our own
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+                                 cookie_jar=aiohttp.DummyCookieJar())
+
+
+async def _readiness(redis: Redis, http: aiohttp.ClientSession,
+                     upstreams: dict[str, str]) -> dict[str, bool]:
+    async def redis_ok() -> bool:
+        try:
+            return bool(await redis.ping())
+        except RedisError:
+            return False
+
+    async def service_ok(url: str) -> bool:
+        try:
+            async with http.get(url.rstrip("/") + "/healthz", timeout=_PROBE_TIMEOUT) as resp:
+                return resp.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            return False
+
+    names = list(upstreams)
+    results: list[Any] = await asyncio.gather(redis_ok(), *(service_ok(upstreams[n])
+                                                            for n in names))
+    return {"redis": results[0], **dict(zip(names, results[1:], strict=True))}

@@ -1,0 +1,43 @@
+"""Which service serves a public path, and which paths need no session.
+
+The gateway strips `/api` and forwards the rest unchanged: ``/api/resume/all`` goes to
+resume_service as ``/resume/all``. Paths with dot segments or empty segments are refused,
+so a path can never be routed by one prefix and resolved by the upstream as another.
+"""
+
+from dataclasses import dataclass
+
+API_PREFIX = "/api"
+
+# first segment after /api -> service name (see GatewaySettings.upstreams)
+SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
+                      "compile": "compile", "ai": "ai"}
+
+# exact paths anyone may call: the sign-in routes
+PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
+
+# served by the gateway itself, not forwarded
+GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+
+
+@dataclass(frozen=True)
+class Route:
+    service: str
+    upstream_path: str  # raw (still percent-encoded) path without /api
+    public: bool
+
+
+def is_clean(path: str) -> bool:
+    """No `.`/`..` segments and no empty segment (`//`) in the decoded path."""
+    segments = path.split("/")[1:]
+    return ("." not in segments and ".." not in segments
+            and "" not in segments[:-1])
+
+
+def route(path: str, raw_path: str) -> Route | None:
+    """The route of an `/api/...` request, or None when no service serves it."""
+    segment = path[len(API_PREFIX) + 1:].split("/", 1)[0]
+    service = SERVICE_OF_SEGMENT.get(segment)
+    if service is None:
+        return None
+    return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS)

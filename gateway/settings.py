@@ -1,0 +1,45 @@
+"""Settings of the gateway (env vars un-prefixed, e.g. RESUME_SERVICE_URL)."""
+
+from pydantic import model_validator
+
+from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS
+from runtime.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    auth_service_url: str = "http://127.0.0.1:8001"
+    resume_service_url: str = "http://127.0.0.1:8002"
+    compile_service_url: str = "http://127.0.0.1:8003"
+    ai_service_url: str = "http://127.0.0.1:8004"
+    # comma-separated origins allowed to call with credentials (CORS) and to send unsafe
+    # requests (CSRF); the gateway's own public origin belongs here too
+    allowed_origins: str = ("http://localhost:5173,http://127.0.0.1:5173,"
+                            "http://localhost:8000,http://127.0.0.1:8000")
+    upstream_connect_timeout_seconds: float = 2.0
+    upstream_timeout_seconds: float = 30.0
+    upstream_pool_size: int = 256
+    session_idle_seconds: int = DEFAULT_IDLE_SECONDS
+    session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
+    rate_limit_window_seconds: int = 60
+    rate_limit_per_session: int = 600
+    rate_limit_per_ip: int = 1200
+    # take the client address from the last X-Forwarded-For entry (behind a trusted proxy)
+    trust_forwarded_for: bool = False
+    openapi_cache_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_open_origins(self) -> "GatewaySettings":
+        if "*" in self.origins:
+            raise ValueError("ALLOWED_ORIGINS must list origins; '*' cannot carry credentials")
+        return self
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",")
+                         if o.strip())
+
+    @property
+    def upstreams(self) -> dict[str, str]:
+        """Service name -> base URL."""
+        return {"auth": self.auth_service_url, "resume": self.resume_service_url,
+                "compile": self.compile_service_url, "ai": self.ai_service_url}
