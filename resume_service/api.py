@@ -24,7 +24,7 @@ from runtime.identity import CurrentUser
 JSON = "application/json"
 
 
-def get_service(request: Request) -> ResumeService:
+async def get_service(request: Request) -> ResumeService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 

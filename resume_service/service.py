@@ -5,19 +5,19 @@ then drop the owner's read cache. Reads go through the cache."""
 import logging
 from typing import Any
 
-from pydantic import TypeAdapter
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
-from contracts.resume import ResumeDocument
 from contracts.resume_events import RESUME_EVENTS, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
     Command,
+    CreateResume,
     RestoreResume,
     ResumeNotFound,
     ResumeState,
+    StaleVersion,
     VersionNotFound,
     decide,
     describe_change,
@@ -26,14 +26,31 @@ from resume_service.domain import (
 )
 from resume_service.views import HistoryEntry, ResumeAtVersion, dumps, row_to_json
 from runtime.cache import ReadCache
-from runtime.eventstore import EventStore, NewEvent
+from runtime.eventstore import EventStore, NewEvent, VersionConflict
 
 log = logging.getLogger(__name__)
-_document = TypeAdapter(ResumeDocument)
 
 
 def to_domain_event(envelope: EventEnvelope) -> ResumeEvent:
     return RESUME_EVENTS[envelope.event_type].model_validate(envelope.payload)
+
+
+def state_from_row(resume_id: str, row: Any) -> ResumeState:
+    """The current state from the read model, which moves in step with the log (same
+    transactions). `decide` never reads the document, so it is left out."""
+    if row is None:
+        return ResumeState(resume_id)
+    return ResumeState(resume_id, version=row.version, owner_id=row.owner_id,
+                       deleted=row.deleted_at is not None)
+
+
+def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
+    """The resume as the read model now has it, built from the last event recorded."""
+    if last.event_type == "ResumeDeleted":
+        return None
+    return {**last.payload["document"], "id": last.stream_id, "version": last.stream_version,
+            "created_at": row.created_at if row is not None else last.occurred_at,
+            "updated_at": last.occurred_at}
 
 
 class ResumeService:
@@ -44,18 +61,27 @@ class ResumeService:
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         """Run a command; return the resume as JSON and whether anything was recorded.
 
-        Writers of one resume are serialized, so the state a command decides on is current;
-        a stale expected version is refused by `decide` (StaleVersion -> 409)."""
+        The read-model row is locked while deciding, so writers of one resume queue up and
+        each decides on the current state; a stale expected version is refused by `decide`
+        (StaleVersion -> 409). Only two creates racing for a new client id can still meet
+        at the append; the loser runs again and sees the winner's resume."""
+        try:
+            return await self._execute_once(resume_id, command)
+        except VersionConflict as conflict:
+            if not isinstance(command, CreateResume):
+                raise StaleVersion(conflict.actual) from conflict
+            return await self._execute_once(resume_id, command)
+
+    async def _execute_once(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         async with self.sessions.begin() as session:
-            await self.store.lock_stream(session, resume_id)
-            state = await self._load_state(session, resume_id)
+            row = await projections.load_row(session, resume_id, for_update=True)
+            state = state_from_row(resume_id, row)
             events = decide(state, command)
-            if events:
-                await self._record(session, state, events, command.owner_id)
-            row = await projections.owned_row(session, command.owner_id, resume_id)
-        if events:
+            stored = await self._record(session, state, events, command.owner_id)
+        if stored:
             await self._drop_cache(command.owner_id)
-        return (dumps(row_to_json(row)) if row else b"null"), bool(events)
+            return dumps(view_after(row, stored[-1])), True
+        return (dumps(row_to_json(row)) if state.visible_to(command.owner_id) else b"null"), False
 
     async def restore(self, owner_id: str, resume_id: str, version: int) -> bytes:
         old = await self.at_version(owner_id, resume_id, version)
@@ -65,21 +91,16 @@ class ResumeService:
         return body
 
     async def _record(self, session: AsyncSession, state: ResumeState,
-                      events: list[ResumeEvent], owner_id: str) -> None:
+                      events: list[ResumeEvent], owner_id: str) -> list[EventEnvelope]:
+        if not events:
+            return []
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
         stored = await self.store.append(session, state.resume_id, state.version, new,
                                          user_id=owner_id)
         for envelope in stored:
             await projections.apply_event(session, envelope)
-
-    async def _load_state(self, session: AsyncSession, resume_id: str) -> ResumeState:
-        row = await projections.load_row(session, resume_id)
-        if row is None:
-            return ResumeState(resume_id)
-        return ResumeState(resume_id, version=row.version, owner_id=row.owner_id,
-                           document=_document.validate_python(row.document),
-                           deleted=row.deleted_at is not None)
+        return stored
 
     async def _drop_cache(self, owner_id: str) -> None:
         if self.cache is None:

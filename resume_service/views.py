@@ -26,8 +26,9 @@ class ResumeIn(ResumeDocument):
     updated_at: datetime | None = None
 
     def document(self) -> ResumeDocument:
-        return ResumeDocument.model_validate(
-            self.model_dump(exclude={"id", "version", "created_at", "updated_at"}))
+        # the fields were validated when this model was; no need to validate them again
+        return ResumeDocument.model_construct(
+            **{name: getattr(self, name) for name in ResumeDocument.model_fields})
 
 
 class HistoryEntry(BaseModel):

@@ -1,5 +1,6 @@
 """Async SQLAlchemy engine and session factory."""
 
+import orjson
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -9,7 +10,14 @@ from sqlalchemy.ext.asyncio import (
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per transaction; asyncpg reports a dead connection
+    # on use and the pool discards it, and pool_recycle retires idle ones.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800,
+                               json_serializer=_json_text, json_deserializer=orjson.loads)
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -20,19 +20,19 @@ from sqlalchemy import (
     Identity,
     Integer,
     MetaData,
+    Select,
     Table,
     Text,
     UniqueConstraint,
     Uuid,
     func,
+    literal,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import EventEnvelope
-from contracts.topology import routing_key
 from runtime.context import current_request_id
 
 
@@ -146,24 +146,33 @@ class EventStore:
             }
             for i, e in enumerate(events, start=1)
         ]
-        ev = self.tables.events
-        result = await session.execute(ev.insert().returning(*ev.c), rows)
-        stored = [row_to_envelope(r) for r in result.all()]
-        await session.execute(self.tables.outbox.insert(), [
-            {"global_position": e.global_position,
-             "routing_key": routing_key(self.producer, e.event_type)}
-            for e in stored
-        ])
-        await session.execute(text(f"NOTIFY {outbox_channel(self.tables.schema)}"))
-        return stored
+        result = await session.execute(self._append_and_queue(rows))
+        recorded = {r.event_id: r for r in result.all()}
+        stored = [
+            EventEnvelope(
+                event_id=row["event_id"], event_type=row["event_type"],
+                schema_version=row["schema_version"], stream_id=stream_id,
+                stream_version=row["stream_version"],
+                global_position=recorded[row["event_id"]].global_position,
+                occurred_at=recorded[row["event_id"]].recorded_at, user_id=user_id,
+                correlation_id=metadata["correlation_id"], causation_id=causation_id,
+                payload=row["payload"])
+            for row in rows
+        ]
+        return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
 
-    async def lock_stream(self, session: AsyncSession, stream_id: str) -> None:
-        """Serialize writers of one stream until the transaction ends, so a command can load
-        the state and append without losing a race. (The two-key advisory-lock space does
-        not overlap the one-key space of the append lock.)"""
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:stream_id))"),
-            {"space": self._lock_key - 2**31, "stream_id": stream_id})
+    def _append_and_queue(self, rows: list[dict[str, Any]]) -> Select[Any]:
+        """One statement: insert the events and their outbox rows, return positions."""
+        ev, outbox = self.tables.events, self.tables.outbox
+        appended = ev.insert().values(rows).returning(
+            ev.c.global_position, ev.c.event_id, ev.c.recorded_at,
+            (literal(f"{self.producer}.") + ev.c.event_type).label("routing_key"),
+        ).cte("appended")
+        queued = outbox.insert().from_select(
+            ["global_position", "routing_key"],
+            select(appended.c.global_position, appended.c.routing_key)).cte("queued")
+        return select(appended.c.global_position, appended.c.event_id,
+                      appended.c.recorded_at).add_cte(queued)
 
     async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
         ev = self.tables.events

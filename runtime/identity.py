@@ -51,7 +51,7 @@ class IdentitySigner:
         return parts[1]
 
 
-def current_user_id(request: Request) -> str:
+async def current_user_id(request: Request) -> str:
     token = request.headers.get(IDENTITY_HEADER)
     signer: IdentitySigner = request.app.state.identity
     user_id = signer.verify(token) if token else None

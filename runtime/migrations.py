@@ -116,6 +116,7 @@ def create_event_store(op: Operations, schema: str) -> None:
         sa.Column("routing_key", sa.Text, nullable=False),
         schema=schema,
     )
+    create_outbox_notify_trigger(op, schema)
     op.create_table(
         "processed_events",
         sa.Column("consumer", sa.Text, primary_key=True),
@@ -124,3 +125,13 @@ def create_event_store(op: Operations, schema: str) -> None:
                   server_default=sa.func.now()),
         schema=schema,
     )
+
+
+def create_outbox_notify_trigger(op: Operations, schema: str) -> None:
+    """NOTIFY `<schema>_outbox` once per statement that fills the outbox, so the relay
+    wakes at commit without the append paying a round trip for it. Idempotent."""
+    op.execute(f'CREATE OR REPLACE FUNCTION "{schema}".notify_outbox() RETURNS trigger '
+               f"LANGUAGE plpgsql AS $$ BEGIN NOTIFY {schema}_outbox; RETURN NULL; END $$")
+    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{schema}".outbox')
+    op.execute(f'CREATE TRIGGER outbox_notify AFTER INSERT ON "{schema}".outbox '
+               f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".notify_outbox()')

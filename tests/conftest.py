@@ -1,28 +1,45 @@
 """Fixtures shared by every test: the real PostgreSQL, Redis and RabbitMQ named by the
 environment (defaults: the local services), a migrated test database, signed identities."""
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
 
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+# A database of its own for each test session (dropped at its end), so a run never sees
+# the leftovers or the migration state of another; TEST_DATABASE_URL pins one instead.
 TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/resumebuilder_test")
+    "TEST_DATABASE_URL", f"{POSTGRES_URL}/rb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     upgrade_all(TEST_DATABASE_URL)
-    return TEST_DATABASE_URL
+    yield TEST_DATABASE_URL
+    if "TEST_DATABASE_URL" not in os.environ:
+        asyncio.run(drop_database(TEST_DATABASE_URL))
+
+
+async def drop_database(url: str) -> None:
+    base, name = asyncpg_dsn(url).rsplit("/", 1)
+    conn = await asyncpg.connect(f"{base}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

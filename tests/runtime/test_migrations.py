@@ -8,15 +8,15 @@ import asyncpg
 
 from runtime.db import asyncpg_dsn
 from runtime.migrations import downgrade, upgrade
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import POSTGRES_URL
 
 
 def scratch_database_url() -> str:
-    return TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/migration_test_{uuid.uuid4().hex[:8]}"
+    return f"{POSTGRES_URL}/migration_test_{uuid.uuid4().hex[:8]}"
 
 
 async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(TEST_DATABASE_URL))
+    conn = await asyncpg.connect(asyncpg_dsn(f"{POSTGRES_URL}/postgres"))
     try:
         await conn.execute(sql)
     finally:

@@ -58,11 +58,11 @@ async def drain(queue: aio_pika.abc.AbstractQueue,
 @pytest.mark.timeout(240)
 async def test_every_event_arrives_in_stream_order_across_a_broker_restart(
         service_env, as_user, user_id):
-    connection = await aio_pika.connect_robust(AMQP_URL)
-    channel = await connection.channel()
     queue_name = f"test.outbox-observer-{uuid.uuid4().hex[:8]}"
-    queue = await channel.declare_queue(queue_name, durable=True)
-    await queue.bind(EVENTS_EXCHANGE, routing_key="resume.#")
+    async with await aio_pika.connect(AMQP_URL) as connection:  # closed by the restart anyway
+        channel = await connection.channel()
+        queue = await channel.declare_queue(queue_name, durable=True)
+        await queue.bind(EVENTS_EXCHANGE, routing_key="resume.#")
     engine = make_engine(service_env["database_url"])
     try:
         async for client in asgi_client(create_app(ResumeSettings(**service_env))):
@@ -75,11 +75,12 @@ async def test_every_event_arrives_in_stream_order_across_a_broker_restart(
                     break
                 await asyncio.sleep(0.1)
             assert await outbox_backlog(engine) == 0, "the relay did not drain the outbox"
-        received = await drain(queue)
     finally:
-        await channel.queue_delete(queue_name)
-        await connection.close()
         await engine.dispose()
+    async with await aio_pika.connect(AMQP_URL) as connection:  # a fresh one, after the restart
+        channel = await connection.channel()
+        received = await drain(await channel.declare_queue(queue_name, durable=True))
+        await channel.queue_delete(queue_name)
 
     seen: dict[str, list[int]] = defaultdict(list)
     for event in received:
