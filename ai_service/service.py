@@ -2,8 +2,9 @@
 
 Requesting a rating: the resume version's model input is hashed; a pending or completed job
 of the same owner for the same hash, model and prompt version is returned instead of paying
-again; otherwise the user's rate limit is taken and `RatingRequested` is appended (its outbox
-row sends it to the workers) together with the read-model row, in one transaction.
+again; otherwise, under a transaction lock on (owner, hash) so identical requests racing
+each other make one job, the user's rate limit is taken and `RatingRequested` is appended
+(its outbox row sends it to the workers) together with the read-model row.
 Closing a job (the worker): load the stream, decide, append and update the read model in one
 transaction, and NOTIFY the waiters of that job when it commits.
 """
@@ -14,7 +15,6 @@ from uuid import uuid4
 
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_service import projections
@@ -29,15 +29,16 @@ from ai_service.domain import (
 )
 from ai_service.prompt import PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
-from ai_service.tables import resume_replica
+from ai_service.tables import SCHEMA, resume_replica
 from contracts.ai_events import AI_EVENTS, RatingEvent
 from contracts.envelope import EventEnvelope
-from runtime.eventstore import EventStore, NewEvent, VersionConflict
+from runtime.eventstore import EventStore, NewEvent, VersionConflict, schema_lock_key
 from runtime.replica import owned_version
 
 log = logging.getLogger(__name__)
 
 FINISHED_CHANNEL = "ai_rating_finished"
+_REQUEST_LOCK_SPACE = schema_lock_key(SCHEMA, "rating-request") - 2**31  # int4
 
 
 class RatingNotConfigured(Exception):
@@ -69,25 +70,27 @@ class RatingService:
         command = RequestRating(owner_id, resume.resume_id, resume.version,
                                 content_hash(model_input(resume.document or {})),
                                 self.model, PROMPT_VERSION)
-        existing = await self._reusable(command)
-        if existing is not None:
+        async with self.sessions() as session:
+            existing = await self._reusable(session, command)
+        if existing is not None:  # the fast path: rated (or being rated) already
             return existing, False
         if not self.configured:
             raise RatingNotConfigured
-        await self._take_rate_limit(owner_id)
-        try:
-            return await self._open_job(str(uuid4()), command), True
-        except IntegrityError:  # a concurrent request for the same input won the race
-            existing = await self._reusable(command)
-            if existing is None:
-                raise
-            return existing, False
+        async with self.sessions.begin() as session:
+            # identical requests queue here, so only the first takes a rate-limit slot
+            await session.execute(select(func.pg_advisory_xact_lock(
+                _REQUEST_LOCK_SPACE, func.hashtext(f"{owner_id}:{command.content_hash}"))))
+            existing = await self._reusable(session, command)
+            if existing is not None:
+                return existing, False
+            await self._take_rate_limit(owner_id)
+            job = RatingJob(str(uuid4()))
+            await self._record(session, job, decide(job, command), owner_id)
+            return await projections.owned_job(session, owner_id, job.job_id), True
 
-    async def _reusable(self, command: RequestRating) -> Any:
-        async with self.sessions() as session:
-            return await projections.reusable_job(session, command.owner_id,
-                                                  command.content_hash, command.model,
-                                                  command.prompt_version)
+    async def _reusable(self, session: AsyncSession, command: RequestRating) -> Any:
+        return await projections.reusable_job(session, command.owner_id, command.content_hash,
+                                              command.model, command.prompt_version)
 
     async def _take_rate_limit(self, owner_id: str) -> None:
         try:
@@ -97,12 +100,6 @@ class RatingService:
             raise RateLimiterUnavailable from exc
         if retry_after is not None:
             raise RateLimited(retry_after)
-
-    async def _open_job(self, job_id: str, command: RequestRating) -> Any:
-        async with self.sessions.begin() as session:
-            await self._record(session, RatingJob(job_id), decide(RatingJob(job_id), command),
-                               command.owner_id)
-            return await projections.owned_job(session, command.owner_id, job_id)
 
     async def _record(self, session: AsyncSession, state: RatingJob, events: list[RatingEvent],
                       owner_id: str, causation_id: str | None = None) -> None:
