@@ -81,7 +81,7 @@ async def ai_client(settings: AiSettings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in asgi_client(create_resume_app(ResumeSettings(**service_env)),
+    async for client in asgi_client(create_resume_app(ResumeSettings.model_validate(service_env)),
                                     base_url="http://resume"):
         yield client
 
@@ -89,7 +89,7 @@ async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncCl
 @pytest.fixture(scope="session")
 async def ai_api(ai_env: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
     """ai_service with its rating worker in the same process."""
-    async for client in ai_client(AiSettings(**ai_env)):
+    async for client in ai_client(AiSettings.model_validate(ai_env)):
         yield client
 
 

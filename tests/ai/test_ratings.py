@@ -10,8 +10,15 @@ import pytest
 from ai_service.prompt import SYSTEM_INSTRUCTION
 from ai_service.settings import AiSettings
 from tests.ai.conftest import (
-    RATING_LIMIT, TEST_API_KEY, Headers, ai_client, create_resume, rate_and_wait,
-    request_rating, resume_document, token,
+    RATING_LIMIT,
+    TEST_API_KEY,
+    Headers,
+    ai_client,
+    create_resume,
+    rate_and_wait,
+    request_rating,
+    resume_document,
+    token,
 )
 from tests.fakes.gemini import GOOD_RATING, FakeGemini, Reply
 
@@ -188,7 +195,7 @@ async def test_the_rate_limit_answers_429_with_retry_after(
     for _ in range(RATING_LIMIT + 1):
         resume_id, _ = await create_resume(resume_api, as_user(user_id),
                                            resume_document(token()))
-        statuses.append((await request_rating(ai_api, as_user(user_id), resume_id)))
+        statuses.append(await request_rating(ai_api, as_user(user_id), resume_id))
     assert [r.status_code for r in statuses] == [202] * RATING_LIMIT + [429]
     refused = statuses[-1]
     assert refused.json()["error"]["code"] == "rate_limited"
@@ -234,7 +241,8 @@ async def test_a_bad_version_answers_422(ai_api: httpx.AsyncClient, as_user: Hea
 
 @pytest.fixture(scope="module")
 async def keyless_ai_api(ai_env: dict[str, Any]) -> Any:
-    settings = AiSettings(**{**ai_env, "gemini_api_key": "", "ai_worker_in_app": False})
+    settings = AiSettings.model_validate(
+        {**ai_env, "gemini_api_key": "", "ai_worker_in_app": False})
     async for client in ai_client(settings):
         yield client
 
