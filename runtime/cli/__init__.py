@@ -1,0 +1,33 @@
+"""The operator CLI, installed as `rb` (pyproject: `rb = "runtime.cli:app"`).
+
+    rb events tail                      follow every service's event log
+    rb events show STREAM               a stream's history, with what each event changed
+    rb state STREAM --at N              a resume (or job) as it was at version N
+    rb trace REQUEST_ID                 every stored event one request caused, across services
+    rb projections rebuild SERVICE [NAME]   rebuild read models from the event store
+    rb replay --to CONSUMER --from-position P [--type T] [--stream S]
+    rb dlq list|show|retry|drop CONSUMER
+    rb outbox status
+
+Database and broker come from DATABASE_URL and AMQP_URL (runtime.settings.ServiceSettings).
+"""
+
+import typer
+
+from runtime.cli.dlq import dlq_app
+from runtime.cli.events import events_app, state, trace
+from runtime.cli.outbox import outbox_app
+from runtime.cli.projections import projections_app
+from runtime.cli.replay import replay
+
+app = typer.Typer(name="rb", help="Operate the resume builder's event-sourced services.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(events_app, name="events")
+app.add_typer(projections_app, name="projections")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(outbox_app, name="outbox")
+app.command("state")(state)
+app.command("trace")(trace)
+app.command("replay")(replay)
+
+__all__ = ["app"]
