@@ -25,6 +25,18 @@ def free_port() -> int:
 
 
 @contextmanager
+def background_process(*args: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a helper process (e.g. an outbox relay) for the duration of the block."""
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT,
+                               env={**os.environ, **(env or {})})
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
 def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `app` (a factory) in one uvicorn process; yield its base URL."""
     port = free_port()

@@ -19,7 +19,7 @@ from resume_service.tables import event_tables
 from resume_service.worker import signed_out_consumer
 from runtime.bus import Consumer, make_broker
 from runtime.cache import ReadCache
-from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
+from runtime.db import make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
@@ -41,7 +41,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             if settings.read_cache else None)
         bus = asyncio.create_task(run_bus(
             broker, consumers=_consumers(app.state.service, settings),
-            relay_dsn=asyncpg_dsn(settings.database_url),
+            relay_dsn=settings.relay_dsn(),
             tables=event_tables, poll_seconds=settings.relay_poll_seconds))
         app.state.bus_task = bus
         try:

@@ -5,6 +5,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.db import asyncpg_dsn
+
 DEV_SECRET = "dev-only-internal-secret-change-me"
 
 
@@ -21,7 +23,12 @@ class ServiceSettings(BaseSettings):
     read_cache: bool = True
     max_body_bytes: int = 256 * 1024
     relay_poll_seconds: float = 1.0
+    relay_in_process: bool = True
     consumer_max_attempts: int = 5
+
+    def relay_dsn(self) -> str | None:
+        """Where the in-process outbox relay reads, or None when a separate process runs it."""
+        return asyncpg_dsn(self.database_url) if self.relay_in_process else None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":

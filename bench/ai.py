@@ -1,0 +1,152 @@
+"""ai_service benchmark: request-to-completed latency of a rating, and a cached rating.
+
+Run with the local services up: ``.venv/bin/python bench/ai.py`` (about 40 s).
+
+resume_service and ai_service (rating worker in the process) run under uvicorn on loopback;
+the fake Gemini server (tests/fakes/gemini.py) runs in this process and answers at once.
+- baseline: the fake's own round trip through the same google-genai client and the service's
+  Gemini wrapper (prompt, schema, validation) - the part a real model call would replace;
+- request-to-completed: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
+  the job is completed, one rating at a time, each of a resume never rated before; the
+  service's own overhead = its p50 minus the baseline's p50 (target < 20 ms);
+- cached: POST /ai/rate of a rated resume (200 with the stored rating), with wrk
+  (target p50 < 10 ms).
+"""
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ai_service.gemini import GeminiRater, make_client  # noqa: E402
+from ai_service.prompt import model_input  # noqa: E402
+from ai_service.settings import AiSettings  # noqa: E402
+from bench.common import Result, uvicorn_server, wrk  # noqa: E402
+from runtime.identity import IDENTITY_HEADER, IdentitySigner  # noqa: E402
+from runtime.migrations import upgrade_all  # noqa: E402
+from runtime.settings import ServiceSettings  # noqa: E402
+from tests.fakes.gemini import FakeGemini  # noqa: E402
+
+RATINGS = 150
+BASELINE_CALLS = 300
+TIME_BUDGET_SECONDS = 25.0
+
+
+def document(run: str, index: int) -> dict[str, object]:
+    return {
+        "title": f"Bench {run} #{index}",
+        "contact": {"name": "Grace Hopper", "email": "grace@example.com"},
+        "sections": [{"title": f"Section {s}", "kind": "experience", "items": [
+            {"title": f"Role {i}", "subtitle": "Company", "start_date": "2020",
+             "bullets": [f"Did thing {b} with measurable impact" for b in range(4)]}
+            for i in range(3)]} for s in range(4)],
+    }
+
+
+def summary(name: str, samples_ms: list[float], seconds: float) -> Result:
+    ordered = sorted(samples_ms)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Result(name, statistics.median(ordered), p99, len(ordered) / seconds)
+
+
+async def baseline(fake: FakeGemini) -> Result:
+    settings = AiSettings(gemini_api_key="bench", gemini_base_url=fake.url)
+    client = make_client(settings)
+    assert client is not None
+    rater, data = GeminiRater(client, settings), model_input(document("baseline", 0))
+    for _ in range(20):
+        await rater.rate(data)
+    samples, started = [], time.perf_counter()
+    for _ in range(BASELINE_CALLS):
+        t0 = time.perf_counter()
+        await rater.rate(data)
+        samples.append((time.perf_counter() - t0) * 1000)
+    result = summary("baseline: fake Gemini call", samples, time.perf_counter() - started)
+    await client.aio.aclose()
+    return result
+
+
+async def create_resumes(session: aiohttp.ClientSession, resume_base: str, ai_base: str,
+                         headers: dict[str, str], run: str) -> list[str]:
+    ids = []
+    for index in range(RATINGS + 1):
+        async with session.post(f"{resume_base}/resume/create", json=document(run, index),
+                                headers=headers) as response:
+            ids.append((await response.json())["id"])
+    for resume_id in ids:  # every resume in ai_service's replica before timing starts
+        while True:
+            async with session.get(f"{ai_base}/ai/rate/{resume_id}", headers=headers) as r:
+                if "no rating yet" in (await r.json())["error"]["message"]:
+                    break
+            await asyncio.sleep(0.02)
+    return ids
+
+
+async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[str, str],
+                    resume_id: str) -> float:
+    t0 = time.perf_counter()
+    async with session.post(f"{ai_base}/ai/rate/{resume_id}", json={"version": 1},
+                            headers=headers) as response:
+        assert response.status == 202, await response.text()
+        job_id = (await response.json())["job_id"]
+    async with session.get(f"{ai_base}/ai/ratings/{job_id}", params={"wait": "10"},
+                           headers=headers) as response:
+        job = await response.json()
+    assert job["status"] == "completed", job
+    return (time.perf_counter() - t0) * 1000
+
+
+async def request_to_completed(resume_base: str, ai_base: str,
+                               headers: dict[str, str]) -> tuple[Result, str]:
+    async with aiohttp.ClientSession() as session:
+        ids = await create_resumes(session, resume_base, ai_base, headers, uuid.uuid4().hex)
+        await rate_once(session, ai_base, headers, ids[-1])  # warm-up
+        samples, started = [], time.perf_counter()
+        for resume_id in ids[:-1]:
+            samples.append(await rate_once(session, ai_base, headers, resume_id))
+            if time.perf_counter() - started > TIME_BUDGET_SECONDS:
+                break
+    return summary("request -> completed", samples, time.perf_counter() - started), ids[-1]
+
+
+def main() -> None:
+    settings = ServiceSettings()
+    upgrade_all(settings.database_url)
+    user = f"bench-ai-{uuid.uuid4().hex[:8]}"
+    headers = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(user)}
+    fake = FakeGemini().start()
+    ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
+              "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
+    try:
+        base_result = asyncio.run(baseline(fake))
+        with uvicorn_server("resume_service.app:create_app") as resume_base, \
+                uvicorn_server("ai_service.app:create_app", ai_env) as ai_base:
+            e2e, rated = asyncio.run(request_to_completed(resume_base, ai_base, headers))
+            url = f"{ai_base}/ai/rate/{rated}"
+            post = {**headers, "Content-Type": "application/json"}
+            body = json.dumps({"version": 1})
+            wrk("warm-up", url, post, seconds=2, connections=1, method="POST", body=body)
+            cached_1 = wrk("cached rating (1 conn)", url, post, seconds=5, connections=1,
+                           method="POST", body=body)
+            cached_8 = wrk("cached rating (8 conns)", url, post, seconds=5, method="POST",
+                           body=body)
+    finally:
+        fake.stop()
+    for result in (base_result, e2e, cached_1, cached_8):
+        print(result.line())
+    overhead = e2e.p50_ms - base_result.p50_ms
+    print(f"service overhead p50 (request->completed minus baseline): {overhead:.2f} ms "
+          f"(target < 20 ms); ratio request->completed / baseline p50: "
+          f"{e2e.p50_ms / base_result.p50_ms:.2f}x")
+    print(f"cached rating p50: {cached_1.p50_ms:.2f} ms (target < 10 ms)")
+
+
+if __name__ == "__main__":
+    main()
