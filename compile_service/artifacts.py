@@ -1,7 +1,8 @@
 """The artifact store: PDFs by content address (the hex SHA-256 of engine, template and
 rendered source), behind a small interface so an object store can replace the directory.
 Writes are atomic (temporary file, then rename), so a reader never sees half a PDF and two
-workers storing the same key at once both succeed."""
+workers storing the same key at once both succeed. Artifacts are derived data: one lost in
+a machine crash answers 404 `pdf_gone` and is simply compiled again, so writes skip fsync."""
 
 import asyncio
 import os
@@ -59,9 +60,7 @@ class DirectoryStore:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                handle.write(data)  # no fsync: a PDF lost in a crash is recompiled
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

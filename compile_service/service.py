@@ -110,11 +110,11 @@ class CompileService:
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise RuntimeError(f"job {job_id}: too many concurrent writers")
 
-    async def document_at(self, state: JobState) -> ResumeDocument | None:
-        """The document the job compiles; None when the resume was deleted meanwhile."""
+    async def document_at(self, owner_id: str, resume_id: str,
+                          version: int) -> ResumeDocument | None:
+        """The document a job compiles; None when the resume was deleted meanwhile."""
         async with self.sessions() as session:
-            row = await owned_version(session, resume_replica, state.owner_id, state.resume_id,
-                                      state.resume_version)
+            row = await owned_version(session, resume_replica, owner_id, resume_id, version)
         if row is None or row.document is None:
             return None
         return ResumeDocument.model_validate(row.document)

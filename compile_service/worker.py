@@ -20,12 +20,13 @@ import logging
 import signal
 
 from compile_service.bootstrap import Components, build
-from compile_service.compiler import Compiler
-from compile_service.domain import FinishAttempt, JobState
+from compile_service.compiler import Compiler, Prepared
+from compile_service.domain import FinishAttempt
 from compile_service.engine import sweep_stale_runs, worker_name
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables, resume_replica
+from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 JOBS_CONSUMER = "compile_service.jobs"
 RESUMES_CONSUMER = "compile_service.resumes"
+DELETED = "the resume was deleted before it compiled"
 
 
 class JobRunner:
@@ -45,11 +47,24 @@ class JobRunner:
 
     async def handle(self, envelope: EventEnvelope) -> None:
         job_id = envelope.stream_id
-        state = await self.service.start(job_id, worker_name())
+        # read and render while the start is recorded (the request carries what rendering
+        # needs), so recording the start costs no latency
+        preparing = asyncio.create_task(
+            self._prepare(CompileRequested.model_validate(envelope.payload)))
+        try:
+            state = await self.service.start(job_id, worker_name())
+        except BaseException:
+            preparing.cancel()
+            await asyncio.gather(preparing, return_exceptions=True)
+            raise
         if state.finished:
+            preparing.cancel()
+            await asyncio.gather(preparing, return_exceptions=True)
             return
         try:
-            outcome = await self._compile(state)
+            prepared = await preparing
+            outcome = (FinishAttempt("failed", error=DELETED) if prepared is None
+                       else await self.compiler.run(prepared))
         except Exception as exc:
             # the Consumer counts the same attempts (one start per delivery) and
             # dead-letters this delivery when it is the last one
@@ -59,12 +74,13 @@ class JobRunner:
             raise
         await self.service.finish(job_id, outcome)
 
-    async def _compile(self, state: JobState) -> FinishAttempt:
-        document = await self.service.document_at(state)
+    async def _prepare(self, request: CompileRequested) -> Prepared | None:
+        """The rendered source, or None when the resume was deleted meanwhile."""
+        document = await self.service.document_at(request.owner_id, request.resume_id,
+                                                  request.resume_version)
         if document is None:
-            return FinishAttempt("failed", error="the resume was deleted before it compiled")
-        prepared = self.compiler.prepare(state.template, document)
-        return await self.compiler.run(prepared)
+            return None
+        return self.compiler.prepare(request.template, document)
 
 
 def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer:
