@@ -28,6 +28,8 @@ DEAD_LETTER_HEADERS = ("x-error", "x-consumer", "x-original-routing-key", "x-dea
                        "x-last-death-reason")
 Consumer = Annotated[str, typer.Argument(help="The consumer (queue) name.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MessageId = Annotated[str | None, typer.Argument(help="One message (see `dlq list`).")]
+Every = Annotated[bool, typer.Option("--all", help="Every message in the dead-letter queue.")]
 
 
 @dataclass(frozen=True)
@@ -116,22 +118,20 @@ async def _find(consumer: str, message_id: str, limit: int) -> dict[str, Any]:
 
 
 def _which(message_id: str | None, every: bool) -> str | None:
-    if (message_id is None) == (not every):
+    if (message_id is not None) != every:  # exactly one of them
         return message_id
     raise typer.BadParameter("give a MESSAGE_ID or --all (not both)")
 
 
 @dlq_app.command("retry")
-def retry(consumer: Consumer, message_id: str | None = None,
-          every: Annotated[bool, typer.Option("--all")] = False) -> None:
+def retry(consumer: Consumer, message_id: MessageId = None, every: Every = False) -> None:
     """Send dead letters back to the consumer's own queue, then remove them from the DLQ."""
     count = run(_take(consumer, _which(message_id, every), requeue_to_consumer=True))
     out().print(f"[green]requeued[/] {count} message(s) to {consumer}")
 
 
 @dlq_app.command("drop")
-def drop(consumer: Consumer, message_id: str | None = None,
-         every: Annotated[bool, typer.Option("--all")] = False) -> None:
+def drop(consumer: Consumer, message_id: MessageId = None, every: Every = False) -> None:
     """Delete dead letters for good."""
     count = run(_take(consumer, _which(message_id, every), requeue_to_consumer=False))
     out().print(f"[yellow]dropped[/] {count} message(s) from {dead_letter_queue(consumer)}")

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import aio_pika
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from resume_service.app import create_app
 from resume_service.settings import ResumeSettings
@@ -28,7 +27,7 @@ def cli_for(database_url: str) -> Cli:
     env = {"DATABASE_URL": database_url, "AMQP_URL": AMQP_URL, "COLUMNS": "220"}
 
     async def invoke(*args: str) -> Result:
-        return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+        return await asyncio.to_thread(lambda: runner.invoke(app, list(args), env=env))
 
     return invoke
 
@@ -60,7 +59,7 @@ def scratch_cli(scratch_database_url: str) -> Cli:
 @pytest.fixture(scope="module")
 async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """resume_service's real app (relay included) on the shared test database."""
-    async for client in asgi_client(create_app(ResumeSettings(**service_env))):
+    async for client in asgi_client(create_app(ResumeSettings.model_validate(service_env))):
         yield client
 
 

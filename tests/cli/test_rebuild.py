@@ -2,14 +2,15 @@
 service keeps inline, batched or not, continues an interrupted rebuild from its checkpoint,
 and refuses to run twice at once."""
 
-import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.envelope import EventEnvelope
 from resume_service.projections import PROJECTIONS, apply_batch
 from resume_service.tables import SCHEMA
 from runtime.cli import store
@@ -126,16 +127,18 @@ async def test_rebuild_of_an_unknown_projection_or_service_says_what_exists(
     assert no_service.exit_code == 1 and "resume_service" in no_service.output
 
 
-def test_projection_without_batch_apply_is_fed_one_event_at_a_time() -> None:
-    seen: list[int] = []
+async def test_a_projection_without_batch_apply_gets_the_events_one_by_one() -> None:
+    seen: list[EventEnvelope] = []
 
-    async def apply(_session: Any, envelope: Any) -> None:
+    async def apply(_session: AsyncSession, envelope: EventEnvelope) -> None:
         seen.append(envelope)
 
-    projection = Projection("p", "resume", frozenset({"X"}), reset=None,  # type: ignore[arg-type]
-                            apply=apply)
-    import asyncio
+    async def reset(_session: AsyncSession) -> None:
+        seen.clear()
 
-    asyncio.run(projection.apply_all(None, [1, 2, 3]))  # type: ignore[arg-type, list-item]
-    assert seen == [1, 2, 3]
-    assert json.dumps(seen)
+    envelopes = [EventEnvelope(event_id=uuid.uuid4(), event_type="X", stream_id="s",
+                               stream_version=n, occurred_at=datetime.now(UTC), payload={})
+                 for n in (1, 2, 3)]
+    await Projection("p", SCHEMA, frozenset({"X"}), reset, apply).apply_all(AsyncSession(),
+                                                                            envelopes)
+    assert seen == envelopes
