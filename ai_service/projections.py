@@ -9,7 +9,7 @@
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +77,22 @@ async def latest_completed(session: AsyncSession, owner_id: str, resume_id: str)
                                    ratings.c.owner_id == owner_id,
                                    ratings.c.status == "completed")
              .order_by(ratings.c.finished_at.desc()).limit(1))
+    return (await session.execute(query)).first()
+
+
+async def job_and_document(session: AsyncSession, job_id: str) -> Any:
+    """What the worker needs in one query: the job's status and input, and the document of
+    the resume version it names while that resume is live and still the job owner's (else
+    `document` is None)."""
+    replica, deleted = resume_replica, resume_replica.alias("deleted")
+    live = ~exists().where(deleted.c.resume_id == ratings.c.resume_id, deleted.c.deleted)
+    query = select(
+        ratings.c.status, ratings.c.content_hash, replica.c.document,
+    ).select_from(ratings.outerjoin(replica, and_(
+        replica.c.resume_id == ratings.c.resume_id,
+        replica.c.version == ratings.c.resume_version,
+        replica.c.owner_id == ratings.c.owner_id, live,
+    ))).where(ratings.c.job_id == job_id)
     return (await session.execute(query)).first()
 
 

@@ -29,11 +29,10 @@ from ai_service.domain import (
 )
 from ai_service.prompt import PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
-from ai_service.tables import SCHEMA, resume_replica
+from ai_service.tables import SCHEMA
 from contracts.ai_events import AI_EVENTS, RatingEvent
 from contracts.envelope import EventEnvelope
 from runtime.eventstore import EventStore, NewEvent, VersionConflict, schema_lock_key
-from runtime.replica import owned_version
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +123,17 @@ class RatingService:
         envelopes = await self.store.read_stream(session, job_id)
         return fold(job_id, (to_domain_event(e) for e in envelopes))
 
-    async def model_input_of(self, job: RatingJob) -> dict[str, Any] | None:
-        """What the model is shown for the job, or None when that exact input is gone."""
+    async def pending_input(self, job_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the job still waits for its outcome, and what the model is to be shown
+        (None when that exact input is gone: resume deleted, or the version missing)."""
         async with self.sessions() as session:
-            row = await owned_version(session, resume_replica, job.owner_id, job.resume_id,
-                                      job.resume_version)
-        if row is None or row.document is None:
-            return None
+            row = await projections.job_and_document(session, job_id)
+        if row is None or row.status != "pending":
+            return False, None
+        if row.document is None:
+            return True, None
         data = model_input(row.document)
-        return data if content_hash(data) == job.content_hash else None
+        return True, (data if content_hash(data) == row.content_hash else None)
 
     async def close(self, job_id: str, command: CompleteRating | FailRating,
                     causation_id: str | None = None) -> bool:

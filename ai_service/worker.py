@@ -44,11 +44,9 @@ class RatingRunner:
 
     async def handle(self, envelope: EventEnvelope) -> None:
         job_id = envelope.stream_id
-        async with self.service.sessions() as session:
-            job = await self.service.load_job(session, job_id)
-        if job.status != "pending":
-            return  # closed already: this is a redelivery
-        data = await self.service.model_input_of(job)
+        pending, data = await self.service.pending_input(job_id)
+        if not pending:
+            return  # closed already: this is a redelivery (or a job this store never had)
         if data is None:
             outcome: CompleteRating | FailRating = FailRating(
                 "resume_unavailable", "the resume version was deleted before it was rated")
