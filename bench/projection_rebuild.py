@@ -23,6 +23,7 @@ Run: ``.venv/bin/python bench/projection_rebuild.py`` (about 40 s on 2 cores).
 """
 
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -42,7 +43,7 @@ from resume_service.projections import PROJECTIONS
 from resume_service.tables import SCHEMA
 from runtime.cli import store
 from runtime.cli.common import database
-from runtime.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport
+from runtime.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport, bulk_allocation
 from runtime.db import asyncpg_dsn
 from runtime.migrations import upgrade
 from runtime.projection import Projection
@@ -142,11 +143,14 @@ async def load(events: list[Event]) -> None:
 
 
 async def scan_rate(types: frozenset[str]) -> float:
+    """The same reads as the rebuild, under the same garbage-collector regime."""
     async with database(URL) as engine, engine.connect() as conn:
         started, after, seen = time.perf_counter(), 0, 0
-        while batch := await store.read_from(conn, SCHEMA, after, BATCH, types):
-            after = batch[-1].global_position or after
-            seen += len(batch)
+        with bulk_allocation():
+            while batch := await store.read_from(conn, SCHEMA, after, BATCH, types):
+                after = batch[-1].global_position or after
+                seen += len(batch)
+                gc.collect(1)
         return seen / (time.perf_counter() - started)
 
 

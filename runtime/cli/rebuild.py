@@ -10,9 +10,10 @@ Live writers may keep writing meanwhile: projections ignore events at or below a
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
@@ -80,6 +81,16 @@ class Rebuilder:
                                                   projection.event_types)
         self.on_start(report)
         started = time.perf_counter()
+        with bulk_allocation():
+            position = await self._apply_batches(sessions, projection, position, report)
+        async with sessions.begin() as session:
+            await self._save(session, projection.name, position, done=True)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _apply_batches(self, sessions: async_sessionmaker[AsyncSession],
+                             projection: Projection, position: int,
+                             report: RebuildReport) -> int:
         async with _Prefetcher(self.engine, projection, self.batch_size, position) as batches:
             while envelopes := await batches.next():
                 batch_started = time.perf_counter()
@@ -91,11 +102,9 @@ class Rebuilder:
                     await self._save(session, projection.name, position, done=False)
                 report.applied += len(envelopes)
                 report.batch_seconds.append(time.perf_counter() - batch_started)
+                gc.collect(1)  # the young generations, where this batch's garbage is
                 self.on_batch(len(envelopes))
-        async with sessions.begin() as session:
-            await self._save(session, projection.name, position, done=True)
-        report.seconds = time.perf_counter() - started
-        return report
+        return position
 
     async def _create_checkpoint_table(self) -> None:
         async with self.engine.begin() as conn:
@@ -131,6 +140,21 @@ class Rebuilder:
                 f"SELECT position, done FROM {self._table} WHERE projection = :name"),
                 {"name": name})).first()
         return None if row is None else (int(row.position), bool(row.done))
+
+
+@contextlib.contextmanager
+def bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while batches are read and applied. A batch makes
+    many small objects (decoded documents) and no reference cycles, so reference counting
+    frees it; left on, the collector walks every live document over and over, which halves
+    the read rate. The young generations are collected after each batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Prefetcher:
