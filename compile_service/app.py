@@ -43,7 +43,7 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         app.state.artifacts, app.state.waiter = components.compiler.artifacts, waiter
         tasks = [
             asyncio.create_task(run_bus(
-                broker, consumers, relay_dsn=asyncpg_dsn(settings.database_url),
+                broker, consumers, relay_dsn=settings.relay_dsn(),
                 tables=event_tables, poll_seconds=settings.relay_poll_seconds)),
             asyncio.create_task(waiter.run_forever()),
         ]

@@ -30,7 +30,6 @@ from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.db import asyncpg_dsn
 from runtime.lifecycle import run_bus
 from runtime.replica import resume_replica_consumer
 
@@ -97,15 +96,15 @@ def resumes_consumer(components: Components, settings: CompileSettings) -> Consu
 
 
 async def run_worker(settings: CompileSettings) -> None:
-    """Jobs consumer plus a standby outbox relay (the starts and finishes it records must
-    leave even when no HTTP process runs; the advisory lock keeps one relay active)."""
+    """Jobs consumer plus, unless RELAY_IN_PROCESS=false, a standby outbox relay (the starts
+    and finishes it records must leave even when no HTTP process runs; the advisory lock
+    keeps one relay active)."""
     sweep_stale_runs(settings.compile_work_dir)
     components = build(settings)
     broker = make_broker(settings.amqp_url)
     try:
-        await run_bus(broker, [jobs_consumer(components, settings)],
-                      asyncpg_dsn(settings.database_url), event_tables,
-                      settings.relay_poll_seconds)
+        await run_bus(broker, [jobs_consumer(components, settings)], settings.relay_dsn(),
+                      event_tables, settings.relay_poll_seconds)
     finally:
         await broker.stop()
         await components.db.dispose()
