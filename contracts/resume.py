@@ -6,10 +6,19 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
-DateText = Annotated[str, StringConstraints(max_length=32, strip_whitespace=True)]
-Bullet = Annotated[str, StringConstraints(max_length=1000)]
-Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https?://|mailto:)\S+$")]
+# NUL can be neither stored in PostgreSQL JSONB nor shown; refuse it where every string enters.
+_NO_NUL = r"^[^\x00]*$"
+
+
+def _text(max_length: int, strip: bool = True) -> object:
+    return StringConstraints(max_length=max_length, strip_whitespace=strip, pattern=_NO_NUL)
+
+
+ShortText = Annotated[str, _text(200)]
+DateText = Annotated[str, _text(32)]
+Bullet = Annotated[str, _text(1000, strip=False)]
+LongText = Annotated[str, _text(5000, strip=False)]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https?://|mailto:)[^\s\x00]+$")]
 
 SectionKind = Literal[
     "summary", "experience", "education", "projects", "skills", "awards", "publications",
@@ -28,8 +37,8 @@ class Link(_Strict):
 
 class Contact(_Strict):
     name: ShortText = ""
-    email: Annotated[str, StringConstraints(max_length=254, strip_whitespace=True)] = ""
-    phone: Annotated[str, StringConstraints(max_length=50, strip_whitespace=True)] = ""
+    email: Annotated[str, _text(254)] = ""
+    phone: Annotated[str, _text(50)] = ""
     location: ShortText = ""
     links: list[Link] = Field(default_factory=list, max_length=10)
 
@@ -41,7 +50,7 @@ class Item(_Strict):
     location: ShortText = ""
     start_date: DateText = ""
     end_date: DateText = ""
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    description: LongText = ""
     bullets: list[Bullet] = Field(default_factory=list, max_length=30)
 
 

@@ -185,3 +185,10 @@ async def test_openapi_documents_every_route_with_its_errors(resume_client):
     update = spec["paths"]["/resume/update/{resume_id}"]["put"]
     assert {"404", "409", "413", "422", "401"} <= set(update["responses"])
     assert len(spec["paths"]) >= 8
+
+
+async def test_nul_character_is_refused_with_422_not_500(resume_client, as_user, user_id):
+    body = {**DOC, "sections": [{"title": "a\x00b"}]}
+    response = await resume_client.post("/resume/create", json=body, headers=as_user(user_id))
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["path"] == "sections.0.title"
