@@ -126,8 +126,11 @@ async def reset(session: AsyncSession) -> None:
     await session.execute(delete(resumes))
 
 
-async def load_row(session: AsyncSession, resume_id: str) -> Any:
-    return (await session.execute(select(resumes).where(resumes.c.id == resume_id))).first()
+async def load_row(session: AsyncSession, resume_id: str, for_update: bool = False) -> Any:
+    query = select(resumes).where(resumes.c.id == resume_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).first()
 
 
 async def owned_row(session: AsyncSession, owner_id: str, resume_id: str) -> Any:
