@@ -23,17 +23,18 @@ from runtime.replica import apply_resume_event
 RESUME_SCHEMA = "resume"
 
 
-async def apply_rating_event(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_rating_event(session: AsyncSession, envelope: EventEnvelope) -> Any:
+    """Apply one event; for a request, the new row (None when it was there already)."""
     payload = envelope.payload
     if envelope.event_type == "RatingRequested":
-        await session.execute(insert(ratings).values(
+        return (await session.execute(insert(ratings).values(
             job_id=envelope.stream_id, stream_version=envelope.stream_version,
             owner_id=payload["owner_id"], resume_id=payload["resume_id"],
             resume_version=payload["resume_version"], content_hash=payload["content_hash"],
             model=payload["model"], prompt_version=payload["prompt_version"],
             status="pending", requested_at=envelope.occurred_at,
-        ).on_conflict_do_nothing(index_elements=[ratings.c.job_id]))
-        return
+        ).on_conflict_do_nothing(index_elements=[ratings.c.job_id]).returning(*ratings.c)
+        )).first()
     outcome: dict[str, Any] = (
         {"status": "completed", "rating": payload["rating"]}
         if envelope.event_type == "RatingCompleted"
@@ -43,6 +44,7 @@ async def apply_rating_event(session: AsyncSession, envelope: EventEnvelope) -> 
         ratings.c.stream_version < envelope.stream_version,
     ).values(stream_version=envelope.stream_version, model_calls=payload["model_calls"],
              finished_at=envelope.occurred_at, **outcome))
+    return None
 
 
 async def reset_ratings(session: AsyncSession) -> None:

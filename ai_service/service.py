@@ -84,8 +84,7 @@ class RatingService:
                 return existing, False
             await self._take_rate_limit(owner_id)
             job = RatingJob(str(uuid4()))
-            await self._record(session, job, decide(job, command), owner_id)
-            return await projections.owned_job(session, owner_id, job.job_id), True
+            return await self._record(session, job, decide(job, command), owner_id), True
 
     async def _reusable(self, session: AsyncSession, command: RequestRating) -> Any:
         return await projections.reusable_job(session, command.owner_id, command.content_hash,
@@ -101,13 +100,14 @@ class RatingService:
             raise RateLimited(retry_after)
 
     async def _record(self, session: AsyncSession, state: RatingJob, events: list[RatingEvent],
-                      owner_id: str, causation_id: str | None = None) -> None:
+                      owner_id: str, causation_id: str | None = None) -> Any:
+        """Append and apply the events; the read-model row the first one created, if any."""
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
         stored = await self.store.append(session, state.job_id, state.version, new,
                                          user_id=owner_id, causation_id=causation_id)
-        for envelope in stored:
-            await projections.apply_rating_event(session, envelope)
+        rows = [await projections.apply_rating_event(session, e) for e in stored]
+        return rows[0]
 
     async def job(self, owner_id: str, job_id: str) -> Any:
         async with self.sessions() as session:
