@@ -3,6 +3,7 @@
 Usage: ``python -m runtime.wait_healthy Procfile``.
 Says which process did not come up, so `make up` never fails silently."""
 
+import os
 import re
 import sys
 import time
@@ -11,12 +12,15 @@ from pathlib import Path
 
 
 def health_urls(procfile: Path) -> dict[str, str]:
+    """/healthz of every process started with `--port N` or `--port ${VAR:-N}`."""
     urls = {}
     for line in procfile.read_text().splitlines():
         name, _, command = line.partition(":")
-        port = re.search(r"--port[ =](\d+)", command)
+        port = re.search(r"--port[ =](?:\$\{(\w+):-(\d+)\}|(\d+))", command)
         if port and not line.startswith("#"):
-            urls[name.strip()] = f"http://127.0.0.1:{port.group(1)}/healthz"
+            variable, default, literal = port.groups()
+            number = os.environ.get(variable, default) if variable else literal
+            urls[name.strip()] = f"http://127.0.0.1:{number}/healthz"
     return urls
 
 
