@@ -34,6 +34,8 @@ async def start_broker(broker: RabbitBroker, consumers: Sequence[Consumer],
 
 async def run_bus(broker: RabbitBroker, consumers: Sequence[Consumer], relay_dsn: str | None,
                   tables: EventTables | None, poll_seconds: float = 1.0) -> None:
+    """Runs until cancelled: the consumers work on the broker's own tasks, the relay here."""
     await start_broker(broker, consumers)
     if relay_dsn and tables is not None:
         await OutboxRelay(relay_dsn, tables, broker, poll_seconds).run_forever()
+    await asyncio.Event().wait()
