@@ -91,7 +91,7 @@ async def rating_job(job: OwnedJob, request: Request, user: CurrentUser, service
         waiter: JobWaiter = request.app.state.waiter
         job = await waiter.wait(job.job_id, min(wait, settings.rating_status_max_wait_seconds),
                                 lambda: service.job(user, job.job_id),
-                                lambda row: row.status != "pending", first=job)
+                                lambda row: row.status != "pending")
     return OrjsonResponse(job_out(job))
 
 

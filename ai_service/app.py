@@ -1,6 +1,7 @@
 """Wiring of ai_service: database, Redis, Gemini client, broker with the resume-replica
-consumer (and, unless AI_WORKER_IN_APP=false, the rating worker), the outbox relay and the
-job waiter, all built in the app factory and lifespan, never at import time.
+consumer (and, unless AI_WORKER_IN_APP=false or no GEMINI_API_KEY is set, the rating worker),
+the outbox relay (unless RELAY_IN_PROCESS=false) and the job waiter, all built in the app
+factory and lifespan, never at import time.
 
 Run: ``uvicorn ai_service.app:create_app --factory --port 8004``
 Workers on their own: ``python -m ai_service.worker``
@@ -39,13 +40,13 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         broker = make_broker(settings.amqp_url)
         waiter = JobWaiter(asyncpg_dsn(settings.database_url))
         consumers = [resumes_consumer(components, settings)]
-        if settings.ai_worker_in_app:
+        if settings.ai_worker_in_app and components.client is not None:
             consumers.append(ratings_consumer(components, settings))
         app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
         app.state.service, app.state.waiter = components.service, waiter
         tasks = [
             asyncio.create_task(run_bus(
-                broker, consumers, relay_dsn=asyncpg_dsn(settings.database_url),
+                broker, consumers, relay_dsn=settings.relay_dsn(),
                 tables=event_tables, poll_seconds=settings.relay_poll_seconds)),
             asyncio.create_task(waiter.run_forever()),
         ]

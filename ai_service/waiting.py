@@ -44,16 +44,14 @@ class JobWaiter:
             event.set()
 
     async def wait(self, job_id: str, timeout: float, load: Callable[[], Awaitable[Any]],
-                   done: Callable[[Any], bool], first: Any = None) -> Any:
-        """`load()` until `done(row)` or the time is up; the last row loaded. `first`, when
-        given, is a row the caller loaded just before (saving a query); a job that finished
-        between that load and this call is caught by the re-check, at most RECHECK_SECONDS
-        later."""
+                   done: Callable[[Any], bool]) -> Any:
+        """`load()` until `done(row)` or the time is up; the last row loaded. The first load
+        comes after the listener is registered, so a job finishing in between is not missed."""
         event = asyncio.Event()
         self._events[job_id].add(event)
         deadline = time.monotonic() + timeout
         try:
-            row = first if first is not None else await load()
+            row = await load()
             while not done(row) and (remaining := deadline - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), min(remaining, RECHECK_SECONDS))

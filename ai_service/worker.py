@@ -27,7 +27,6 @@ from ai_service.wiring import Components, build
 from contracts.envelope import EventEnvelope
 from contracts.topology import AI_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.db import asyncpg_dsn
 from runtime.lifecycle import run_bus
 from runtime.replica import resume_replica_consumer
 
@@ -39,25 +38,22 @@ NOT_CONFIGURED = "rating is not configured: set GEMINI_API_KEY"
 
 
 class RatingRunner:
-    def __init__(self, service: RatingService, rater: GeminiRater | None) -> None:
+    def __init__(self, service: RatingService, rater: GeminiRater) -> None:
         self.service, self.rater = service, rater
 
     async def handle(self, envelope: EventEnvelope) -> None:
         job_id = envelope.stream_id
         pending, data = await self.service.pending_input(job_id)
-        if not pending:
-            return  # closed already: this is a redelivery (or a job this store never had)
+        if not pending:  # closed already: a redelivery (or a job this store never had)
+            return
         if data is None:
             outcome: CompleteRating | FailRating = FailRating(
                 "resume_unavailable", "the resume version was deleted before it was rated")
-        elif self.rater is None:
-            outcome = FailRating("not_configured", NOT_CONFIGURED)
         else:
             outcome = await self._rate(data)
         await self.service.close(job_id, outcome, causation_id=str(envelope.event_id))
 
     async def _rate(self, data: dict[str, object]) -> CompleteRating | FailRating:
-        assert self.rater is not None
         try:
             result = await self.rater.rate(data)
         except RatingError as exc:
@@ -66,8 +62,8 @@ class RatingRunner:
 
 
 def ratings_consumer(components: Components, settings: AiSettings) -> Consumer:
-    rater = GeminiRater(components.client, settings) if components.client else None
-    runner = RatingRunner(components.service, rater)
+    assert components.client is not None, "a rating worker needs GEMINI_API_KEY"
+    runner = RatingRunner(components.service, GeminiRater(components.client, settings))
     return Consumer(RATINGS_CONSUMER, (routing_key(AI_PRODUCER, "RatingRequested"),),
                     runner.handle, max_attempts=settings.consumer_max_attempts,
                     prefetch=settings.rating_concurrency)
@@ -81,15 +77,20 @@ def resumes_consumer(components: Components, settings: AiSettings) -> Consumer:
 
 async def run_worker(settings: AiSettings) -> None:
     """The rating consumer, the resume replica consumer (so a worker alone has the resumes)
-    and a standby outbox relay (the outcomes it records must leave even when no HTTP process
-    runs; the advisory lock keeps one relay active)."""
+    and, unless RELAY_IN_PROCESS=false, a standby outbox relay (the outcomes it records must
+    leave even when no HTTP process runs; the advisory lock keeps one relay active).
+
+    Without GEMINI_API_KEY the worker does not take rating jobs at all: they wait in the
+    queue for a worker that can do them, instead of failing."""
     components = build(settings)
+    consumers = [resumes_consumer(components, settings)]
     if components.client is None:
-        log.warning(NOT_CONFIGURED + "; jobs will fail with that reason")
+        log.warning("%s; this worker takes no rating jobs", NOT_CONFIGURED)
+    else:
+        consumers.append(ratings_consumer(components, settings))
     broker = make_broker(settings.amqp_url)
-    consumers = [ratings_consumer(components, settings), resumes_consumer(components, settings)]
     try:
-        await run_bus(broker, consumers, asyncpg_dsn(settings.database_url), event_tables,
+        await run_bus(broker, consumers, settings.relay_dsn(), event_tables,
                       settings.relay_poll_seconds)
     finally:
         await broker.stop()

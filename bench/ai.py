@@ -25,14 +25,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ai_service.gemini import GeminiRater, make_client  # noqa: E402
-from ai_service.prompt import model_input  # noqa: E402
-from ai_service.settings import AiSettings  # noqa: E402
-from bench.common import Result, uvicorn_server, wrk  # noqa: E402
-from runtime.identity import IDENTITY_HEADER, IdentitySigner  # noqa: E402
-from runtime.migrations import upgrade_all  # noqa: E402
-from runtime.settings import ServiceSettings  # noqa: E402
-from tests.fakes.gemini import FakeGemini  # noqa: E402
+from ai_service.gemini import GeminiRater, make_client
+from ai_service.prompt import model_input
+from ai_service.settings import AiSettings
+from bench.common import Result, uvicorn_server, wrk
+from runtime.identity import IDENTITY_HEADER, IdentitySigner
+from runtime.migrations import upgrade_all
+from runtime.settings import ServiceSettings
+from tests.fakes.gemini import FakeGemini
 
 RATINGS = 150
 BASELINE_CALLS = 300

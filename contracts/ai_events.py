@@ -51,7 +51,6 @@ class Rating(BaseModel):
 
 FailureCode = Literal[
     "timeout", "invalid_output", "model_error", "model_rate_limited", "resume_unavailable",
-    "not_configured",
 ]
 
 
