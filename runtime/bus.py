@@ -9,6 +9,7 @@ while handling a message: the broker itself dead-letters it once the limit is sp
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from pydantic import ValidationError
 
 from contracts.envelope import EventEnvelope
 from contracts.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, dead_letter_queue
+from runtime.logs import event_context
+from runtime.metrics import ServiceMetrics, service_metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,15 @@ class Consumer:
     retry_backoff_seconds: float = 0.2
     _broker: RabbitBroker | None = None
 
+    @property
+    def service(self) -> str:
+        """Consumers are named `<service>.<purpose>`."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def metrics(self) -> ServiceMetrics:
+        return service_metrics(self.service)
+
     def register(self, broker: RabbitBroker) -> None:
         self._broker = broker
         queue = consumer_queue(self.name, self.binding_keys[0], self.max_attempts)
@@ -92,12 +104,30 @@ class Consumer:
         except ValidationError as exc:
             await self._dead_letter(message, f"undecodable envelope: {exc.errors()[:3]}")
             return
+        with event_context(self.service, self.name, envelope.event_type,
+                           str(envelope.event_id), envelope.correlation_id):
+            await self._handle(message, envelope)
+
+    async def _handle(self, message: RabbitMessage, envelope: EventEnvelope) -> None:
+        """Run the handler with the envelope's correlation id in the context (its log lines
+        and the events it appends carry it), timed per outcome."""
+        started = time.perf_counter()
         try:
             await self.handler(envelope)
         except Exception as exc:
+            self._observe(envelope, "failed", started)
             await self._retry_or_dead_letter(message, envelope, exc)
             return
         await message.ack()
+        self._observe(envelope, "handled", started)
+
+    def _observe(self, envelope: EventEnvelope, outcome: str, started: float) -> None:
+        seconds = time.perf_counter() - started
+        self.metrics.consumer_duration.labels(self.name, envelope.event_type,
+                                              outcome).observe(seconds)
+        log.info("%s %s %s in %.1f ms", self.name, outcome, envelope.event_type,
+                 seconds * 1000, extra={"data": {"outcome": outcome,
+                                                 "duration_ms": round(seconds * 1000, 2)}})
 
     async def _retry_or_dead_letter(
         self, message: RabbitMessage, envelope: EventEnvelope, exc: Exception,
@@ -111,6 +141,7 @@ class Consumer:
             return
         await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
         await message.nack(requeue=True)
+        self.metrics.consumer_retries.labels(self.name).inc()
 
     async def _dead_letter(self, message: RabbitMessage, error: str) -> None:
         """Copy the message to the dead-letter queue (confirmed), then ack the original."""
@@ -126,3 +157,4 @@ class Consumer:
         )
         log.error("consumer %s dead-lettered message %s: %s", self.name, raw.message_id, error)
         await message.ack()
+        self.metrics.consumer_dead_lettered.labels(self.name).inc()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from runtime.metrics import current_metrics
+
 _READ = """
 local gen = redis.call('GET', KEYS[1]) or '0'
 return {gen, redis.call('GET', KEYS[1] .. ':' .. gen .. ':' .. ARGV[1])}
@@ -31,6 +33,8 @@ class ReadCache:
 
     async def get(self, user_id: str, key: str) -> CachedRead:
         generation, value = await self._read(keys=[self._gen_key(user_id)], args=[key])
+        current_metrics().cache_lookups.labels(
+            self.namespace, "miss" if value is None else "hit").inc()
         return CachedRead(generation.decode() if isinstance(generation, bytes) else generation,
                           value)
 

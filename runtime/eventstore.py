@@ -33,7 +33,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import EventEnvelope
-from runtime.context import current_request_id
+from runtime.context import current_causation_id, current_request_id
+from runtime.metrics import service_metrics, service_of_schema
 
 
 class VersionConflict(Exception):
@@ -136,7 +137,7 @@ class EventStore:
         metadata = {
             "user_id": user_id,
             "correlation_id": correlation_id or current_request_id(),
-            "causation_id": causation_id,
+            "causation_id": causation_id or current_causation_id(),
         }
         rows = [
             {
@@ -155,10 +156,14 @@ class EventStore:
                 stream_version=row["stream_version"],
                 global_position=recorded[row["event_id"]].global_position,
                 occurred_at=recorded[row["event_id"]].recorded_at, user_id=user_id,
-                correlation_id=metadata["correlation_id"], causation_id=causation_id,
-                payload=row["payload"])
+                correlation_id=metadata["correlation_id"],
+                causation_id=metadata["causation_id"], payload=row["payload"])
             for row in rows
         ]
+        # counted in a transaction not yet committed (a rollback after this is rare)
+        appended = service_metrics(service_of_schema(self.tables.schema)).events_appended
+        for event in events:
+            appended.labels(event.event_type).inc()
         return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
 
     def _append_and_queue(self, rows: list[dict[str, Any]]) -> Select[Any]:

@@ -11,6 +11,7 @@ are idempotent).
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -19,10 +20,12 @@ from faststream.rabbit import RabbitBroker
 
 from runtime.bus import EVENTS
 from runtime.eventstore import EventTables, outbox_channel, row_to_envelope, schema_lock_key
+from runtime.metrics import ServiceMetrics, service_metrics, service_of_schema
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MEASURE_EVERY_SECONDS = 1.0  # how often the backlog gauges are refreshed (one small query)
 
 
 def envelope_bytes(envelope) -> bytes:  # type: ignore[no-untyped-def]
@@ -38,6 +41,11 @@ class OutboxRelay:
     publish_timeout: float = 10.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     published_total: int = 0
+    _measured_at: float = 0.0
+
+    @property
+    def metrics(self) -> ServiceMetrics:
+        return service_metrics(service_of_schema(self.tables.schema))
 
     async def run_forever(self) -> None:
         while True:
@@ -55,6 +63,7 @@ class OutboxRelay:
             await self._become_leader(conn)
             await conn.add_listener(outbox_channel(self.tables.schema), self._on_notify)
             while True:
+                await self._measure(conn)
                 if await self.publish_pending(conn) == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -68,6 +77,21 @@ class OutboxRelay:
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
             await asyncio.sleep(self.poll_seconds)
         log.info("outbox relay for %s is the leader", self.tables.schema)
+
+    async def _measure(self, conn: asyncpg.Connection) -> None:
+        """Backlog and oldest unpublished age, at most once a second; measured before each
+        publish, so they keep growing while the broker is away."""
+        now = time.monotonic()
+        if now - self._measured_at < MEASURE_EVERY_SECONDS:
+            return
+        self._measured_at = now
+        schema = self.tables.schema
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS backlog, "
+            f"coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS age "
+            f"FROM {schema}.outbox o JOIN {schema}.events e USING (global_position)")
+        self.metrics.outbox_backlog.set(row["backlog"])
+        self.metrics.outbox_oldest_age.set(float(row["age"]))
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -90,6 +114,9 @@ class OutboxRelay:
                     f"DELETE FROM {schema}.outbox WHERE global_position = ANY($1::bigint[])",
                     confirmed)
                 self.published_total += len(confirmed)
+                published = self.metrics.events_published
+                for row in rows[:len(confirmed)]:
+                    published.labels(row["event_type"]).inc()
         return len(confirmed)
 
     async def _publish(self, row: asyncpg.Record) -> None:

@@ -25,6 +25,13 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 1.0
     relay_in_process: bool = True
     consumer_max_attempts: int = 5
+    # observability (runtime.observe): Prometheus /metrics, JSON logs, one access line per request
+    metrics_enabled: bool = True
+    metrics_port: int = Field(0, ge=0, description="Processes without HTTP (outbox relay) "
+                                                   "serve /metrics on this port; 0: none.")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    access_log: bool = True
 
     def relay_dsn(self) -> str | None:
         """Where the in-process outbox relay reads, or None when a separate process runs it."""

@@ -1,0 +1,35 @@
+"""One call per service to make it observable: JSON logs, the request/metrics middleware and
+`/metrics`. Switched by METRICS_ENABLED, ACCESS_LOG, LOG_FORMAT and LOG_LEVEL."""
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from runtime.context import set_process_service
+from runtime.logs import setup_logging
+from runtime.metrics import ObservabilityMiddleware, RouteOf, add_metrics_route, route_template
+from runtime.settings import ServiceSettings
+
+
+def install_observability(app: FastAPI, service: str, settings: ServiceSettings) -> None:
+    """Call after the other middleware is added, so this one is the outermost."""
+    _setup_process(service, settings)
+    if settings.metrics_enabled:
+        add_metrics_route(app, service)
+    if settings.metrics_enabled or settings.access_log:
+        app.add_middleware(ObservabilityMiddleware, service=service,
+                           metrics=settings.metrics_enabled, access_log=settings.access_log)
+
+
+def observed(app: ASGIApp, service: str, settings: ServiceSettings,
+             route_of: RouteOf = route_template) -> ASGIApp:
+    """The same for a plain ASGI app (the gateway): wraps it; /metrics is the app's job."""
+    _setup_process(service, settings)
+    if not (settings.metrics_enabled or settings.access_log):
+        return app
+    return ObservabilityMiddleware(app, service, metrics=settings.metrics_enabled,
+                                   access_log=settings.access_log, route_of=route_of)
+
+
+def _setup_process(service: str, settings: ServiceSettings) -> None:
+    set_process_service(service)
+    setup_logging(settings.log_format, settings.log_level, settings.access_log)
