@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from compile_service.artifacts import ArtifactStore
 from compile_service.domain import FinishAttempt
 from compile_service.engine import CompileFailed, Engine
+from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
 from contracts.resume import ResumeDocument
 
@@ -45,7 +46,9 @@ class Compiler:
         return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()))
 
     async def stored(self, prepared: Prepared) -> bool:
-        return await self.artifacts.has(prepared.key)
+        found = await self.artifacts.has(prepared.key)
+        count_artifact_lookup(found)
+        return found
 
     async def run(self, prepared: Prepared) -> FinishAttempt:
         """The outcome of compiling; infrastructure failures (engine missing, store down)

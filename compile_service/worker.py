@@ -18,11 +18,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from compile_service.bootstrap import Components, build
 from compile_service.compiler import Compiler, Prepared
 from compile_service.domain import FinishAttempt
 from compile_service.engine import sweep_stale_runs, worker_name
+from compile_service.metrics import observe_compile
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables, resume_replica
@@ -31,6 +33,7 @@ from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
 from runtime.lifecycle import run_bus
+from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
@@ -60,17 +63,21 @@ class JobRunner:
             preparing.cancel()
             await asyncio.gather(preparing, return_exceptions=True)
             return
+        template = envelope.payload.get("template", "unknown")
+        started = time.perf_counter()
         try:
             prepared = await preparing
             outcome = (FinishAttempt("failed", error=DELETED) if prepared is None
                        else await self.compiler.run(prepared))
         except Exception as exc:
+            observe_compile(template, "error", time.perf_counter() - started)
             # the Consumer counts the same attempts (one start per delivery) and
             # dead-letters this delivery when it is the last one
             if state.attempts >= self.max_attempts:
                 await self.service.finish(job_id, FinishAttempt(
                     "failed", error=f"gave up after {state.attempts} attempts: {exc}"))
             raise
+        observe_compile(template, outcome.outcome, time.perf_counter() - started)
         await self.service.finish(job_id, outcome)
 
     async def _prepare(self, request: CompileRequested) -> Prepared | None:
@@ -111,7 +118,9 @@ async def run_worker(settings: CompileSettings) -> None:
 
 
 async def _main() -> None:
-    task = asyncio.create_task(run_worker(CompileSettings()))
+    settings = CompileSettings()
+    observe_process("compile_service", settings)  # JSON logs; /metrics on METRICS_PORT
+    task = asyncio.create_task(run_worker(settings))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
@@ -120,5 +129,4 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(_main())

@@ -1,12 +1,20 @@
-"""One call per service to make it observable: JSON logs, the request/metrics middleware and
-`/metrics`. Switched by METRICS_ENABLED, ACCESS_LOG, LOG_FORMAT and LOG_LEVEL."""
+"""One call per process to make it observable: JSON logs, the request/metrics middleware and
+`/metrics` (or, without HTTP, a metrics server on METRICS_PORT). Switched by METRICS_ENABLED,
+ACCESS_LOG, LOG_FORMAT and LOG_LEVEL."""
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 from starlette.types import ASGIApp
 
 from runtime.context import set_process_service
 from runtime.logs import setup_logging
-from runtime.metrics import ObservabilityMiddleware, RouteOf, add_metrics_route, route_template
+from runtime.metrics import (
+    ObservabilityMiddleware,
+    RouteOf,
+    add_metrics_route,
+    route_template,
+    service_metrics,
+)
 from runtime.settings import ServiceSettings
 
 
@@ -28,6 +36,14 @@ def observed(app: ASGIApp, service: str, settings: ServiceSettings,
         return app
     return ObservabilityMiddleware(app, service, metrics=settings.metrics_enabled,
                                    access_log=settings.access_log, route_of=route_of)
+
+
+def observe_process(service: str, settings: ServiceSettings) -> None:
+    """For a process without HTTP (outbox relay, standalone worker): logs, and /metrics on
+    METRICS_PORT when it is set."""
+    _setup_process(service, settings)
+    if settings.metrics_enabled and settings.metrics_port:
+        start_http_server(settings.metrics_port, registry=service_metrics(service).registry)
 
 
 def _setup_process(service: str, settings: ServiceSettings) -> None:

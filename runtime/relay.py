@@ -11,25 +11,18 @@ import contextlib
 import importlib
 import sys
 
-from prometheus_client import start_http_server
-
 from runtime.bus import make_broker
-from runtime.context import set_process_service
 from runtime.db import asyncpg_dsn
 from runtime.eventstore import EventTables
 from runtime.lifecycle import run_bus
-from runtime.logs import setup_logging
-from runtime.metrics import service_metrics
+from runtime.observe import observe_process
 from runtime.settings import ServiceSettings
 
 
 async def main(service: str) -> None:
     tables: EventTables = importlib.import_module(f"{service}.tables").event_tables
     settings = ServiceSettings()
-    set_process_service(service)
-    setup_logging(settings.log_format, settings.log_level)
-    if settings.metrics_enabled and settings.metrics_port:
-        start_http_server(settings.metrics_port, registry=service_metrics(service).registry)
+    observe_process(service, settings)
     broker = make_broker(settings.amqp_url)
     try:
         await run_bus(broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
