@@ -1,6 +1,8 @@
 """Wiring of the gateway: Redis, the session store, the pooled aiohttp client and the proxy,
 built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
-hot path); the gateway's own routes (health, readiness, merged OpenAPI, docs) are FastAPI.
+hot path); the gateway's own routes (health, readiness, merged OpenAPI, docs, the AsyncAPI
+document of the events, and /metrics outside /api) are FastAPI. The whole app is wrapped by
+runtime.observe (request id, metrics by `/api/<service>/*`, one JSON access line).
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
 (add ``--loop uvloop --http httptools`` for speed; both are installed with uvicorn[standard])
@@ -23,10 +25,13 @@ from gateway.gate import Gate, Limits
 from gateway.guards import OriginPolicy
 from gateway.openapi import MergedOpenApi
 from gateway.proxy import Proxy
-from gateway.routing import API_PREFIX, GATEWAY_PATHS
+from gateway.routing import API_PREFIX, GATEWAY_PATHS, route_label
 from gateway.settings import GatewaySettings
+from runtime import asyncapi
 from runtime.http import OrjsonResponse, install_error_handlers
 from runtime.identity import IdentitySigner
+from runtime.metrics import add_metrics_route
+from runtime.observe import observed
 from runtime.sessions import SessionStore
 
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2)
@@ -98,7 +103,28 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         return get_swagger_ui_html(openapi_url=API_PREFIX + "/openapi.json",
                                    title="Resume builder API")
 
-    return Gateway(app, proxy)
+    _add_event_docs(app)
+    if settings.metrics_enabled:
+        add_metrics_route(app, "gateway")  # outside /api: never reached from the proxy
+    return observed(Gateway(app, proxy), "gateway", settings, route_of=route_label)
+
+
+def _add_event_docs(app: FastAPI) -> None:
+    """The AsyncAPI document of every event (runtime.asyncapi), made on first request."""
+    made: dict[str, Any] = {}
+
+    def document() -> dict[str, Any]:
+        if "json" not in made:
+            made["json"], made["html"] = asyncapi.document(), asyncapi.html_page()
+        return made
+
+    @app.get(API_PREFIX + "/asyncapi.json")
+    async def asyncapi_json() -> OrjsonResponse:
+        return OrjsonResponse(document()["json"])
+
+    @app.get(API_PREFIX + "/asyncapi")
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(document()["html"])
 
 
 def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:

@@ -7,6 +7,10 @@ so a path can never be routed by one prefix and resolved by the upstream as anot
 
 from dataclasses import dataclass
 
+from starlette.types import Scope
+
+from runtime.metrics import UNMATCHED_ROUTE, route_template
+
 API_PREFIX = "/api"
 
 # first segment after /api -> service name (see GatewaySettings.upstreams)
@@ -17,7 +21,8 @@ SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
 
 # served by the gateway itself, not forwarded
-GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/asyncapi.json",
+                           "/api/asyncapi"})
 
 
 @dataclass(frozen=True)
@@ -41,3 +46,13 @@ def route(path: str, raw_path: str) -> Route | None:
     if service is None:
         return None
     return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS)
+
+
+def route_label(scope: Scope) -> str:
+    """The metrics label of a request: `/api/<segment>/*` per service (the paths behind it
+    are the services' to count), the gateway's own route templates, else `unmatched`."""
+    path: str = scope["path"]
+    if path.startswith(API_PREFIX + "/") and path not in GATEWAY_PATHS:
+        segment = path[len(API_PREFIX) + 1:].split("/", 1)[0]
+        return f"{API_PREFIX}/{segment}/*" if segment in SERVICE_OF_SEGMENT else UNMATCHED_ROUTE
+    return route_template(scope)
