@@ -9,6 +9,9 @@ the fake Gemini server (tests/fakes/gemini.py) runs in this process and answers 
 - request-to-completed: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
   the job is completed, one rating at a time, each of a resume never rated before; the
   service's own overhead = its p50 minus the baseline's p50 (target < 20 ms);
+- request-to-recorded: the same runs, to the moment the completing transaction commits (the
+  NOTIFY it sends, heard on a LISTEN connection of this process): the time without the
+  client's long poll;
 - cached: POST /ai/rate of a rated resume (200 with the stored rating), with wrk
   (target p50 < 10 ms).
 """
@@ -22,13 +25,16 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ai_service.gemini import GeminiRater, make_client
 from ai_service.prompt import model_input
+from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
 from bench.common import Result, uvicorn_server, wrk
+from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
@@ -89,8 +95,18 @@ async def create_resumes(session: aiohttp.ClientSession, resume_base: str, ai_ba
     return ids
 
 
+class CommitClock:
+    """When each job's completing transaction committed, from its NOTIFY."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+
+    def on_notify(self, _conn: object, _pid: int, _channel: str, job_id: str) -> None:
+        self.seen[job_id] = time.perf_counter()
+
+
 async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[str, str],
-                    resume_id: str) -> float:
+                    resume_id: str, clock: CommitClock) -> tuple[float, float]:
     t0 = time.perf_counter()
     async with session.post(f"{ai_base}/ai/rate/{resume_id}", json={"version": 1},
                             headers=headers) as response:
@@ -99,21 +115,30 @@ async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[
     async with session.get(f"{ai_base}/ai/ratings/{job_id}", params={"wait": "10"},
                            headers=headers) as response:
         job = await response.json()
+    done = time.perf_counter()
     assert job["status"] == "completed", job
-    return (time.perf_counter() - t0) * 1000
+    return (done - t0) * 1000, (clock.seen.get(job_id, done) - t0) * 1000
 
 
-async def request_to_completed(resume_base: str, ai_base: str,
-                               headers: dict[str, str]) -> tuple[Result, str]:
+async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str, str],
+                               dsn: str) -> tuple[Result, Result, str]:
+    clock, listener = CommitClock(), await asyncpg.connect(dsn)
+    await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
     async with aiohttp.ClientSession() as session:
         ids = await create_resumes(session, resume_base, ai_base, headers, uuid.uuid4().hex)
-        await rate_once(session, ai_base, headers, ids[-1])  # warm-up
-        samples, started = [], time.perf_counter()
+        await rate_once(session, ai_base, headers, ids[-1], clock)  # warm-up
+        client, recorded, started = [], [], time.perf_counter()
         for resume_id in ids[:-1]:
-            samples.append(await rate_once(session, ai_base, headers, resume_id))
+            seen_by_client, committed = await rate_once(session, ai_base, headers, resume_id,
+                                                        clock)
+            client.append(seen_by_client)
+            recorded.append(committed)
             if time.perf_counter() - started > TIME_BUDGET_SECONDS:
                 break
-    return summary("request -> completed", samples, time.perf_counter() - started), ids[-1]
+    await listener.close()
+    elapsed = time.perf_counter() - started
+    return (summary("request -> completed", client, elapsed),
+            summary("request -> recorded", recorded, elapsed), ids[-1])
 
 
 def main() -> None:
@@ -128,7 +153,8 @@ def main() -> None:
         base_result = asyncio.run(baseline(fake))
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
                 uvicorn_server("ai_service.app:create_app", ai_env) as ai_base:
-            e2e, rated = asyncio.run(request_to_completed(resume_base, ai_base, headers))
+            e2e, recorded, rated = asyncio.run(request_to_completed(
+                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url)))
             url = f"{ai_base}/ai/rate/{rated}"
             post = {**headers, "Content-Type": "application/json"}
             body = json.dumps({"version": 1})
@@ -139,12 +165,14 @@ def main() -> None:
                            body=body)
     finally:
         fake.stop()
-    for result in (base_result, e2e, cached_1, cached_8):
+    for result in (base_result, e2e, recorded, cached_1, cached_8):
         print(result.line())
     overhead = e2e.p50_ms - base_result.p50_ms
     print(f"service overhead p50 (request->completed minus baseline): {overhead:.2f} ms "
           f"(target < 20 ms); ratio request->completed / baseline p50: "
           f"{e2e.p50_ms / base_result.p50_ms:.2f}x")
+    print(f"overhead p50 without the client's long poll (request->recorded minus baseline): "
+          f"{recorded.p50_ms - base_result.p50_ms:.2f} ms")
     print(f"cached rating p50: {cached_1.p50_ms:.2f} ms (target < 10 ms)")
 
 
