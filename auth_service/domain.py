@@ -27,7 +27,8 @@ class Profile:
 def user_id_for(issuer: str, subject: str) -> str:
     """A stable user id per (issuer, subject): the same person always maps to the same id, and
     two first sign-ins of one person cannot create two users."""
-    return str(uuid.uuid5(_USER_NAMESPACE, f"{issuer}\n{subject}"))
+    # length-prefixed, so no (issuer, subject) pair can spell another pair's name
+    return str(uuid.uuid5(_USER_NAMESPACE, f"{len(issuer)}:{issuer}{subject}"))
 
 
 def safe_next_path(value: str | None) -> str | None:
