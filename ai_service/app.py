@@ -25,6 +25,7 @@ from runtime.db import asyncpg_dsn
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import run_bus
+from runtime.observe import install_observability
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
     install_http_plumbing(app, settings.max_body_bytes)
     install_domain_error_handlers(app)
     app.include_router(router)
+    install_observability(app, "ai_service", settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

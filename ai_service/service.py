@@ -27,6 +27,7 @@ from ai_service.domain import (
     decide,
     fold,
 )
+from ai_service.metrics import count_rate_limited, count_reuse
 from ai_service.prompt import PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
 from ai_service.tables import SCHEMA
@@ -72,6 +73,7 @@ class RatingService:
         async with self.sessions() as session:
             existing = await self._reusable(session, command)
         if existing is not None:  # the fast path: rated (or being rated) already
+            count_reuse(hit=True)
             return existing, False
         if not self.configured:
             raise RatingNotConfigured
@@ -80,6 +82,7 @@ class RatingService:
             await session.execute(select(func.pg_advisory_xact_lock(
                 _REQUEST_LOCK_SPACE, func.hashtext(f"{owner_id}:{command.content_hash}"))))
             existing = await self._reusable(session, command)
+            count_reuse(hit=existing is not None)
             if existing is not None:
                 return existing, False
             await self._take_rate_limit(owner_id)
@@ -97,6 +100,7 @@ class RatingService:
             log.error("rate limiter unavailable: %r", exc)
             raise RateLimiterUnavailable from exc
         if retry_after is not None:
+            count_rate_limited()
             raise RateLimited(retry_after)
 
     async def _record(self, session: AsyncSession, state: RatingJob, events: list[RatingEvent],

@@ -17,9 +17,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from ai_service.domain import CompleteRating, FailRating
 from ai_service.gemini import GeminiRater, RatingError
+from ai_service.metrics import observe_rating
 from ai_service.service import RatingService
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables, resume_replica
@@ -28,6 +30,7 @@ from contracts.envelope import EventEnvelope
 from contracts.topology import AI_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
 from runtime.lifecycle import run_bus
+from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
@@ -54,10 +57,13 @@ class RatingRunner:
         await self.service.close(job_id, outcome, causation_id=str(envelope.event_id))
 
     async def _rate(self, data: dict[str, object]) -> CompleteRating | FailRating:
+        started = time.perf_counter()
         try:
             result = await self.rater.rate(data)
         except RatingError as exc:
+            observe_rating(exc.code, exc.model_calls, time.perf_counter() - started)
             return FailRating(exc.code, exc.reason, exc.model_calls)
+        observe_rating("completed", result.model_calls, time.perf_counter() - started)
         return CompleteRating(result.rating, result.model_calls)
 
 
@@ -98,7 +104,9 @@ async def run_worker(settings: AiSettings) -> None:
 
 
 async def _main() -> None:
-    task = asyncio.create_task(run_worker(AiSettings()))
+    settings = AiSettings()
+    observe_process("ai_service", settings)  # JSON logs; /metrics on METRICS_PORT
+    task = asyncio.create_task(run_worker(settings))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
@@ -108,5 +116,4 @@ async def _main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(_main())

@@ -26,6 +26,7 @@ from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import run_bus
+from runtime.observe import install_observability
 from runtime.sessions import SessionStore
 
 LOGIN_FLOW_COOKIE = "rb_login"
@@ -68,6 +69,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app.include_router(router)
     if settings.dev_login_enabled:
         app.include_router(dev_router)
+    install_observability(app, "auth_service", settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
