@@ -83,7 +83,7 @@ def log_collector() -> Iterator[LogCollector]:
 
 
 @pytest.fixture(scope="session")
-async def observed(service_env: dict[str, str], log_collector: LogCollector,
+async def observed(service_env: dict[str, Any], log_collector: LogCollector,
                    tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ObservedStack]:
     issuer = await FakeIssuer().start()
     names = ("gateway", "auth_service", "resume_service", "compile_service")
