@@ -61,13 +61,14 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url)
-        gate = Gate(redis, SessionStore(redis, settings.session_idle_seconds,
-                                        settings.session_absolute_seconds),
+        # no per-command socket timeout (it costs a task per call); the proxy bounds the
+        # whole session lookup with one deadline instead
+        redis = Redis.from_url(settings.redis_url, socket_timeout=None,
+                               socket_connect_timeout=2, health_check_interval=0)
+        gate = Gate(SessionStore(redis, settings.session_idle_seconds,
+                                 settings.session_absolute_seconds),
                     Limits(settings.rate_limit_window_seconds, settings.rate_limit_per_session,
                            settings.rate_limit_per_ip))
-        with contextlib.suppress(RedisError):  # loaded again on first use if Redis is down
-            await gate.load_scripts()
         http = _client_session(settings)
         proxy.start(http, gate)
         app.state.redis, app.state.http = redis, http

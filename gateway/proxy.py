@@ -11,6 +11,7 @@ the gateway signs. Failures answer JSON: 401, 403, 404, 413, 429, 503 (service d
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ _DROP_RESPONSE = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"se
 _IDENTITY = IDENTITY_HEADER
 _SESSION_PREFIX = SESSION_COOKIE + "="
 _BUFFER_LIMIT = 64 * 1024
+_TOKEN_CACHE_SIZE = 10_000
+_SESSION_LOOKUP_SECONDS = 2.0
 
 
 @dataclass
@@ -66,6 +69,7 @@ class Proxy:
         self.policy, self.signer = policy, signer
         self.max_body_bytes, self.trust_forwarded_for = max_body_bytes, trust_forwarded_for
         self.http: aiohttp.ClientSession | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}
         self.gate: Gate | None = None
 
     def start(self, http: aiohttp.ClientSession, gate: Gate) -> None:
@@ -97,8 +101,9 @@ class Proxy:
         assert self.gate is not None
         session_id = _session_cookie(incoming.cookie)
         try:
-            verdict = await self.gate.check(session_id, self._client_ip(scope, incoming))
-        except RedisError as exc:
+            async with asyncio.timeout(_SESSION_LOOKUP_SECONDS):
+                verdict = await self.gate.check(session_id, self._client_ip(scope, incoming))
+        except (RedisError, TimeoutError) as exc:
             log.error("session store unavailable: %r", exc)
             await reply.error(503, "session_store_unavailable", "try again shortly")
             return
@@ -106,7 +111,7 @@ class Proxy:
             await reply.error(429, "rate_limited", "too many requests",
                               retry_after=verdict.retry_after)
             return
-        if verdict.user_id is None and not target.public:
+        if not verdict.user_id and not target.public:
             await reply.error(401, "unauthenticated", "sign in first")
             return
         if incoming.content_length is not None and incoming.content_length > self.max_body_bytes:
@@ -198,8 +203,21 @@ class Proxy:
         if incoming.content_length is not None:
             headers.append(("Content-Length", str(incoming.content_length)))
         if user_id is not None:
-            headers.append((_IDENTITY, self.signer.sign(user_id)))
+            headers.append((_IDENTITY, self._identity(user_id)))
         return headers
+
+    def _identity(self, user_id: str) -> str:
+        """The signed identity, reused for half its lifetime (signing is per user, not per
+        request; the token still expires on schedule)."""
+        now = time.time()
+        cached = self._tokens.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        if len(self._tokens) >= _TOKEN_CACHE_SIZE:
+            self._tokens.clear()
+        token = self.signer.sign(user_id, now)
+        self._tokens[user_id] = (token, now + self.signer.ttl_seconds / 2)
+        return token
 
     def _client_ip(self, scope: Scope, incoming: Incoming) -> str:
         if self.trust_forwarded_for and incoming.forwarded_for:
