@@ -21,7 +21,7 @@ from auth_service.settings import AuthSettings
 from auth_service.tables import event_tables
 from contracts.topology import AUTH_PRODUCER
 from runtime.bus import make_broker
-from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
+from runtime.db import make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
@@ -48,7 +48,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.service = AuthService(make_sessionmaker(engine),
                                         EventStore(event_tables, AUTH_PRODUCER), sessions)
         bus = asyncio.create_task(run_bus(
-            broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
+            broker, consumers=[], relay_dsn=settings.relay_dsn(),
             tables=event_tables, poll_seconds=settings.relay_poll_seconds))
         try:
             yield
