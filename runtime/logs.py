@@ -44,9 +44,19 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    _second, _second_text = -1, ""
+
+    def _timestamp(self, created: float) -> str:
+        """ISO 8601 UTC with milliseconds; the part up to the second is made once a second."""
+        second = int(created)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname, "service": getattr(record, "service", None),
             "logger": record.name, "msg": record.getMessage(),
         }
@@ -109,6 +119,10 @@ def setup_logging(log_format: LogFormat = "auto", level: str = "INFO",
     if _configured:
         return
     _configured = True
+    # no line shows the caller's file, thread or process: skip collecting them for each
+    # record (the logging HOWTO's "Optimization" settings)
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.addHandler(make_handler(log_format))
     root.setLevel(level.upper())

@@ -46,6 +46,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                    10.0, 30.0)
 WORK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 UNMATCHED_ROUTE = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 METRICS_PATH = "/metrics"
 
 
@@ -148,6 +149,8 @@ class ObservabilityMiddleware:
         self.app, self.service, self.route_of = app, service, route_of
         self.metrics = service_metrics(service) if metrics else None
         self.access_log = access_log
+        # labelled children, looked up once per (method, route, status): labels() is slow
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == METRICS_PATH:
@@ -176,10 +179,16 @@ class ObservabilityMiddleware:
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route, method = self.route_of(scope), scope["method"]
+        method = method if method in KNOWN_METHODS else "OTHER"  # labels stay bounded
         if self.metrics is not None:
-            code = str(status)
-            self.metrics.http_requests.labels(method, route, code).inc()
-            self.metrics.http_latency.labels(method, route, code).observe(seconds)
+            children = self._children.get((method, route, status))
+            if children is None:
+                labels = (method, route, str(status))
+                children = self._children[(method, route, status)] = (
+                    self.metrics.http_requests.labels(*labels),
+                    self.metrics.http_latency.labels(*labels))
+            children[0].inc()
+            children[1].observe(seconds)
         if self.access_log and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %d", method, scope["path"], status, extra={"data": {
                 "method": method, "route": route, "status": status,
