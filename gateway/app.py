@@ -2,7 +2,8 @@
 built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
 hot path); the gateway's own routes (health, readiness, merged OpenAPI, docs, the AsyncAPI
 document of the events, and /metrics outside /api) are FastAPI. The whole app is wrapped by
-runtime.observe (request id, metrics by `/api/<service>/*`, one JSON access line).
+runtime.observe (request id, metrics by `/api/<service>/*`, a JSON access line for each
+failed or slow request; the services log the ones they served under the same request id).
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
 (add ``--loop uvloop --http httptools`` for speed; both are installed with uvicorn[standard])
@@ -31,7 +32,7 @@ from runtime import asyncapi
 from runtime.http import OrjsonResponse, install_error_handlers
 from runtime.identity import IdentitySigner
 from runtime.metrics import add_metrics_route
-from runtime.observe import observed
+from runtime.observe import observed_proxy
 from runtime.sessions import SessionStore
 
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2)
@@ -107,7 +108,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     _add_event_docs(app)
     if settings.metrics_enabled:
         add_metrics_route(app, "gateway")  # outside /api: never reached from the proxy
-    return observed(Gateway(app, proxy), "gateway", settings, route_of=route_label)
+    return observed_proxy(Gateway(app, proxy), "gateway", settings, route_of=route_label)
 
 
 def _add_event_docs(app: FastAPI) -> None:

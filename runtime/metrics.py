@@ -48,6 +48,7 @@ WORK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 METRICS_PATH = "/metrics"
+SLOW_SECONDS = 1.0  # a proxy logs a request it forwarded only when it failed or was this slow
 
 
 @dataclass
@@ -142,13 +143,18 @@ def route_template(scope: Scope) -> str:
 class ObservabilityMiddleware:
     """Outermost layer of a service: fixes the request id (taken from X-Request-ID or made,
     and written back into the request headers so the code inside uses the same one), tags
-    the context with the service, counts and times the request, and logs one access line."""
+    the context with the service, counts and times the request, and logs one access line.
+
+    A proxy (the gateway) passes `log_only_problems`: the service that served a request logs
+    it under the same request id, so the proxy writes a line only for a request that failed
+    (status >= 400, including the ones it refused itself) or was slow."""
 
     def __init__(self, app: ASGIApp, service: str, metrics: bool = True,
-                 access_log: bool = True, route_of: RouteOf = route_template) -> None:
+                 access_log: bool = True, route_of: RouteOf = route_template,
+                 log_only_problems: bool = False) -> None:
         self.app, self.service, self.route_of = app, service, route_of
         self.metrics = service_metrics(service) if metrics else None
-        self.access_log = access_log
+        self.access_log, self.log_only_problems = access_log, log_only_problems
         # labelled children, looked up once per (method, route, status): labels() is slow
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -189,6 +195,8 @@ class ObservabilityMiddleware:
                     self.metrics.http_latency.labels(*labels))
             children[0].inc()
             children[1].observe(seconds)
+        if self.log_only_problems and status < 400 and seconds < SLOW_SECONDS:
+            return
         if self.access_log and access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %d", method, scope["path"], status, extra={"data": {
                 "method": method, "route": route, "status": status,

@@ -28,14 +28,16 @@ def install_observability(app: FastAPI, service: str, settings: ServiceSettings)
                            metrics=settings.metrics_enabled, access_log=settings.access_log)
 
 
-def observed(app: ASGIApp, service: str, settings: ServiceSettings,
-             route_of: RouteOf = route_template) -> ASGIApp:
-    """The same for a plain ASGI app (the gateway): wraps it; /metrics is the app's job."""
+def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
+                   route_of: RouteOf = route_template) -> ASGIApp:
+    """The same for a plain ASGI proxy (the gateway): wraps it; /metrics is the app's job.
+    Its access lines are only for failed or slow requests (the services log the rest)."""
     _setup_process(service, settings)
     if not (settings.metrics_enabled or settings.access_log):
         return app
     return ObservabilityMiddleware(app, service, metrics=settings.metrics_enabled,
-                                   access_log=settings.access_log, route_of=route_of)
+                                   access_log=settings.access_log, route_of=route_of,
+                                   log_only_problems=True)
 
 
 def observe_process(service: str, settings: ServiceSettings) -> None:
