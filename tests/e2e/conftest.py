@@ -154,12 +154,12 @@ def free_ports() -> dict[str, int]:
     """One free loopback port per Procfile port variable (sockets held until all are bound,
     so they are distinct)."""
     with contextlib.ExitStack() as held:
-        socks = {}
+        ports = {}
         for variable in PORT_VARIABLES:
             sock = held.enter_context(contextlib.closing(socket.socket()))
             sock.bind(("127.0.0.1", 0))
-            socks[variable] = sock.getsockname()[1]
-        return socks
+            ports[variable] = sock.getsockname()[1]
+        return ports
 
 
 def stack_env(ports: dict[str, int], database_url: str, amqp_url: str, issuer: FakeIssuer,
@@ -209,6 +209,8 @@ def process_tree(pid: int) -> dict[int, str]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to honcho, which stops its children (SIGKILL after its own 5 s); then
+    SIGKILL to whatever of its tree outlived the grace period."""
     tree = process_tree(process.pid)
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
