@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import background_process, uvicorn_server, wrk  # noqa: E402
-from runtime.identity import IDENTITY_HEADER, IdentitySigner  # noqa: E402
-from runtime.settings import ServiceSettings  # noqa: E402
+from bench.common import background_process, uvicorn_server, wrk
+from runtime.identity import IDENTITY_HEADER, IdentitySigner
+from runtime.settings import ServiceSettings
 
 APP = "resume_service.app:create_app"
 DOCUMENT = {

@@ -15,6 +15,7 @@ from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
+from tests.runtime.broker_control import rabbitmqctl
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 # A database of its own for each test session (dropped at its end), so a run never sees
@@ -22,7 +23,21 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgre
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", f"{POSTGRES_URL}/rb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# Likewise a RabbitMQ vhost of its own: every session declares the same queue names, and a
+# worker of one session must never take another's messages. AMQP_URL pins one instead.
+TEST_VHOST = None if "AMQP_URL" in os.environ else f"rb_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+AMQP_URL = os.environ.get("AMQP_URL", f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_VHOST:
+        rabbitmqctl("add_vhost", TEST_VHOST)
+        rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if TEST_VHOST:
+        rabbitmqctl("delete_vhost", TEST_VHOST)
 
 
 @pytest.fixture(scope="session")
