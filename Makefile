@@ -46,5 +46,7 @@ pytest:
 schemas:
 	$(VENV)/python -m contracts.generate
 
+BENCHES := resume_service gateway compile ai projection_rebuild observability
+
 bench: install services migrate
-	$(VENV)/python bench/resume_service.py
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(VENV)/python bench/$$b.py || exit 1; done
