@@ -18,11 +18,11 @@ from ai_service.service import (
 from ai_service.settings import AiSettings
 from ai_service.tables import resume_replica
 from ai_service.views import RatingJobOut, job_out
-from ai_service.waiting import JobWaiter
 from ai_service.worker import NOT_CONFIGURED
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
 from runtime.replica import owned_version, wait_for_version
+from runtime.waiting import JobWaiter
 
 
 class RateIn(BaseModel):

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from ai_service.api import install_domain_error_handlers, router
+from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables
-from ai_service.waiting import JobWaiter
 from ai_service.wiring import build
 from ai_service.worker import NOT_CONFIGURED, ratings_consumer, resumes_consumer
 from runtime.bus import make_broker
@@ -26,6 +26,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import run_bus
 from runtime.observe import install_observability
+from runtime.waiting import JobWaiter
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         if components.client is None:
             log.warning("%s; POST /ai/rate answers 503 until then", NOT_CONFIGURED)
         broker = make_broker(settings.amqp_url)
-        waiter = JobWaiter(asyncpg_dsn(settings.database_url))
+        waiter = JobWaiter(asyncpg_dsn(settings.database_url), FINISHED_CHANNEL)
         consumers = [resumes_consumer(components, settings)]
         if settings.ai_worker_in_app and components.client is not None:
             consumers.append(ratings_consumer(components, settings))

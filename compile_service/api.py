@@ -16,9 +16,9 @@ from compile_service.domain import TERMINAL
 from compile_service.rendering import Renderer
 from compile_service.service import CompileService, ResumeNotFound, VersionNotAvailable
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
-from compile_service.waiting import JobWaiter
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
+from runtime.waiting import JobWaiter
 
 
 def get_service(request: Request) -> CompileService:

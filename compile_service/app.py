@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from compile_service.api import install_domain_error_handlers, router
 from compile_service.bootstrap import build
 from compile_service.engine import sweep_stale_runs
+from compile_service.service import FINISHED_CHANNEL
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables
-from compile_service.waiting import JobWaiter
 from compile_service.worker import jobs_consumer, resumes_consumer
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
@@ -25,6 +25,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import run_bus
 from runtime.observe import install_observability
+from runtime.waiting import JobWaiter
 
 
 def create_app(settings: CompileSettings | None = None) -> FastAPI:
@@ -34,7 +35,7 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         components = build(settings)
         broker = make_broker(settings.amqp_url)
-        waiter = JobWaiter(asyncpg_dsn(settings.database_url))
+        waiter = JobWaiter(asyncpg_dsn(settings.database_url), FINISHED_CHANNEL)
         consumers = [resumes_consumer(components, settings)]
         if settings.compile_worker_in_app:
             sweep_stale_runs(settings.compile_work_dir)

@@ -1,6 +1,7 @@
-"""Long-polling job status without polling the database in a loop: one LISTEN connection per
-process wakes the requests waiting on a job when its finishing transaction commits. A
-re-check every half second covers a notification missed while the listener reconnects."""
+"""Long-polling a job's status without polling the database in a loop: one LISTEN connection
+per process wakes the requests waiting on a job when the transaction that finishes it commits
+(the finishing code NOTIFYs `channel` with the job id). A re-check every half second covers a
+notification missed while the listener reconnects."""
 
 import asyncio
 import contextlib
@@ -12,15 +13,13 @@ from typing import Any
 
 import asyncpg
 
-from compile_service.service import FINISHED_CHANNEL
-
 log = logging.getLogger(__name__)
 RECHECK_SECONDS = 0.5
 
 
 class JobWaiter:
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
+    def __init__(self, dsn: str, channel: str) -> None:
+        self.dsn, self.channel = dsn, channel
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
 
     async def run_forever(self) -> None:
@@ -32,7 +31,7 @@ class JobWaiter:
                 await asyncio.sleep(1)
                 continue
             try:
-                await conn.add_listener(FINISHED_CHANNEL, self._on_notify)
+                await conn.add_listener(self.channel, self._on_notify)
                 while not conn.is_closed():
                     await asyncio.sleep(1)
             finally:
@@ -45,7 +44,8 @@ class JobWaiter:
 
     async def wait(self, job_id: str, timeout: float, load: Callable[[], Awaitable[Any]],
                    done: Callable[[Any], bool]) -> Any:
-        """`load()` again and again until `done(row)` or the time is up; the last row."""
+        """`load()` until `done(row)` or the time is up; the last row loaded. The first load
+        comes after the listener is registered, so a job finishing in between is not missed."""
         event = asyncio.Event()
         self._waiters[job_id].add(event)
         deadline = time.monotonic() + timeout
