@@ -15,9 +15,7 @@ Run a worker on its own: ``python -m compile_service.worker``.
 """
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 
 from compile_service.bootstrap import Components, build
@@ -32,7 +30,7 @@ from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus
+from runtime.lifecycle import run_bus, run_until_signalled
 from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
@@ -120,12 +118,7 @@ async def run_worker(settings: CompileSettings) -> None:
 async def _main() -> None:
     settings = CompileSettings()
     observe_process("compile_service", settings)  # JSON logs; /metrics on METRICS_PORT
-    task = asyncio.create_task(run_worker(settings))
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await run_until_signalled(run_worker(settings))
 
 
 if __name__ == "__main__":

@@ -21,3 +21,22 @@ def routing_key(producer: str, event_type: str) -> str:
 
 def dead_letter_queue(consumer: str) -> str:
     return f"{consumer}.dlq"
+
+
+RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t)
+                          for t in ("ResumeCreated", "ResumeUpdated", "ResumeDeleted"))
+
+# Every consumer (= its queue's name) and the routing keys its queue binds. Every process
+# declares all of them when it connects, so an event published before its consumer ever ran
+# still waits in that consumer's queue.
+CONSUMERS: dict[str, tuple[str, ...]] = {
+    "resume_service.sessions": (routing_key(AUTH_PRODUCER, "UserSignedOut"),),
+    "compile_service.resumes": RESUME_EVENT_KEYS,
+    "compile_service.jobs": (routing_key(COMPILE_PRODUCER, "CompileRequested"),),
+    "ai_service.resumes": RESUME_EVENT_KEYS,
+    "ai_service.ratings": (routing_key(AI_PRODUCER, "RatingRequested"),),
+}
+
+# The broker dead-letters a message after this many deliveries (a backstop for consumers
+# that die mid-message); consumers give up on their own after fewer attempts.
+DELIVERY_LIMIT = 20

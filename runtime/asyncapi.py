@@ -27,9 +27,8 @@ from pydantic import BaseModel, Field, create_model
 import contracts
 from contracts import topology
 from contracts.envelope import EventEnvelope
-from contracts.topology import AI_PRODUCER, AUTH_PRODUCER, COMPILE_PRODUCER, routing_key
+from contracts.topology import CONSUMERS, routing_key
 from runtime.bus import EVENTS, consumer_queue
-from runtime.replica import RESUME_EVENT_KEYS
 
 DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
 TITLE = "Resume builder events"
@@ -41,14 +40,6 @@ DESCRIPTION = (
     "named after it and a dead-letter queue `<consumer>.dlq`. The envelope's `correlation_id` "
     "is the HTTP request id (X-Request-ID) that caused the event.")
 
-# consumer (= queue) -> routing keys it binds; kept equal to the services' consumers by a test
-CONSUMERS: dict[str, tuple[str, ...]] = {
-    "resume_service.sessions": (routing_key(AUTH_PRODUCER, "UserSignedOut"),),
-    "compile_service.resumes": RESUME_EVENT_KEYS,
-    "compile_service.jobs": (routing_key(COMPILE_PRODUCER, "CompileRequested"),),
-    "ai_service.resumes": RESUME_EVENT_KEYS,
-    "ai_service.ratings": (routing_key(AI_PRODUCER, "RatingRequested"),),
-}
 
 
 @dataclass(frozen=True)
@@ -113,7 +104,7 @@ def build_broker(events: list[PublishedEvent]) -> RabbitBroker:
     for consumer, keys in sorted(CONSUMERS.items()):
         for key in keys:
             broker.subscriber(
-                consumer_queue(consumer, key, max_attempts=5), EVENTS,
+                consumer_queue(consumer, key), EVENTS,
                 title=f"{consumer}:{key}",
                 description=(f"Queue {consumer} of {consumer.split('.')[0]} receives {key}."),
             )(_handler_for(messages[key]))

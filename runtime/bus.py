@@ -26,7 +26,13 @@ from faststream.rabbit.annotations import RabbitMessage
 from pydantic import ValidationError
 
 from contracts.envelope import EventEnvelope
-from contracts.topology import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, dead_letter_queue
+from contracts.topology import (
+    CONSUMERS,
+    DEAD_LETTER_EXCHANGE,
+    DELIVERY_LIMIT,
+    EVENTS_EXCHANGE,
+    dead_letter_queue,
+)
 from runtime.logs import event_context
 from runtime.metrics import ServiceMetrics, service_metrics
 
@@ -42,20 +48,37 @@ def make_broker(amqp_url: str) -> RabbitBroker:
     return RabbitBroker(amqp_url, logger=None, graceful_timeout=10.0)
 
 
-def consumer_queue(name: str, binding_key: str, max_attempts: int) -> RabbitQueue:
+def consumer_queue(name: str, binding_key: str) -> RabbitQueue:
     return RabbitQueue(
         name, queue_type=QueueType.QUORUM, routing_key=binding_key,
         arguments={
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
             "x-dead-letter-routing-key": dead_letter_queue(name),
-            # backstop: a few more than our own retries, for consumers that crash mid-message
-            "x-delivery-limit": max_attempts + 2,
+            "x-delivery-limit": DELIVERY_LIMIT,
         },
     )
 
 
 def dead_letter_queue_spec(name: str) -> RabbitQueue:
     return RabbitQueue(dead_letter_queue(name), durable=True, routing_key=dead_letter_queue(name))
+
+
+async def declare_consumer(broker: RabbitBroker, name: str, binding_keys: tuple[str, ...]) -> None:
+    """A consumer's queue with all its bindings, and its dead-letter queue (idempotent)."""
+    queue = await broker.declare_queue(consumer_queue(name, binding_keys[0]))
+    events = await broker.declare_exchange(EVENTS)
+    for key in binding_keys:
+        await queue.bind(events, routing_key=key)
+    dlq = await broker.declare_queue(dead_letter_queue_spec(name))
+    await dlq.bind(await broker.declare_exchange(DEAD_LETTERS), routing_key=dead_letter_queue(name))
+
+
+async def declare_topology(broker: RabbitBroker) -> None:
+    """The exchanges and every known consumer's queues, whichever process connects first."""
+    await broker.declare_exchange(EVENTS)
+    await broker.declare_exchange(DEAD_LETTERS)
+    for name, keys in CONSUMERS.items():
+        await declare_consumer(broker, name, keys)
 
 
 @dataclass
@@ -81,7 +104,7 @@ class Consumer:
 
     def register(self, broker: RabbitBroker) -> None:
         self._broker = broker
-        queue = consumer_queue(self.name, self.binding_keys[0], self.max_attempts)
+        queue = consumer_queue(self.name, self.binding_keys[0])
         broker.subscriber(
             queue, EVENTS, ack_policy=AckPolicy.MANUAL,
             channel=Channel(prefetch_count=self.prefetch), title=self.name,
@@ -89,14 +112,7 @@ class Consumer:
 
     async def declare_rest(self, broker: RabbitBroker) -> None:
         """After broker.start(): the extra bindings and the dead-letter queue."""
-        queue = await broker.declare_queue(
-            consumer_queue(self.name, self.binding_keys[0], self.max_attempts))
-        events = await broker.declare_exchange(EVENTS)
-        for key in self.binding_keys[1:]:
-            await queue.bind(events, routing_key=key)
-        dlq = await broker.declare_queue(dead_letter_queue_spec(self.name))
-        await dlq.bind(await broker.declare_exchange(DEAD_LETTERS),
-                       routing_key=dead_letter_queue(self.name))
+        await declare_consumer(broker, self.name, self.binding_keys)
 
     async def _on_message(self, message: RabbitMessage) -> None:
         try:

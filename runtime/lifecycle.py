@@ -3,12 +3,14 @@ the consumers' topology, then run the outbox relay until cancelled. HTTP keeps s
 the broker is away; the outbox holds the events until it is back."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+import signal
+from collections.abc import Coroutine, Sequence
 
 from faststream.rabbit import RabbitBroker
 
-from runtime.bus import DEAD_LETTERS, EVENTS, Consumer
+from runtime.bus import Consumer, declare_topology
 from runtime.eventstore import EventTables
 from runtime.outbox import OutboxRelay
 
@@ -26,8 +28,7 @@ async def start_broker(broker: RabbitBroker, consumers: Sequence[Consumer],
         except Exception as exc:
             log.warning("cannot reach RabbitMQ (%r); retrying in %.0fs", exc, retry_seconds)
             await asyncio.sleep(retry_seconds)
-    await broker.declare_exchange(EVENTS)
-    await broker.declare_exchange(DEAD_LETTERS)
+    await declare_topology(broker)
     for consumer in consumers:
         await consumer.declare_rest(broker)
 
@@ -39,3 +40,14 @@ async def run_bus(broker: RabbitBroker, consumers: Sequence[Consumer], relay_dsn
     if relay_dsn and tables is not None:
         await OutboxRelay(relay_dsn, tables, broker, poll_seconds).run_forever()
     await asyncio.Event().wait()
+
+
+async def run_until_signalled(work: Coroutine[object, object, None]) -> None:
+    """Run a process's main coroutine until it ends or SIGTERM/SIGINT cancels it, so its
+    `finally` blocks (closing the broker, the database) run on a normal stop."""
+    task = asyncio.create_task(work)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -7,14 +7,13 @@ both is safe. With METRICS_PORT set, it serves its metrics (events published, ou
 and age) at http://HOST:METRICS_PORT/metrics; it logs like every service (runtime.logs)."""
 
 import asyncio
-import contextlib
 import importlib
 import sys
 
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.eventstore import EventTables
-from runtime.lifecycle import run_bus
+from runtime.lifecycle import run_bus, run_until_signalled
 from runtime.observe import observe_process
 from runtime.settings import ServiceSettings
 
@@ -32,5 +31,4 @@ async def main(service: str) -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(sys.argv[1]))
+    asyncio.run(run_until_signalled(main(sys.argv[1])))

@@ -17,12 +17,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
-from contracts.topology import RESUME_PRODUCER, routing_key
+from contracts.topology import RESUME_EVENT_KEYS
 from runtime.bus import Consumer
 from runtime.consumers import idempotent
-
-RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t)
-                          for t in ("ResumeCreated", "ResumeUpdated", "ResumeDeleted"))
 
 
 def define_resume_replica(metadata: MetaData) -> Table:

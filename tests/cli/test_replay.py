@@ -28,7 +28,7 @@ async def queues(amqp: aio_pika.abc.AbstractChannel, unique: str
     """A consumer queue named like the real ones (`<service>.resumes`), declared as the bus
     declares them, and an observer bound to every resume event on the events exchange."""
     name = f"{unique}.resumes"
-    spec = consumer_queue(name, "unused.binding", max_attempts=5)
+    spec = consumer_queue(name, "unused.binding")
     target = await amqp.declare_queue(name, durable=True, arguments=spec.arguments)
     events = await amqp.declare_exchange(EVENTS.name, aio_pika.ExchangeType.TOPIC, durable=True)
     observer = await amqp.declare_queue(f"{unique}.observer", exclusive=True)
