@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import EventEnvelope
@@ -127,13 +128,19 @@ class EventStore:
         self, session: AsyncSession, stream_id: str, expected_version: int,
         events: Sequence[NewEvent], *, user_id: str | None,
         causation_id: str | None = None, correlation_id: str | None = None,
+        version_locked: bool = False,
     ) -> list[EventEnvelope]:
         """Append after `expected_version` (0 for a new stream) and queue the events in the
-        outbox, in the caller's transaction. Raises VersionConflict when the stream moved."""
+        outbox, in the caller's transaction. Raises VersionConflict when the stream moved.
+
+        `version_locked`: the caller read `expected_version` under a lock that keeps other
+        writers of the stream out (a row lock on its read model), so the version query is
+        skipped; the unique (stream_id, stream_version) key still refuses a lost race."""
         await session.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
-        actual = await self.stream_version(session, stream_id)
-        if actual != expected_version:
-            raise VersionConflict(stream_id, expected_version, actual)
+        if not version_locked:
+            actual = await self.stream_version(session, stream_id)
+            if actual != expected_version:
+                raise VersionConflict(stream_id, expected_version, actual)
         metadata = {
             "user_id": user_id,
             "correlation_id": correlation_id or current_request_id(),
@@ -147,7 +154,12 @@ class EventStore:
             }
             for i, e in enumerate(events, start=1)
         ]
-        result = await session.execute(self._append_and_queue(rows))
+        try:
+            result = await session.execute(self._append_and_queue(rows))
+        except IntegrityError as error:
+            if "stream_version" not in str(error.orig):
+                raise
+            raise VersionConflict(stream_id, expected_version, expected_version + 1) from error
         recorded = {r.event_id: r for r in result.all()}
         stored = [
             EventEnvelope(

@@ -192,3 +192,15 @@ async def test_nul_character_is_refused_with_422_not_500(resume_client, as_user,
     response = await resume_client.post("/resume/create", json=body, headers=as_user(user_id))
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "sections.0.title"
+
+
+async def test_racing_creates_with_one_client_id_make_one_resume(resume_client, as_user,
+                                                                 user_id):
+    headers, rid = as_user(user_id), str(uuid.uuid4())
+    results = await asyncio.gather(*(
+        resume_client.post(f"/resume/create/{rid}", json={**DOC, "title": f"t{n}"},
+                           headers=headers) for n in range(3)))
+    assert sorted(r.status_code for r in results) == [200, 200, 201]
+    assert {r.json()["version"] for r in results} == {1}
+    history = (await resume_client.get(f"/resume/{rid}/history", headers=headers)).json()
+    assert len(history) == 1
