@@ -7,7 +7,6 @@ Run: ``uvicorn ai_service.app:create_app --factory --port 8004``
 Workers on their own: ``python -m ai_service.worker``
 """
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,7 +23,7 @@ from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
-from runtime.lifecycle import run_bus
+from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.waiting import JobWaiter
 
@@ -46,21 +45,11 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
             consumers.append(ratings_consumer(components, settings))
         app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
         app.state.service, app.state.waiter = components.service, waiter
-        tasks = [
-            asyncio.create_task(run_bus(
-                broker, consumers, relay_dsn=settings.relay_dsn(),
-                tables=event_tables, poll_seconds=settings.relay_poll_seconds)),
-            asyncio.create_task(waiter.run_forever()),
-        ]
         try:
-            yield
+            async with bus_running(broker, consumers, settings, event_tables,
+                                   waiter.run_forever()):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await broker.stop()
             await components.aclose()
 
     app = FastAPI(title="ai_service", version="1.0.0", lifespan=lifespan)
@@ -68,9 +57,5 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
     install_domain_error_handlers(app)
     app.include_router(router)
     install_observability(app, "ai_service", settings)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

@@ -4,7 +4,6 @@ all built in the app factory and lifespan, never at import time.
 Run: ``uvicorn auth_service.app:create_app --factory --port 8001``
 """
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -25,7 +24,7 @@ from runtime.db import make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
-from runtime.lifecycle import run_bus
+from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.sessions import SessionStore
 
@@ -47,16 +46,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.oidc = OidcSignIn(settings, redis)
         app.state.service = AuthService(make_sessionmaker(engine),
                                         EventStore(event_tables, AUTH_PRODUCER), sessions)
-        bus = asyncio.create_task(run_bus(
-            broker, consumers=[], relay_dsn=settings.relay_dsn(),
-            tables=event_tables, poll_seconds=settings.relay_poll_seconds))
         try:
-            yield
+            async with bus_running(broker, [], settings, event_tables):
+                yield
         finally:
-            bus.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await bus
-            await broker.stop()
             await redis.aclose()
             await engine.dispose()
 
@@ -70,10 +63,6 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     if settings.dev_login_enabled:
         app.include_router(dev_router)
     install_observability(app, "auth_service", settings)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 

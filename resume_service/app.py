@@ -4,7 +4,6 @@ the app factory and lifespan, never at import time.
 Run: ``uvicorn resume_service.app:create_app --factory --port 8002``
 """
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -23,7 +22,7 @@ from runtime.db import make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
-from runtime.lifecycle import run_bus
+from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 
 
@@ -40,18 +39,11 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             make_sessionmaker(engine), EventStore(event_tables, RESUME_PRODUCER),
             ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
             if settings.read_cache else None)
-        bus = asyncio.create_task(run_bus(
-            broker, consumers=_consumers(app.state.service, settings),
-            relay_dsn=settings.relay_dsn(),
-            tables=event_tables, poll_seconds=settings.relay_poll_seconds))
-        app.state.bus_task = bus
         try:
-            yield
+            async with bus_running(broker, _consumers(app.state.service, settings), settings,
+                                   event_tables):
+                yield
         finally:
-            bus.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await bus
-            await broker.stop()
             await redis.aclose()
             await engine.dispose()
 
@@ -60,10 +52,6 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
     install_domain_error_handlers(app)
     app.include_router(router)
     install_observability(app, "resume_service", settings)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 

@@ -154,6 +154,11 @@ class _BodyTooLarge(Exception):
 
 
 def install_http_plumbing(app: FastAPI, max_body_bytes: int) -> None:
+    """JSON errors, the body limit, request ids and `/healthz`."""
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 
 from faststream.rabbit import RabbitBroker
 
 from runtime.bus import Consumer, declare_topology
 from runtime.eventstore import EventTables
 from runtime.outbox import OutboxRelay
+from runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +52,24 @@ async def run_until_signalled(work: Coroutine[object, object, None]) -> None:
         loop.add_signal_handler(signum, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@contextlib.asynccontextmanager
+async def bus_running(broker: RabbitBroker, consumers: Sequence[Consumer],
+                      settings: ServiceSettings, tables: EventTables,
+                      *loops: Coroutine[object, object, None]) -> AsyncIterator[None]:
+    """For the span of an app's lifespan: its bus side (consumers, and the outbox relay unless
+    RELAY_IN_PROCESS=false) plus any other background loops; all stopped, and the broker
+    closed, at the end."""
+    tasks = [asyncio.create_task(run_bus(broker, consumers, settings.relay_dsn(), tables,
+                                         settings.relay_poll_seconds)),
+             *(asyncio.create_task(loop) for loop in loops)]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await broker.stop()
