@@ -74,7 +74,7 @@ class SessionStore:
     async def create(self, user_id: str) -> str:
         """A new session for `user_id`; returns the id to put in the cookie."""
         session_id = new_session_id()
-        now = int(time.time())
+        now = round(time.time(), 3)  # not whole seconds: a floor would cut up to 1 s off
         key = self._key(session_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"user_id": user_id, "created_at": now,
@@ -97,7 +97,7 @@ class SessionStore:
         same script, so a caller like the gateway pays one round trip for both. Returns the
         user (or None) and 0, or the seconds until the first exceeded window ends."""
         keys = [self._key(session_id) if session_id else "", *(key for key, _ in counters)]
-        args = [int(time.time()), self.idle_seconds, window_seconds,
+        args = [round(time.time(), 3), self.idle_seconds, window_seconds,
                 *(limit for _, limit in counters)]
         user, wait = await self._resolve(keys=keys, args=args)
         return decode_user(user), int(wait)
