@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import aio_pika
 import asyncpg
 import httpx
 import pytest
@@ -89,3 +90,43 @@ async def asgi_client(app, base_url: str = "http://service") -> AsyncIterator[ht
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
+
+
+async def purge_queue(name: str) -> None:
+    """Empty a queue if it exists (messages left by an earlier, interrupted run)."""
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        await queue.purge()
+    except aio_pika.exceptions.ChannelClosed:
+        pass
+    finally:
+        await connection.close()
+
+
+async def wait_for_queue(name: str, timeout: float = 15.0) -> None:
+    """Wait until a queue is declared (an app under test has connected to the broker)."""
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        for _ in range(int(timeout / 0.1)):
+            try:
+                channel = await connection.channel()
+                await channel.declare_queue(name, passive=True)
+                return
+            except aio_pika.exceptions.ChannelClosed:
+                await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+    raise TimeoutError(f"queue {name} was never declared")
+
+
+@pytest.fixture(scope="session")
+async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """resume_service's real app (relay included), in-process, for the whole session."""
+    from resume_service.app import create_app
+    from resume_service.settings import ResumeSettings
+
+    app = create_app(ResumeSettings.model_validate(service_env))
+    async for client in asgi_client(app, base_url="http://resume"):
+        yield client

@@ -3,21 +3,17 @@ Postgres, Redis and RabbitMQ, and a fake Gemini HTTP server on loopback that the
 google-genai client talks to. Resumes are created through resume_service, so real resume
 events flow through RabbitMQ into ai_service's replica."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 
 from ai_service.app import create_app
 from ai_service.settings import AiSettings
 from ai_service.worker import RATINGS_CONSUMER, RESUMES_CONSUMER
-from resume_service.app import create_app as create_resume_app
-from resume_service.settings import ResumeSettings
-from tests.conftest import AMQP_URL, asgi_client
+from tests.conftest import asgi_client, purge_queue, wait_for_queue
 from tests.fakes.gemini import FakeGemini
 
 Headers = Callable[[str], dict[str, str]]
@@ -40,33 +36,6 @@ def ai_env(service_env: dict[str, str], fake_gemini: FakeGemini) -> dict[str, An
             "rating_limit_window_seconds": 60, "relay_poll_seconds": 0.2}
 
 
-async def purge_queue(name: str) -> None:
-    connection = await aio_pika.connect(AMQP_URL)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        await queue.purge()
-    except aio_pika.exceptions.ChannelClosed:
-        pass
-    finally:
-        await connection.close()
-
-
-async def wait_for_queue(name: str, timeout: float = 15.0) -> None:
-    connection = await aio_pika.connect(AMQP_URL)
-    try:
-        for _ in range(int(timeout / 0.1)):
-            try:
-                channel = await connection.channel()
-                await channel.declare_queue(name, passive=True)
-                return
-            except aio_pika.exceptions.ChannelClosed:
-                await asyncio.sleep(0.1)
-    finally:
-        await connection.close()
-    raise TimeoutError(f"queue {name} was never declared")
-
-
 @pytest.fixture(scope="session", autouse=True)
 async def _no_stale_ratings() -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
@@ -76,13 +45,6 @@ async def _no_stale_ratings() -> None:
 async def ai_client(settings: AiSettings) -> AsyncIterator[httpx.AsyncClient]:
     async for client in asgi_client(create_app(settings), base_url="http://ai"):
         await wait_for_queue(RESUMES_CONSUMER)  # resume events reach the replica from here on
-        yield client
-
-
-@pytest.fixture(scope="session")
-async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in asgi_client(create_resume_app(ResumeSettings.model_validate(service_env)),
-                                    base_url="http://resume"):
         yield client
 
 

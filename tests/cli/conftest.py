@@ -9,15 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import aio_pika
-import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from resume_service.app import create_app
-from resume_service.settings import ResumeSettings
 from runtime.cli import app
 from runtime.migrations import ensure_database, upgrade
-from tests.conftest import AMQP_URL, asgi_client, drop_database
+from tests.conftest import AMQP_URL, drop_database
 
 Cli = Callable[..., Awaitable[Result]]
 
@@ -54,13 +51,6 @@ def scratch_database_url(database_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def scratch_cli(scratch_database_url: str) -> Cli:
     return cli_for(scratch_database_url)
-
-
-@pytest.fixture(scope="module")
-async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    """resume_service's real app (relay included) on the shared test database."""
-    async for client in asgi_client(create_app(ResumeSettings.model_validate(service_env))):
-        yield client
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 against the real Postgres and RabbitMQ, real pdflatex, an artifact store and a TeX work
 directory of their own, and the test-only templates in tests/compile/templates."""
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -11,16 +10,13 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 
 from compile_service.app import create_app
 from compile_service.settings import CompileSettings
 from compile_service.worker import JOBS_CONSUMER, RESUMES_CONSUMER
-from resume_service.app import create_app as create_resume_app
-from resume_service.settings import ResumeSettings
-from tests.conftest import AMQP_URL, asgi_client
+from tests.conftest import asgi_client, purge_queue, wait_for_queue
 
 TEST_TEMPLATES = Path(__file__).parent / "templates"
 Headers = Callable[[str], dict[str, str]]
@@ -37,55 +33,16 @@ def compile_env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
             "compile_version_wait_seconds": 3.0}
 
 
-async def queue_exists(name: str) -> bool:
-    connection = await aio_pika.connect(AMQP_URL)
-    try:
-        channel = await connection.channel()
-        await channel.declare_queue(name, passive=True)
-        return True
-    except aio_pika.exceptions.ChannelClosed:
-        return False
-    finally:
-        await connection.close()
-
-
-async def purge_queue(name: str) -> None:
-    connection = await aio_pika.connect(AMQP_URL)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        await queue.purge()
-    except aio_pika.exceptions.ChannelClosed:
-        pass
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session", autouse=True)
 async def _no_stale_jobs() -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
     await purge_queue(JOBS_CONSUMER)
 
 
-async def wait_for_queue(name: str, timeout: float = 15.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await queue_exists(name):
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"queue {name} was never declared")
-
-
 @contextlib.asynccontextmanager
 async def compile_client(settings: CompileSettings) -> AsyncIterator[httpx.AsyncClient]:
     async for client in asgi_client(create_app(settings)):
         await wait_for_queue(RESUMES_CONSUMER)  # resume events reach the replica from here on
-        yield client
-
-
-@pytest.fixture(scope="session")
-async def resume_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in asgi_client(create_resume_app(ResumeSettings.model_validate(service_env)),
-                                    base_url="http://resume"):
         yield client
 
 

@@ -23,184 +23,184 @@ async def create(client: httpx.AsyncClient, headers: dict[str, str], **extra: ob
     return response.json()
 
 
-async def test_created_resume_is_read_back_with_version_1(resume_client, as_user, user_id):
+async def test_created_resume_is_read_back_with_version_1(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    created = await create(resume_client, headers)
+    created = await create(resume_api, headers)
     assert created["version"] == 1
-    response = await resume_client.get(f"/resume/{created['id']}", headers=headers)
+    response = await resume_api.get(f"/resume/{created['id']}", headers=headers)
     assert response.status_code == 200
     body = response.json()
     assert body["contact"]["name"] == "Ada Lovelace"
     assert body["sections"][0]["items"][0]["bullets"] == ["Wrote the first program"]
 
 
-async def test_update_is_visible_to_the_next_read_even_when_cached(resume_client, as_user,
+async def test_update_is_visible_to_the_next_read_even_when_cached(resume_api, as_user,
                                                                    user_id):
     headers = as_user(user_id)
-    created = await create(resume_client, headers)
+    created = await create(resume_api, headers)
     rid = created["id"]
     for _ in range(2):  # warm the cache for both read routes
-        await resume_client.get(f"/resume/{rid}", headers=headers)
-        await resume_client.get("/resume/all", headers=headers)
-    update = await resume_client.put(f"/resume/update/{rid}", headers=headers,
+        await resume_api.get(f"/resume/{rid}", headers=headers)
+        await resume_api.get("/resume/all", headers=headers)
+    update = await resume_api.put(f"/resume/update/{rid}", headers=headers,
                                      json={**created, "title": "Staff engineer"})
     assert update.status_code == 200, update.text
     assert update.json()["version"] == 2
-    one = await resume_client.get(f"/resume/{rid}", headers=headers)
-    everything = await resume_client.get("/resume/all", headers=headers)
+    one = await resume_api.get(f"/resume/{rid}", headers=headers)
+    everything = await resume_api.get("/resume/all", headers=headers)
     assert one.json()["title"] == "Staff engineer"
     assert [r["title"] for r in everything.json()] == ["Staff engineer"]
 
 
-async def test_exactly_one_of_two_racing_updates_wins(resume_client, as_user, user_id):
+async def test_exactly_one_of_two_racing_updates_wins(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    created = await create(resume_client, headers)
+    created = await create(resume_api, headers)
     rid = created["id"]
     results = await asyncio.gather(*(
-        resume_client.put(f"/resume/update/{rid}", headers=headers,
+        resume_api.put(f"/resume/update/{rid}", headers=headers,
                           json={**DOC, "title": f"writer {n}", "version": 1})
         for n in range(2)))
     assert sorted(r.status_code for r in results) == [200, 409]
     loser = next(r for r in results if r.status_code == 409)
     assert loser.json()["error"]["current_version"] == 2
     winner = next(r for r in results if r.status_code == 200).json()
-    current = (await resume_client.get(f"/resume/{rid}", headers=headers)).json()
+    current = (await resume_api.get(f"/resume/{rid}", headers=headers)).json()
     assert current["title"] == winner["title"] and current["version"] == 2
 
 
-async def test_if_match_header_carries_the_expected_version(resume_client, as_user, user_id):
+async def test_if_match_header_carries_the_expected_version(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    rid = (await create(resume_client, headers))["id"]
-    stale = await resume_client.put(f"/resume/update/{rid}", json=DOC,
+    rid = (await create(resume_api, headers))["id"]
+    stale = await resume_api.put(f"/resume/update/{rid}", json=DOC,
                                     headers={**headers, "If-Match": '"7"'})
     assert stale.status_code == 409
-    fresh = await resume_client.put(f"/resume/update/{rid}", json=DOC,
+    fresh = await resume_api.put(f"/resume/update/{rid}", json=DOC,
                                     headers={**headers, "If-Match": '"1"'})
     assert fresh.status_code == 200
-    bad = await resume_client.put(f"/resume/update/{rid}", json=DOC,
+    bad = await resume_api.put(f"/resume/update/{rid}", json=DOC,
                                   headers={**headers, "If-Match": "abc"})
     assert bad.status_code == 400
 
 
-async def test_another_user_gets_404_on_every_route(resume_client, as_user, user_id):
-    rid = (await create(resume_client, as_user(user_id)))["id"]
+async def test_another_user_gets_404_on_every_route(resume_api, as_user, user_id):
+    rid = (await create(resume_api, as_user(user_id)))["id"]
     intruder = as_user(f"intruder-{uuid.uuid4()}")
     calls = [
-        resume_client.get(f"/resume/{rid}", headers=intruder),
-        resume_client.put(f"/resume/update/{rid}", json=DOC, headers=intruder),
-        resume_client.delete(f"/resume/delete/{rid}", headers=intruder),
-        resume_client.get(f"/resume/{rid}/history", headers=intruder),
-        resume_client.get(f"/resume/{rid}/versions/1", headers=intruder),
-        resume_client.post(f"/resume/{rid}/restore/1", headers=intruder),
+        resume_api.get(f"/resume/{rid}", headers=intruder),
+        resume_api.put(f"/resume/update/{rid}", json=DOC, headers=intruder),
+        resume_api.delete(f"/resume/delete/{rid}", headers=intruder),
+        resume_api.get(f"/resume/{rid}/history", headers=intruder),
+        resume_api.get(f"/resume/{rid}/versions/1", headers=intruder),
+        resume_api.post(f"/resume/{rid}/restore/1", headers=intruder),
     ]
     for response in await asyncio.gather(*calls):
         assert response.status_code == 404, (response.request.url, response.text)
-    listing = await resume_client.get("/resume/all", headers=intruder)
+    listing = await resume_api.get("/resume/all", headers=intruder)
     assert listing.json() == []
-    still_there = await resume_client.get(f"/resume/{rid}", headers=as_user(user_id))
+    still_there = await resume_api.get(f"/resume/{rid}", headers=as_user(user_id))
     assert still_there.json()["version"] == 1
 
 
-async def test_client_chosen_id_create_is_idempotent(resume_client, as_user, user_id):
+async def test_client_chosen_id_create_is_idempotent(resume_api, as_user, user_id):
     headers, rid = as_user(user_id), str(uuid.uuid4())
-    first = await resume_client.post(f"/resume/create/{rid}", json=DOC, headers=headers)
-    again = await resume_client.post(f"/resume/create/{rid}", json=DOC, headers=headers)
+    first = await resume_api.post(f"/resume/create/{rid}", json=DOC, headers=headers)
+    again = await resume_api.post(f"/resume/create/{rid}", json=DOC, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["version"] == 1 and again.json()["id"] == rid
-    taken = await resume_client.post(f"/resume/create/{rid}", json=DOC,
+    taken = await resume_api.post(f"/resume/create/{rid}", json=DOC,
                                      headers=as_user(f"other-{uuid.uuid4()}"))
     assert taken.status_code == 409
 
 
-async def test_delete_hides_the_resume_and_keeps_its_id_taken(resume_client, as_user, user_id):
+async def test_delete_hides_the_resume_and_keeps_its_id_taken(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    rid = (await create(resume_client, headers))["id"]
-    await resume_client.get(f"/resume/{rid}", headers=headers)  # cached
-    assert (await resume_client.delete(f"/resume/delete/{rid}", headers=headers)).status_code == 204
-    assert (await resume_client.get(f"/resume/{rid}", headers=headers)).status_code == 404
-    assert (await resume_client.delete(f"/resume/delete/{rid}", headers=headers)).status_code == 404
-    recreate = await resume_client.post(f"/resume/create/{rid}", json=DOC, headers=headers)
+    rid = (await create(resume_api, headers))["id"]
+    await resume_api.get(f"/resume/{rid}", headers=headers)  # cached
+    assert (await resume_api.delete(f"/resume/delete/{rid}", headers=headers)).status_code == 204
+    assert (await resume_api.get(f"/resume/{rid}", headers=headers)).status_code == 404
+    assert (await resume_api.delete(f"/resume/delete/{rid}", headers=headers)).status_code == 404
+    recreate = await resume_api.post(f"/resume/create/{rid}", json=DOC, headers=headers)
     assert recreate.status_code == 409
 
 
-async def test_history_old_versions_and_restore(resume_client, as_user, user_id):
+async def test_history_old_versions_and_restore(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    created = await create(resume_client, headers)
+    created = await create(resume_api, headers)
     rid = created["id"]
-    await resume_client.put(f"/resume/update/{rid}", headers=headers,
+    await resume_api.put(f"/resume/update/{rid}", headers=headers,
                             json={**DOC, "title": "Second", "version": 1})
-    history = (await resume_client.get(f"/resume/{rid}/history", headers=headers)).json()
+    history = (await resume_api.get(f"/resume/{rid}/history", headers=headers)).json()
     assert [(h["version"], h["event_type"]) for h in history] == [
         (1, "ResumeCreated"), (2, "ResumeUpdated")]
     assert "title changed" in history[1]["summary"]
-    old = (await resume_client.get(f"/resume/{rid}/versions/1", headers=headers)).json()
+    old = (await resume_api.get(f"/resume/{rid}/versions/1", headers=headers)).json()
     assert old["document"]["title"] == DOC["title"]
-    missing = await resume_client.get(f"/resume/{rid}/versions/9", headers=headers)
+    missing = await resume_api.get(f"/resume/{rid}/versions/9", headers=headers)
     assert missing.status_code == 404
-    restored = await resume_client.post(f"/resume/{rid}/restore/1", headers=headers)
+    restored = await resume_api.post(f"/resume/{rid}/restore/1", headers=headers)
     assert restored.status_code == 200
     assert restored.json()["version"] == 3 and restored.json()["title"] == DOC["title"]
-    history = (await resume_client.get(f"/resume/{rid}/history", headers=headers)).json()
+    history = (await resume_api.get(f"/resume/{rid}/history", headers=headers)).json()
     assert history[-1]["summary"] == "restored version 1"
 
 
-async def test_missing_or_forged_identity_is_401(resume_client, user_id):
-    assert (await resume_client.get("/resume/all")).status_code == 401
+async def test_missing_or_forged_identity_is_401(resume_api, user_id):
+    assert (await resume_api.get("/resume/all")).status_code == 401
     forged = IdentitySigner("not-the-real-secret-at-all").sign(user_id)
-    response = await resume_client.get("/resume/all", headers={IDENTITY_HEADER: forged})
+    response = await resume_api.get("/resume/all", headers={IDENTITY_HEADER: forged})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
 
 
-async def test_invalid_document_is_422_with_field_paths(resume_client, as_user, user_id):
+async def test_invalid_document_is_422_with_field_paths(resume_api, as_user, user_id):
     body = {**DOC, "sections": [{"title": "x" * 500, "kind": "nonsense"}]}
-    response = await resume_client.post("/resume/create", json=body, headers=as_user(user_id))
+    response = await resume_api.post("/resume/create", json=body, headers=as_user(user_id))
     assert response.status_code == 422
     paths = {f["path"] for f in response.json()["error"]["fields"]}
     assert {"sections.0.title", "sections.0.kind"} <= paths
 
 
-async def test_malformed_json_is_422_not_500(resume_client, as_user, user_id):
-    response = await resume_client.post(
+async def test_malformed_json_is_422_not_500(resume_api, as_user, user_id):
+    response = await resume_api.post(
         "/resume/create", content=b"{not json", headers={
             **as_user(user_id), "content-type": "application/json"})
     assert response.status_code == 422
 
 
-async def test_body_over_the_limit_is_413(resume_client, as_user, user_id):
+async def test_body_over_the_limit_is_413(resume_api, as_user, user_id):
     section = {"title": "s", "items": [{"description": "x" * 5000} for _ in range(50)]}
     huge = {**DOC, "sections": [section, section]}  # about 500 KB, each field within limits
-    response = await resume_client.post("/resume/create", json=huge, headers=as_user(user_id))
+    response = await resume_api.post("/resume/create", json=huge, headers=as_user(user_id))
     assert response.status_code == 413
 
 
-async def test_unknown_resume_and_bad_id_are_404_and_422(resume_client, as_user, user_id):
+async def test_unknown_resume_and_bad_id_are_404_and_422(resume_api, as_user, user_id):
     headers = as_user(user_id)
-    assert (await resume_client.get(f"/resume/{uuid.uuid4()}", headers=headers)).status_code == 404
-    assert (await resume_client.get("/resume/not-a-uuid", headers=headers)).status_code == 422
+    assert (await resume_api.get(f"/resume/{uuid.uuid4()}", headers=headers)).status_code == 404
+    assert (await resume_api.get("/resume/not-a-uuid", headers=headers)).status_code == 422
 
 
-async def test_openapi_documents_every_route_with_its_errors(resume_client):
-    spec = (await resume_client.get("/openapi.json")).json()
+async def test_openapi_documents_every_route_with_its_errors(resume_api):
+    spec = (await resume_api.get("/openapi.json")).json()
     update = spec["paths"]["/resume/update/{resume_id}"]["put"]
     assert {"404", "409", "413", "422", "401"} <= set(update["responses"])
     assert len(spec["paths"]) >= 8
 
 
-async def test_nul_character_is_refused_with_422_not_500(resume_client, as_user, user_id):
+async def test_nul_character_is_refused_with_422_not_500(resume_api, as_user, user_id):
     body = {**DOC, "sections": [{"title": "a\x00b"}]}
-    response = await resume_client.post("/resume/create", json=body, headers=as_user(user_id))
+    response = await resume_api.post("/resume/create", json=body, headers=as_user(user_id))
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "sections.0.title"
 
 
-async def test_racing_creates_with_one_client_id_make_one_resume(resume_client, as_user,
+async def test_racing_creates_with_one_client_id_make_one_resume(resume_api, as_user,
                                                                  user_id):
     headers, rid = as_user(user_id), str(uuid.uuid4())
     results = await asyncio.gather(*(
-        resume_client.post(f"/resume/create/{rid}", json={**DOC, "title": f"t{n}"},
+        resume_api.post(f"/resume/create/{rid}", json={**DOC, "title": f"t{n}"},
                            headers=headers) for n in range(3)))
     assert sorted(r.status_code for r in results) == [200, 200, 201]
     assert {r.json()["version"] for r in results} == {1}
-    history = (await resume_client.get(f"/resume/{rid}/history", headers=headers)).json()
+    history = (await resume_api.get(f"/resume/{rid}/history", headers=headers)).json()
     assert len(history) == 1
