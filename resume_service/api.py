@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request, Response
 
 from contracts.resume import ResumeDocument
+from resume_service.cached_reads import prefetched
 from resume_service.domain import (
     CreateResume,
     DeleteResume,
@@ -15,7 +16,7 @@ from resume_service.domain import (
     UpdateResume,
     VersionNotFound,
 )
-from resume_service.service import ResumeService
+from resume_service.service import ALL_KEY, ResumeService, resume_key
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
 from runtime.eventstore import VersionConflict
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
@@ -36,8 +37,9 @@ router = APIRouter(prefix="/resume", tags=["resume"],
 
 
 @router.get("/all", response_model=list[ResumeOut], summary="All of the caller's resumes")
-async def list_resumes(user: CurrentUser, service: Service) -> Response:
-    return Response(await service.list_all(user), media_type=JSON)
+async def list_resumes(request: Request, user: CurrentUser, service: Service) -> Response:
+    return Response(await service.list_all(user, prefetched(request, user, ALL_KEY)),
+                    media_type=JSON)
 
 
 @router.post("/create", response_model=ResumeOut, status_code=201,
@@ -62,8 +64,11 @@ async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Ser
 
 @router.get("/{resume_id}", response_model=ResumeOut, responses=error_responses(404),
             summary="One resume")
-async def get_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
-    return Response(await service.get(user, str(resume_id)), media_type=JSON)
+async def get_resume(request: Request, resume_id: UUID, user: CurrentUser,
+                     service: Service) -> Response:
+    key = resume_key(str(resume_id))
+    return Response(await service.get(user, str(resume_id), prefetched(request, user, key)),
+                    media_type=JSON)
 
 
 @router.put("/update/{resume_id}", response_model=ResumeOut,

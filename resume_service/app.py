@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from contracts.topology import RESUME_PRODUCER
 from resume_service.api import install_domain_error_handlers, router
+from resume_service.cached_reads import CachedReadShortcut
 from resume_service.service import ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
@@ -48,6 +49,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="resume_service", version="1.0.0", lifespan=lifespan)
+    app.add_middleware(CachedReadShortcut)  # innermost of the middleware: errors, ids, metrics
     install_http_plumbing(app, settings.max_body_bytes)
     install_domain_error_handlers(app)
     app.include_router(router)
