@@ -21,7 +21,7 @@ from runtime.identity import CurrentUser
 from runtime.waiting import JobWaiter
 
 
-def get_service(request: Request) -> CompileService:
+async def get_service(request: Request) -> CompileService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -20,18 +21,18 @@ from sqlalchemy import (
     Identity,
     Integer,
     MetaData,
-    Select,
     Table,
     Text,
     UniqueConstraint,
     Uuid,
     func,
-    literal,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from contracts.envelope import EventEnvelope
 from runtime.context import current_causation_id, current_request_id
@@ -104,6 +105,10 @@ def outbox_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def row_to_envelope(row: Any) -> EventEnvelope:
     meta = row.metadata or {}
     return EventEnvelope(
@@ -120,9 +125,11 @@ class EventStore:
     tables: EventTables
     producer: str
     _lock_key: int = field(init=False)
+    _append_sql: TextClause = field(init=False)
 
     def __post_init__(self) -> None:
         self._lock_key = schema_lock_key(self.tables.schema, "append")
+        self._append_sql = self._append_and_queue_sql()
 
     async def append(
         self, session: AsyncSession, stream_id: str, expected_version: int,
@@ -148,14 +155,20 @@ class EventStore:
         }
         rows = [
             {
-                "event_id": uuid4(), "stream_id": stream_id,
-                "stream_version": expected_version + i, "event_type": e.event_type,
-                "schema_version": e.schema_version, "payload": e.payload, "metadata": metadata,
+                "event_id": uuid4(), "stream_version": expected_version + i,
+                "event_type": e.event_type, "schema_version": e.schema_version,
+                "payload": e.payload,
             }
             for i, e in enumerate(events, start=1)
         ]
         try:
-            result = await session.execute(self._append_and_queue(rows))
+            result = await session.execute(self._append_sql, {
+                "stream_id": stream_id, "metadata": _json(metadata), "producer": self.producer,
+                "event_ids": [r["event_id"] for r in rows],
+                "versions": [r["stream_version"] for r in rows],
+                "event_types": [r["event_type"] for r in rows],
+                "schema_versions": [r["schema_version"] for r in rows],
+                "payloads": [_json(r["payload"]) for r in rows]})
         except IntegrityError as error:
             if "stream_version" not in str(error.orig):
                 raise
@@ -178,18 +191,29 @@ class EventStore:
             appended.labels(event.event_type).inc()
         return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
 
-    def _append_and_queue(self, rows: list[dict[str, Any]]) -> Select[Any]:
-        """One statement: insert the events and their outbox rows, return positions."""
-        ev, outbox = self.tables.events, self.tables.outbox
-        appended = ev.insert().values(rows).returning(
-            ev.c.global_position, ev.c.event_id, ev.c.recorded_at,
-            (literal(f"{self.producer}.") + ev.c.event_type).label("routing_key"),
-        ).cte("appended")
-        queued = outbox.insert().from_select(
-            ["global_position", "routing_key"],
-            select(appended.c.global_position, appended.c.routing_key)).cte("queued")
-        return select(appended.c.global_position, appended.c.event_id,
-                      appended.c.recorded_at).add_cte(queued)
+    def _append_and_queue_sql(self) -> TextClause:
+        """One statement, the same text every time (so prepared and cached once): insert the
+        events, given as parallel arrays in order, and their outbox rows; return positions.
+        The identity column numbers the rows in the arrays' order (`ORDER BY n`)."""
+        schema = self.tables.schema
+        return text(f"""
+            WITH appended AS (
+                INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,
+                                               schema_version, payload, metadata)
+                SELECT event_id, :stream_id, stream_version, event_type, schema_version,
+                       payload::jsonb, CAST(:metadata AS jsonb)
+                FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]),
+                            CAST(:event_types AS text[]), CAST(:schema_versions AS int[]),
+                            CAST(:payloads AS text[]))
+                     WITH ORDINALITY AS e(event_id, stream_version, event_type, schema_version,
+                                          payload, n)
+                ORDER BY n
+                RETURNING global_position, event_id, recorded_at, event_type
+            ), queued AS (
+                INSERT INTO "{schema}".outbox (global_position, routing_key)
+                SELECT global_position, :producer || '.' || event_type FROM appended
+            )
+            SELECT global_position, event_id, recorded_at FROM appended""")
 
     async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
         ev = self.tables.events

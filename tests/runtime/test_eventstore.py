@@ -1,0 +1,77 @@
+"""runtime.eventstore on the real Postgres: appends keep order, queue their outbox rows in the
+same statement, and refuse a stale expected version."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from contracts.topology import RESUME_PRODUCER
+from resume_service.tables import event_tables
+from runtime.db import make_engine, make_sessionmaker
+from runtime.eventstore import EventStore, NewEvent, VersionConflict
+
+
+@pytest.fixture
+async def sessions(database_url: str, resume_api):  # type: ignore[no-untyped-def]
+    """resume_service's schema, migrated by the session's app."""
+    engine = make_engine(database_url, pool_size=2)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def store() -> EventStore:
+    return EventStore(event_tables, RESUME_PRODUCER)
+
+
+async def append(sessions, store: EventStore, stream: str, expected: int,  # type: ignore[no-untyped-def]
+                 *types: str, **options: bool) -> list:
+    async with sessions.begin() as session:
+        return await store.append(
+            session, stream, expected,
+            [NewEvent(t, {"n": i, "text": "ä\"'\\"}) for i, t in enumerate(types)],
+            user_id="u-1", correlation_id="corr-1", **options)
+
+
+async def test_events_of_one_append_keep_their_order_and_each_has_an_outbox_row(
+        sessions, store: EventStore) -> None:
+    stream = str(uuid.uuid4())
+    stored = await append(sessions, store, stream, 0, "ResumeCreated", "ResumeUpdated",
+                          "ResumeDeleted")
+    assert [e.stream_version for e in stored] == [1, 2, 3]
+    positions = [e.global_position for e in stored]
+    assert positions == sorted(positions) and len(set(positions)) == 3
+    async with sessions() as session:
+        read = await store.read_stream(session, stream)
+        first_two = await store.read_stream(session, stream, up_to=2)
+        outbox = event_tables.outbox
+        keys = dict((await session.execute(
+            select(outbox.c.global_position, outbox.c.routing_key)
+            .where(outbox.c.global_position.in_(positions)))).all())
+    assert [(e.event_type, e.payload, e.global_position) for e in read] == [
+        (t, {"n": i, "text": "ä\"'\\"}, p) for i, (t, p) in
+        enumerate(zip(["ResumeCreated", "ResumeUpdated", "ResumeDeleted"], positions, strict=True))]
+    assert {e.user_id for e in read} == {"u-1"} and {e.correlation_id for e in read} == {"corr-1"}
+    assert [e.stream_version for e in first_two] == [1, 2]
+    assert [keys[p] for p in positions] == [
+        "resume.ResumeCreated", "resume.ResumeUpdated", "resume.ResumeDeleted"]
+
+
+async def test_a_stale_expected_version_is_a_conflict_naming_the_actual_one(
+        sessions, store: EventStore) -> None:
+    stream = str(uuid.uuid4())
+    await append(sessions, store, stream, 0, "ResumeCreated", "ResumeUpdated")
+    with pytest.raises(VersionConflict) as conflict:
+        await append(sessions, store, stream, 1, "ResumeUpdated")
+    assert (conflict.value.expected, conflict.value.actual) == (1, 2)
+
+
+async def test_a_version_locked_append_that_lost_a_race_is_still_refused(
+        sessions, store: EventStore) -> None:
+    stream = str(uuid.uuid4())
+    await append(sessions, store, stream, 0, "ResumeCreated")
+    with pytest.raises(VersionConflict):  # the unique (stream, version) key catches it
+        await append(sessions, store, stream, 0, "ResumeCreated", version_locked=True)
+    async with sessions() as session:
+        assert len(await store.read_stream(session, stream)) == 1
