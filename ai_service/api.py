@@ -30,7 +30,7 @@ class RateIn(BaseModel):
                                                         "latest).")
 
 
-def get_service(request: Request) -> RatingService:
+async def get_service(request: Request) -> RatingService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 

@@ -74,6 +74,11 @@ async def owned_job(session: AsyncSession, owner_id: str, job_id: str) -> Any:
     return (await session.execute(query)).first()
 
 
+async def job_for_update(session: AsyncSession, job_id: str) -> Any:
+    query = select(ratings).where(ratings.c.job_id == job_id).with_for_update()
+    return (await session.execute(query)).first()
+
+
 async def latest_completed(session: AsyncSession, owner_id: str, resume_id: str) -> Any:
     query = (select(ratings).where(ratings.c.resume_id == resume_id,
                                    ratings.c.owner_id == owner_id,

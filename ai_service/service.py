@@ -5,7 +5,7 @@ of the same owner for the same hash, model and prompt version is returned instea
 again; otherwise, under a transaction lock on (owner, hash) so identical requests racing
 each other make one job, the user's rate limit is taken and `RatingRequested` is appended
 (its outbox row sends it to the workers) together with the read-model row.
-Closing a job (the worker): load the stream, decide, append and update the read model in one
+Closing a job (the worker): lock its read-model row, decide, append and update it in one
 transaction, and NOTIFY the waiters of that job when it commits.
 """
 
@@ -25,14 +25,12 @@ from ai_service.domain import (
     RequestRating,
     content_hash,
     decide,
-    fold,
 )
 from ai_service.metrics import count_rate_limited, count_reuse
 from ai_service.prompt import PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
 from ai_service.tables import SCHEMA
-from contracts.ai_events import AI_EVENTS, RatingEvent
-from contracts.envelope import EventEnvelope
+from contracts.ai_events import RatingEvent
 from runtime.eventstore import EventStore, NewEvent, VersionConflict, schema_lock_key
 
 log = logging.getLogger(__name__)
@@ -55,8 +53,11 @@ class RateLimiterUnavailable(Exception):
     """Redis is down: refuse paid work rather than let it through unlimited."""
 
 
-def to_domain_event(envelope: EventEnvelope) -> RatingEvent:
-    return AI_EVENTS[envelope.event_type].model_validate(envelope.payload)
+def job_from_row(job_id: str, row: Any) -> RatingJob:
+    return RatingJob(job_id, version=row.stream_version, status=row.status,
+                     owner_id=row.owner_id, resume_id=row.resume_id,
+                     resume_version=row.resume_version, content_hash=row.content_hash,
+                     model=row.model, prompt_version=row.prompt_version)
 
 
 class RatingService:
@@ -86,8 +87,9 @@ class RatingService:
             if existing is not None:
                 return existing, False
             await self._take_rate_limit(owner_id)
-            job = RatingJob(str(uuid4()))
-            return await self._record(session, job, decide(job, command), owner_id), True
+            job = RatingJob(str(uuid4()))  # a new random stream: nobody else writes to it
+            return await self._record(session, job, decide(job, command), owner_id,
+                                      version_locked=True), True
 
     async def _reusable(self, session: AsyncSession, command: RequestRating) -> Any:
         return await projections.reusable_job(session, command.owner_id, command.content_hash,
@@ -104,12 +106,14 @@ class RatingService:
             raise RateLimited(retry_after)
 
     async def _record(self, session: AsyncSession, state: RatingJob, events: list[RatingEvent],
-                      owner_id: str, causation_id: str | None = None) -> Any:
+                      owner_id: str, causation_id: str | None = None,
+                      version_locked: bool = False) -> Any:
         """Append and apply the events; the read-model row the first one created, if any."""
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
         stored = await self.store.append(session, state.job_id, state.version, new,
-                                         user_id=owner_id, causation_id=causation_id)
+                                         user_id=owner_id, causation_id=causation_id,
+                                         version_locked=version_locked)
         rows = [await projections.apply_rating_event(session, e) for e in stored]
         return rows[0]
 
@@ -123,9 +127,11 @@ class RatingService:
 
     # --- the worker's side ---
 
-    async def load_job(self, session: AsyncSession, job_id: str) -> RatingJob:
-        envelopes = await self.store.read_stream(session, job_id)
-        return fold(job_id, (to_domain_event(e) for e in envelopes))
+    async def locked_job(self, session: AsyncSession, job_id: str) -> RatingJob:
+        """The job's state from its read-model row, which moves in step with its stream
+        (same transactions), locked so that closers of one job queue up."""
+        row = await projections.job_for_update(session, job_id)
+        return job_from_row(job_id, row) if row is not None else RatingJob(job_id)
 
     async def pending_input(self, job_id: str) -> tuple[bool, dict[str, Any] | None]:
         """Whether the job still waits for its outcome, and what the model is to be shown
@@ -144,11 +150,12 @@ class RatingService:
         """Record the job's outcome; False when it was closed already."""
         try:
             async with self.sessions.begin() as session:
-                state = await self.load_job(session, job_id)
+                state = await self.locked_job(session, job_id)
                 events = decide(state, command)
                 if not events:
                     return False
-                await self._record(session, state, events, state.owner_id, causation_id)
+                await self._record(session, state, events, state.owner_id, causation_id,
+                                   version_locked=True)
                 await session.execute(select(func.pg_notify(FINISHED_CHANNEL, job_id)))
         except VersionConflict:
             return False  # another worker closed it between our read and our append
