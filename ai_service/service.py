@@ -14,7 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_service import projections
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 FINISHED_CHANNEL = "ai_rating_finished"
 _REQUEST_LOCK_SPACE = schema_lock_key(SCHEMA, "rating-request") - 2**31  # int4
+_REQUEST_LOCK = select(func.pg_advisory_xact_lock(_REQUEST_LOCK_SPACE,
+                                                  func.hashtext(bindparam("key"))))
+_NOTIFY_FINISHED = select(func.pg_notify(FINISHED_CHANNEL, bindparam("job_id")))
 
 
 class RatingNotConfigured(Exception):
@@ -80,8 +83,7 @@ class RatingService:
             raise RatingNotConfigured
         async with self.sessions.begin() as session:
             # identical requests queue here, so only the first takes a rate-limit slot
-            await session.execute(select(func.pg_advisory_xact_lock(
-                _REQUEST_LOCK_SPACE, func.hashtext(f"{owner_id}:{command.content_hash}"))))
+            await session.execute(_REQUEST_LOCK, {"key": f"{owner_id}:{command.content_hash}"})
             existing = await self._reusable(session, command)
             count_reuse(hit=existing is not None)
             if existing is not None:
@@ -156,7 +158,7 @@ class RatingService:
                     return False
                 await self._record(session, state, events, state.owner_id, causation_id,
                                    version_locked=True)
-                await session.execute(select(func.pg_notify(FINISHED_CHANNEL, job_id)))
+                await session.execute(_NOTIFY_FINISHED, {"job_id": job_id})
         except VersionConflict:
             return False  # another worker closed it between our read and our append
         return True

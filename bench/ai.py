@@ -2,8 +2,9 @@
 
 Run with the local services up: ``.venv/bin/python bench/ai.py`` (about 40 s).
 
-resume_service and ai_service (rating worker in the process) run under uvicorn on loopback;
-the fake Gemini server (tests/fakes/gemini.py) runs in this process and answers at once.
+The processes are those of the Procfile: resume_service under uvicorn, and ai_service as its
+HTTP process, its outbox relay and its rating worker, each a process of its own; the fake
+Gemini server (tests/fakes/gemini.py) runs in this process and answers at once.
 - baseline: the fake's own round trip through the same google-genai client and the service's
   Gemini wrapper (prompt, schema, validation) - the part a real model call would replace;
 - request-to-completed: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
@@ -33,7 +34,7 @@ from ai_service.gemini import GeminiRater, make_client
 from ai_service.prompt import model_input
 from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
-from bench.common import Result, uvicorn_server, wrk
+from bench.common import Result, background_process, uvicorn_server, wrk
 from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
@@ -149,10 +150,13 @@ def main() -> None:
     fake = FakeGemini().start()
     ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
               "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
+    as_deployed = {**ai_env, "RELAY_IN_PROCESS": "false", "AI_WORKER_IN_APP": "false"}
     try:
         base_result = asyncio.run(baseline(fake))
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
-                uvicorn_server("ai_service.app:create_app", ai_env) as ai_base:
+                uvicorn_server("ai_service.app:create_app", as_deployed) as ai_base, \
+                background_process("-m", "runtime.relay", "ai_service", env=ai_env), \
+                background_process("-m", "ai_service.worker", env=as_deployed):
             e2e, recorded, rated = asyncio.run(request_to_completed(
                 resume_base, ai_base, headers, asyncpg_dsn(settings.database_url)))
             url = f"{ai_base}/ai/rate/{rated}"

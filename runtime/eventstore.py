@@ -21,10 +21,12 @@ from sqlalchemy import (
     Identity,
     Integer,
     MetaData,
+    Select,
     Table,
     Text,
     UniqueConstraint,
     Uuid,
+    bindparam,
     func,
     select,
     text,
@@ -126,10 +128,16 @@ class EventStore:
     producer: str
     _lock_key: int = field(init=False)
     _append_sql: TextClause = field(init=False)
+    _lock_sql: Select[Any] = field(init=False)
+    _version_sql: Select[Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self._lock_key = schema_lock_key(self.tables.schema, "append")
         self._append_sql = self._append_and_queue_sql()
+        self._lock_sql = select(func.pg_advisory_xact_lock(self._lock_key))
+        ev = self.tables.events
+        self._version_sql = select(func.coalesce(func.max(ev.c.stream_version), 0)).where(
+            ev.c.stream_id == bindparam("stream_id"))
 
     async def append(
         self, session: AsyncSession, stream_id: str, expected_version: int,
@@ -143,7 +151,7 @@ class EventStore:
         `version_locked`: the caller read `expected_version` under a lock that keeps other
         writers of the stream out (a row lock on its read model), so the version query is
         skipped; the unique (stream_id, stream_version) key still refuses a lost race."""
-        await session.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
+        await session.execute(self._lock_sql)
         if not version_locked:
             actual = await self.stream_version(session, stream_id)
             if actual != expected_version:
@@ -216,10 +224,8 @@ class EventStore:
             SELECT global_position, event_id, recorded_at FROM appended""")
 
     async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
-        ev = self.tables.events
-        query = select(func.coalesce(func.max(ev.c.stream_version), 0)).where(
-            ev.c.stream_id == stream_id)
-        return int((await session.execute(query)).scalar_one())
+        return int((await session.execute(self._version_sql, {"stream_id": stream_id})
+                    ).scalar_one())
 
     async def read_stream(
         self, session: AsyncSession, stream_id: str, up_to: int | None = None,

@@ -7,12 +7,24 @@ is the current state, and a `deleted` row ends the resume.
 """
 
 import asyncio
+import functools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import Operations
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, Table, Text, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,13 +59,39 @@ def create_resume_replica(op: Operations, schema: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """A replica's statements, built once per table (building costs more than running)."""
+
+    insert: Any
+    latest: Any
+    at_version: Any
+
+
+@functools.cache
+def _statements(replica: Table) -> _Statements:
+    return _Statements(
+        insert=insert(replica).values(
+            resume_id=bindparam("p_resume_id"), version=bindparam("p_version"),
+            owner_id=bindparam("p_owner_id"),
+            document=bindparam("p_document", type_=JSONB(none_as_null=True)),
+            deleted=bindparam("p_deleted"), recorded_at=bindparam("p_recorded_at"),
+        ).on_conflict_do_nothing(),
+        latest=select(replica).where(replica.c.resume_id == bindparam("resume_id"))
+        .order_by(replica.c.version.desc()).limit(1),
+        at_version=select(replica).where(replica.c.resume_id == bindparam("resume_id"),
+                                         replica.c.version == bindparam("version")),
+    )
+
+
 async def apply_resume_event(session: AsyncSession, replica: Table,
                              envelope: EventEnvelope) -> None:
-    await session.execute(insert(replica).values(
-        resume_id=envelope.stream_id, version=envelope.stream_version,
-        owner_id=envelope.payload["owner_id"], document=envelope.payload.get("document"),
-        deleted=envelope.event_type == "ResumeDeleted", recorded_at=envelope.occurred_at,
-    ).on_conflict_do_nothing())
+    await session.execute(_statements(replica).insert, {
+        "p_resume_id": envelope.stream_id, "p_version": envelope.stream_version,
+        "p_owner_id": envelope.payload["owner_id"],
+        "p_document": envelope.payload.get("document"),
+        "p_deleted": envelope.event_type == "ResumeDeleted",
+        "p_recorded_at": envelope.occurred_at})
 
 
 def resume_replica_consumer(name: str, sessions: async_sessionmaker[AsyncSession],
@@ -66,9 +104,8 @@ def resume_replica_consumer(name: str, sessions: async_sessionmaker[AsyncSession
 
 
 async def latest(session: AsyncSession, replica: Table, resume_id: str) -> Any:
-    query = (select(replica).where(replica.c.resume_id == resume_id)
-             .order_by(replica.c.version.desc()).limit(1))
-    return (await session.execute(query)).first()
+    return (await session.execute(_statements(replica).latest, {"resume_id": resume_id})
+            ).first()
 
 
 async def owned_version(session: AsyncSession, replica: Table, owner_id: str, resume_id: str,
@@ -79,8 +116,8 @@ async def owned_version(session: AsyncSession, replica: Table, owner_id: str, re
         return None
     if version is None or version == head.version:
         return head
-    query = select(replica).where(replica.c.resume_id == resume_id, replica.c.version == version)
-    return (await session.execute(query)).first()
+    return (await session.execute(_statements(replica).at_version,
+                                  {"resume_id": resume_id, "version": version})).first()
 
 
 async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: Table,
