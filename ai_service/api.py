@@ -1,8 +1,9 @@
 """HTTP routes of ai_service (the gateway adds the `/api` prefix).
 
-Ownership is checked once, in the `OwnedResume` and `OwnedJob` dependencies: another user's
-resume or job answers 404 exactly like a missing one."""
+Ownership is checked once per request, by the `OwnedResume` dependency or by loading the job
+as its owner: another user's resume or job answers 404 exactly like a missing one."""
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -54,15 +55,7 @@ async def owned_resume(request: Request, resume_id: UUID, user: CurrentUser, ser
     return row
 
 
-async def owned_job(job_id: UUID, user: CurrentUser, service: Service) -> Any:
-    row = await service.job(user, str(job_id))
-    if row is None:
-        raise ApiError(404, "rating_not_found", "no such rating job")
-    return row
-
-
 OwnedResume = Annotated[Any, Depends(owned_resume)]
-OwnedJob = Annotated[Any, Depends(owned_job)]
 
 router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404, 422))
 
@@ -82,16 +75,22 @@ async def rate_resume(resume: OwnedResume, user: CurrentUser,
 
 @router.get("/ratings/{job_id}", response_model=RatingJobOut,
             summary="A rating job's status and result (optionally waiting for it to finish)")
-async def rating_job(job: OwnedJob, request: Request, user: CurrentUser, service: Service,
+async def rating_job(job_id: UUID, request: Request, user: CurrentUser, service: Service,
                      wait: Annotated[float, Query(ge=0, description="Seconds to wait for "
                                                                     "the job to finish")] = 0,
                      ) -> OrjsonResponse:
-    if wait > 0 and job.status == "pending":
+    def load() -> Awaitable[Any]:
+        return service.job(user, str(job_id))
+
+    if wait > 0:  # the waiter's first load is also the ownership check
         settings: AiSettings = request.app.state.settings
         waiter: JobWaiter = request.app.state.waiter
-        job = await waiter.wait(job.job_id, min(wait, settings.rating_status_max_wait_seconds),
-                                lambda: service.job(user, job.job_id),
-                                lambda row: row.status != "pending")
+        job = await waiter.wait(str(job_id), min(wait, settings.rating_status_max_wait_seconds),
+                                load, lambda row: row is None or row.status != "pending")
+    else:
+        job = await load()
+    if job is None:
+        raise ApiError(404, "rating_not_found", "no such rating job")
     return OrjsonResponse(job_out(job))
 
 

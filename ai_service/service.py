@@ -74,17 +74,16 @@ class RatingService:
         command = RequestRating(owner_id, resume.resume_id, resume.version,
                                 content_hash(model_input(resume.document or {})),
                                 self.model, PROMPT_VERSION)
-        async with self.sessions() as session:
-            existing = await self._reusable(session, command)
-        if existing is not None:  # the fast path: rated (or being rated) already
-            count_reuse(hit=True)
-            return existing, False
-        if not self.configured:
-            raise RatingNotConfigured
         async with self.sessions.begin() as session:
-            # identical requests queue here, so only the first takes a rate-limit slot
-            await session.execute(_REQUEST_LOCK, {"key": f"{owner_id}:{command.content_hash}"})
             existing = await self._reusable(session, command)
+            if existing is None:  # else the fast path: rated (or being rated) already
+                if not self.configured:
+                    raise RatingNotConfigured
+                # identical requests queue here, so only the first takes a rate-limit slot;
+                # each statement reads what committed before it, so the check is fresh
+                await session.execute(_REQUEST_LOCK,
+                                      {"key": f"{owner_id}:{command.content_hash}"})
+                existing = await self._reusable(session, command)
             count_reuse(hit=existing is not None)
             if existing is not None:
                 return existing, False

@@ -13,13 +13,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import orjson
 from faststream.rabbit import RabbitBroker
 
 from runtime.bus import EVENTS
-from runtime.eventstore import EventTables, outbox_channel, row_to_envelope, schema_lock_key
+from runtime.eventstore import EventTables, outbox_channel, schema_lock_key
 from runtime.metrics import ServiceMetrics, service_metrics, service_of_schema
 
 log = logging.getLogger(__name__)
@@ -120,23 +121,24 @@ class OutboxRelay:
         return len(confirmed)
 
     async def _publish(self, row: asyncpg.Record) -> None:
-        envelope = row_to_envelope(_RecordView(row))
+        metadata = orjson.loads(row["metadata"])
         await self.broker.publish(
-            envelope_bytes(envelope), exchange=EVENTS, routing_key=row["routing_key"],
-            message_id=str(envelope.event_id), correlation_id=envelope.correlation_id,
-            headers={"event_type": envelope.event_type}, content_type="application/json",
+            wire_body(row, metadata), exchange=EVENTS, routing_key=row["routing_key"],
+            message_id=str(row["event_id"]), correlation_id=metadata.get("correlation_id"),
+            headers={"event_type": row["event_type"]}, content_type="application/json",
             persist=True, timeout=self.publish_timeout,
         )
 
 
-class _RecordView:
-    """Attribute access over an asyncpg record, with JSON columns decoded."""
-
-    def __init__(self, record: asyncpg.Record) -> None:
-        self._record = record
-
-    def __getattr__(self, name: str) -> object:
-        value = self._record[name]
-        if name in ("payload", "metadata") and isinstance(value, str):
-            return orjson.loads(value)
-        return value
+def wire_body(row: asyncpg.Record, metadata: dict[str, Any]) -> bytes:
+    """The envelope consumers read (contracts.envelope.EventEnvelope), straight from the
+    stored row: the payload goes out as stored, never parsed and re-encoded."""
+    return orjson.dumps({
+        "event_id": str(row["event_id"]), "event_type": row["event_type"],
+        "schema_version": row["schema_version"], "stream_id": row["stream_id"],
+        "stream_version": row["stream_version"], "global_position": row["global_position"],
+        "occurred_at": row["recorded_at"], "user_id": metadata.get("user_id"),
+        "correlation_id": metadata.get("correlation_id"),
+        "causation_id": metadata.get("causation_id"), "replay": False,
+        "payload": orjson.Fragment(row["payload"]),
+    })

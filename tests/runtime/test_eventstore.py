@@ -3,13 +3,17 @@ same statement, and refuse a stale expected version."""
 
 import uuid
 
+import asyncpg
+import orjson
 import pytest
 from sqlalchemy import select
 
+from contracts.envelope import EventEnvelope
 from contracts.topology import RESUME_PRODUCER
 from resume_service.tables import event_tables
-from runtime.db import make_engine, make_sessionmaker
+from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
+from runtime.outbox import wire_body
 
 
 @pytest.fixture
@@ -75,3 +79,19 @@ async def test_a_version_locked_append_that_lost_a_race_is_still_refused(
         await append(sessions, store, stream, 0, "ResumeCreated", version_locked=True)
     async with sessions() as session:
         assert len(await store.read_stream(session, stream)) == 1
+
+
+async def test_the_relay_sends_the_stored_event_as_the_envelope_consumers_read(
+        sessions, store: EventStore, database_url: str) -> None:
+    stream = str(uuid.uuid4())
+    stored = await append(sessions, store, stream, 0, "ResumeCreated", "ResumeUpdated")
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT e.*, o.routing_key FROM resume.outbox o JOIN resume.events e "
+            "USING (global_position) WHERE e.stream_id = $1 ORDER BY global_position", stream)
+    finally:
+        await conn.close()
+    sent = [EventEnvelope.model_validate_json(wire_body(r, orjson.loads(r["metadata"])))
+            for r in rows]
+    assert sent == stored
