@@ -1,7 +1,7 @@
 """HTTP routes of ai_service (the gateway adds the `/api` prefix).
 
-Ownership is checked once per request, by the `OwnedResume` dependency or by loading the job
-as its owner: another user's resume or job answers 404 exactly like a missing one."""
+Ownership is checked by loading the resume or the job as its owner: another user's resume or
+job answers 404 exactly like a missing one."""
 
 from collections.abc import Awaitable
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from ai_service.service import (
     RateLimiterUnavailable,
     RatingNotConfigured,
     RatingService,
+    ResumeNotFound,
 )
 from ai_service.settings import AiSettings
 from ai_service.tables import resume_replica
@@ -22,7 +23,7 @@ from ai_service.views import RatingJobOut, job_out
 from ai_service.worker import NOT_CONFIGURED
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
-from runtime.replica import owned_version, wait_for_version
+from runtime.replica import owned_version
 from runtime.waiting import JobWaiter
 
 
@@ -38,25 +39,6 @@ async def get_service(request: Request) -> RatingService:
 Service = Annotated[RatingService, Depends(get_service)]
 
 
-async def owned_resume(request: Request, resume_id: UUID, user: CurrentUser, service: Service,
-                       body: Annotated[RateIn | None, Body()] = None) -> Any:
-    """The replica row of the caller's resume at the asked version (waiting a little for a
-    version that has not arrived yet), or 404."""
-    version = body.version if body else None
-    if version is None:
-        async with service.sessions() as session:
-            row = await owned_version(session, resume_replica, user, str(resume_id))
-    else:
-        settings: AiSettings = request.app.state.settings
-        row = await wait_for_version(service.sessions, resume_replica, user, str(resume_id),
-                                     version, settings.rating_version_wait_seconds)
-    if row is None:
-        raise ApiError(404, "resume_not_found", "no such resume (or version)")
-    return row
-
-
-OwnedResume = Annotated[Any, Depends(owned_resume)]
-
 router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404, 422))
 
 
@@ -64,9 +46,12 @@ router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404
              responses={200: {"model": RatingJobOut, "description": "Rated before: the "
                               "stored rating"}, **error_responses(429, 503)},
              summary="Rate a resume version with Gemini (asynchronous, never paid twice)")
-async def rate_resume(resume: OwnedResume, user: CurrentUser,
-                      service: Service) -> OrjsonResponse:
-    row, created = await service.request(user, resume)
+async def rate_resume(resume_id: UUID, request: Request, user: CurrentUser,
+                      service: Service,
+                      body: Annotated[RateIn | None, Body()] = None) -> OrjsonResponse:
+    settings: AiSettings = request.app.state.settings
+    row, created = await service.request(user, str(resume_id), body.version if body else None,
+                                         settings.rating_version_wait_seconds)
     if row.status == "completed":
         return OrjsonResponse(job_out(row, cached=True), status_code=200)
     return OrjsonResponse(job_out(row, cached=not created), status_code=202,
@@ -106,6 +91,10 @@ async def latest_rating(resume_id: UUID, user: CurrentUser, service: Service) ->
 
 
 def install_domain_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ResumeNotFound)
+    async def _no_resume(*_: object) -> OrjsonResponse:
+        return error_response(404, "resume_not_found", "no such resume (or version)")
+
     @app.exception_handler(RatingNotConfigured)
     async def _not_configured(*_: object) -> OrjsonResponse:
         return error_response(503, "ai_not_configured", NOT_CONFIGURED)

@@ -6,7 +6,7 @@ again; otherwise, under a transaction lock on (owner, hash) so identical request
 each other make one job, the user's rate limit is taken and `RatingRequested` is appended
 (its outbox row sends it to the workers) together with the read-model row.
 Closing a job (the worker): lock its read-model row, decide, append and update it in one
-transaction, and NOTIFY the waiters of that job when it commits.
+transaction; the row's trigger NOTIFYs the waiters of that job when it commits.
 """
 
 import logging
@@ -29,9 +29,10 @@ from ai_service.domain import (
 from ai_service.metrics import count_rate_limited, count_reuse
 from ai_service.prompt import PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
-from ai_service.tables import SCHEMA
+from ai_service.tables import SCHEMA, resume_replica
 from contracts.ai_events import RatingEvent
 from runtime.eventstore import EventStore, NewEvent, VersionConflict, schema_lock_key
+from runtime.replica import owned_version, wait_for_version
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ FINISHED_CHANNEL = "ai_rating_finished"
 _REQUEST_LOCK_SPACE = schema_lock_key(SCHEMA, "rating-request") - 2**31  # int4
 _REQUEST_LOCK = select(func.pg_advisory_xact_lock(_REQUEST_LOCK_SPACE,
                                                   func.hashtext(bindparam("key"))))
-_NOTIFY_FINISHED = select(func.pg_notify(FINISHED_CHANNEL, bindparam("job_id")))
+
+
+class ResumeNotFound(Exception):
+    """No such resume (or version) of this owner in the replica."""
 
 
 class RatingNotConfigured(Exception):
@@ -69,28 +73,43 @@ class RatingService:
         self.sessions, self.store, self.limiter = sessions, store, limiter
         self.model, self.configured = model, configured
 
-    async def request(self, owner_id: str, resume: Any) -> tuple[Any, bool]:
-        """The job for this resume version, and whether it was created now."""
+    async def request(self, owner_id: str, resume_id: str, version: int | None,
+                      version_wait_seconds: float) -> tuple[Any, bool]:
+        """The job for the owner's resume at `version` (default: the latest), and whether it
+        was created now. A version not in the replica yet is waited for, a little."""
+        async with self.sessions.begin() as session:
+            resume = await owned_version(session, resume_replica, owner_id, resume_id, version)
+            if resume is not None:
+                return await self._request(session, owner_id, resume)
+        if version is not None:  # it may still be on its way from resume_service
+            resume = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
+                                            version, version_wait_seconds)
+        if resume is None:
+            raise ResumeNotFound(resume_id)
+        async with self.sessions.begin() as session:
+            return await self._request(session, owner_id, resume)
+
+    async def _request(self, session: AsyncSession, owner_id: str,
+                       resume: Any) -> tuple[Any, bool]:
         command = RequestRating(owner_id, resume.resume_id, resume.version,
                                 content_hash(model_input(resume.document or {})),
                                 self.model, PROMPT_VERSION)
-        async with self.sessions.begin() as session:
+        existing = await self._reusable(session, command)
+        if existing is None:  # else the fast path: rated (or being rated) already
+            if not self.configured:
+                raise RatingNotConfigured
+            # identical requests queue here, so only the first takes a rate-limit slot;
+            # each statement reads what committed before it, so the check is fresh
+            await session.execute(_REQUEST_LOCK,
+                                  {"key": f"{owner_id}:{command.content_hash}"})
             existing = await self._reusable(session, command)
-            if existing is None:  # else the fast path: rated (or being rated) already
-                if not self.configured:
-                    raise RatingNotConfigured
-                # identical requests queue here, so only the first takes a rate-limit slot;
-                # each statement reads what committed before it, so the check is fresh
-                await session.execute(_REQUEST_LOCK,
-                                      {"key": f"{owner_id}:{command.content_hash}"})
-                existing = await self._reusable(session, command)
-            count_reuse(hit=existing is not None)
-            if existing is not None:
-                return existing, False
-            await self._take_rate_limit(owner_id)
-            job = RatingJob(str(uuid4()))  # a new random stream: nobody else writes to it
-            return await self._record(session, job, decide(job, command), owner_id,
-                                      version_locked=True), True
+        count_reuse(hit=existing is not None)
+        if existing is not None:
+            return existing, False
+        await self._take_rate_limit(owner_id)
+        job = RatingJob(str(uuid4()))  # a new random stream: nobody else writes to it
+        return await self._record(session, job, decide(job, command), owner_id,
+                                  version_locked=True), True
 
     async def _reusable(self, session: AsyncSession, command: RequestRating) -> Any:
         return await projections.reusable_job(session, command.owner_id, command.content_hash,
@@ -155,9 +174,9 @@ class RatingService:
                 events = decide(state, command)
                 if not events:
                     return False
+                # the row leaving `pending` NOTIFYs the waiters (trigger, migration 0002)
                 await self._record(session, state, events, state.owner_id, causation_id,
                                    version_locked=True)
-                await session.execute(_NOTIFY_FINISHED, {"job_id": job_id})
         except VersionConflict:
             return False  # another worker closed it between our read and our append
         return True

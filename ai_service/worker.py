@@ -13,7 +13,6 @@
 Run a worker on its own: ``python -m ai_service.worker``.
 """
 
-import asyncio
 import logging
 import time
 
@@ -27,7 +26,7 @@ from ai_service.wiring import Components, build
 from contracts.envelope import EventEnvelope
 from contracts.topology import AI_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus, run_until_signalled
+from runtime.lifecycle import run_bus, run_process
 from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
@@ -101,11 +100,11 @@ async def run_worker(settings: AiSettings) -> None:
         await components.aclose()
 
 
-async def _main() -> None:
+def _main() -> None:
     settings = AiSettings()
     observe_process("ai_service", settings)  # JSON logs; /metrics on METRICS_PORT
-    await run_until_signalled(run_worker(settings))
+    run_process(run_worker(settings))
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    _main()

@@ -30,7 +30,7 @@ from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus, run_until_signalled
+from runtime.lifecycle import run_bus, run_process
 from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
@@ -115,11 +115,11 @@ async def run_worker(settings: CompileSettings) -> None:
         await components.db.dispose()
 
 
-async def _main() -> None:
+def _main() -> None:
     settings = CompileSettings()
     observe_process("compile_service", settings)  # JSON logs; /metrics on METRICS_PORT
-    await run_until_signalled(run_worker(settings))
+    run_process(run_worker(settings))
 
 
 if __name__ == "__main__":
-    asyncio.run(_main())
+    _main()

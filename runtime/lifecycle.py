@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Sequence
 
+import uvloop
 from faststream.rabbit import RabbitBroker
 
 from runtime.bus import Consumer, declare_topology
@@ -41,6 +42,12 @@ async def run_bus(broker: RabbitBroker, consumers: Sequence[Consumer], relay_dsn
     if relay_dsn and tables is not None:
         await OutboxRelay(relay_dsn, tables, broker, poll_seconds).run_forever()
     await asyncio.Event().wait()
+
+
+def run_process(work: Coroutine[object, object, None]) -> None:
+    """The entry point of a process without HTTP (relay, worker): its main coroutine on uvloop,
+    the loop uvicorn gives the HTTP processes, until it ends or is signalled."""
+    uvloop.run(run_until_signalled(work))
 
 
 async def run_until_signalled(work: Coroutine[object, object, None]) -> None:

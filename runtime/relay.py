@@ -6,14 +6,13 @@ request handling. Only one relay per schema is active at a time (advisory lock),
 both is safe. With METRICS_PORT set, it serves its metrics (events published, outbox backlog
 and age) at http://HOST:METRICS_PORT/metrics; it logs like every service (runtime.logs)."""
 
-import asyncio
 import importlib
 import sys
 
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.eventstore import EventTables
-from runtime.lifecycle import run_bus, run_until_signalled
+from runtime.lifecycle import run_bus, run_process
 from runtime.observe import observe_process
 from runtime.settings import ServiceSettings
 
@@ -31,4 +30,4 @@ async def main(service: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run_until_signalled(main(sys.argv[1])))
+    run_process(main(sys.argv[1]))
