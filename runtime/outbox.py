@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 MEASURE_EVERY_SECONDS = 1.0  # how often the backlog gauges are refreshed (one small query)
+VACUUM_AFTER_ROWS, VACUUM_EVERY_SECONDS = 1000, 10.0
 
 
 def envelope_bytes(envelope) -> bytes:  # type: ignore[no-untyped-def]
@@ -43,6 +44,8 @@ class OutboxRelay:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     published_total: int = 0
     _measured_at: float = 0.0
+    _vacuumed_at: float = 0.0
+    _deleted_since_vacuum: int = 0
 
     @property
     def metrics(self) -> ServiceMetrics:
@@ -66,6 +69,7 @@ class OutboxRelay:
             while True:
                 await self._measure(conn)
                 if await self.publish_pending(conn) == 0:
+                    await self._vacuum_if_due(conn)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                     self._wake.clear()
@@ -87,12 +91,26 @@ class OutboxRelay:
             return
         self._measured_at = now
         schema = self.tables.schema
+        # the oldest unpublished event is the one at the lowest position: one index lookup,
+        # not a join over the whole log
         row = await conn.fetchrow(
-            f"SELECT count(*) AS backlog, "
-            f"coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS age "
-            f"FROM {schema}.outbox o JOIN {schema}.events e USING (global_position)")
+            f"SELECT (SELECT count(*) FROM {schema}.outbox) AS backlog, "
+            f"coalesce(extract(epoch FROM now() - (SELECT recorded_at FROM {schema}.events "
+            f"WHERE global_position = (SELECT min(global_position) FROM {schema}.outbox))), 0) "
+            f"AS age")
         self.metrics.outbox_backlog.set(row["backlog"])
         self.metrics.outbox_oldest_age.set(float(row["age"]))
+
+    async def _vacuum_if_due(self, conn: asyncpg.Connection) -> None:
+        """Every row of the outbox is inserted once and deleted once; the dead rows must not
+        pile up where autovacuum is off or slow (each relay query would wade through them).
+        The outbox is tiny once vacuumed, so this costs a few milliseconds, while idle."""
+        now = time.monotonic()
+        if (self._deleted_since_vacuum < VACUUM_AFTER_ROWS
+                or now - self._vacuumed_at < VACUUM_EVERY_SECONDS):
+            return
+        await conn.execute(f"VACUUM (ANALYZE) {self.tables.schema}.outbox")
+        self._vacuumed_at, self._deleted_since_vacuum = now, 0
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -100,10 +118,14 @@ class OutboxRelay:
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch in log order; return how many left the outbox."""
         schema = self.tables.schema
+        # Each outbox row fetches its event by primary key (the LIMIT 1 keeps the planner
+        # from turning this into a merge join that walks the log from its start every time).
         rows = await conn.fetch(
-            f"SELECT e.*, o.routing_key FROM {schema}.outbox o "
-            f"JOIN {schema}.events e USING (global_position) "
-            f"ORDER BY o.global_position LIMIT {BATCH_SIZE}")
+            f"SELECT e.*, o.routing_key FROM (SELECT global_position, routing_key "
+            f"FROM {schema}.outbox ORDER BY global_position LIMIT {BATCH_SIZE}) o "
+            f"CROSS JOIN LATERAL (SELECT * FROM {schema}.events "
+            f"WHERE global_position = o.global_position LIMIT 1) e "
+            f"ORDER BY o.global_position")
         confirmed: list[int] = []
         try:
             for row in rows:
@@ -115,6 +137,7 @@ class OutboxRelay:
                     f"DELETE FROM {schema}.outbox WHERE global_position = ANY($1::bigint[])",
                     confirmed)
                 self.published_total += len(confirmed)
+                self._deleted_since_vacuum += len(confirmed)
                 published = self.metrics.events_published
                 for row in rows[:len(confirmed)]:
                     published.labels(row["event_type"]).inc()
