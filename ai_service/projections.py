@@ -9,7 +9,7 @@
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, select, update
+from sqlalchemy import and_, bindparam, delete, exists, literal_column, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,7 +79,8 @@ async def apply_replica_event(session: AsyncSession, envelope: EventEnvelope) ->
 _REUSABLE = select(ratings).where(
     ratings.c.owner_id == bindparam("owner_id"),
     ratings.c.content_hash == bindparam("content_hash"), ratings.c.model == bindparam("model"),
-    ratings.c.prompt_version == bindparam("prompt_version"), ratings.c.status.in_(REUSABLE))
+    ratings.c.prompt_version == bindparam("prompt_version"),
+    ratings.c.status.in_(literal_column(f"'{status}'") for status in REUSABLE))
 _OWNED_JOB = select(ratings).where(ratings.c.job_id == bindparam("job_id"),
                                    ratings.c.owner_id == bindparam("owner_id"))
 _JOB_FOR_UPDATE = select(ratings).where(ratings.c.job_id == bindparam("job_id")).with_for_update()

@@ -3,7 +3,6 @@
 Errors look like ``{"error": {"code": "...", "message": "...", ...details}}``.
 """
 
-import uuid
 from typing import Any
 
 import orjson
@@ -13,8 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from runtime.context import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
@@ -78,33 +75,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail))
 
 
-class RequestContextMiddleware:
-    """Takes X-Request-ID from the caller (or makes one), exposes it to the code serving the
-    request through a context variable, and returns it on the response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
@@ -154,10 +124,9 @@ class _BodyTooLarge(Exception):
 
 
 def install_http_plumbing(app: FastAPI, max_body_bytes: int) -> None:
-    """JSON errors, the body limit, request ids and `/healthz`."""
+    """JSON errors, the body limit and `/healthz` (request ids: runtime.observe)."""
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

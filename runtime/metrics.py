@@ -142,8 +142,9 @@ def route_template(scope: Scope) -> str:
 
 class ObservabilityMiddleware:
     """Outermost layer of a service: fixes the request id (taken from X-Request-ID or made,
-    and written back into the request headers so the code inside uses the same one), tags
-    the context with the service, counts and times the request, and logs one access line.
+    and written back into the request headers so the code inside uses the same one), returns
+    it on the response, tags the context with the service, counts and times the request, and
+    logs one access line.
 
     A proxy (the gateway) passes `log_only_problems`: the service that served a request logs
     it under the same request id, so the proxy writes a line only for a request that failed
@@ -151,8 +152,9 @@ class ObservabilityMiddleware:
 
     def __init__(self, app: ASGIApp, service: str, metrics: bool = True,
                  access_log: bool = True, route_of: RouteOf = route_template,
-                 log_only_problems: bool = False) -> None:
+                 log_only_problems: bool = False, echo_request_id: bool = True) -> None:
         self.app, self.service, self.route_of = app, service, route_of
+        self.echo_request_id = echo_request_id
         self.metrics = service_metrics(service) if metrics else None
         self.access_log, self.log_only_problems = access_log, log_only_problems
         # labelled children, looked up once per (method, route, status): labels() is slow
@@ -174,6 +176,9 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if self.echo_request_id:
+                    message["headers"] = [*message.get("headers", ()),
+                                          (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:

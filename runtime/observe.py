@@ -19,13 +19,14 @@ from runtime.settings import ServiceSettings
 
 
 def install_observability(app: FastAPI, service: str, settings: ServiceSettings) -> None:
-    """Call after the other middleware is added, so this one is the outermost."""
+    """Call after the other middleware is added, so this one is the outermost. It also gives
+    each request its id (X-Request-ID), metrics and access log on or off."""
     _setup_process(service, settings)
     if settings.metrics_enabled:
         add_metrics_route(app, service)
-    if settings.metrics_enabled or settings.access_log:
-        app.add_middleware(ObservabilityMiddleware, service=service,
-                           metrics=settings.metrics_enabled, access_log=settings.access_log)
+    # always: it is also the layer that fixes and returns the request id
+    app.add_middleware(ObservabilityMiddleware, service=service,
+                       metrics=settings.metrics_enabled, access_log=settings.access_log)
 
 
 def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
@@ -37,7 +38,7 @@ def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
         return app
     return ObservabilityMiddleware(app, service, metrics=settings.metrics_enabled,
                                    access_log=settings.access_log, route_of=route_of,
-                                   log_only_problems=True)
+                                   log_only_problems=True, echo_request_id=False)
 
 
 def observe_process(service: str, settings: ServiceSettings) -> None:
