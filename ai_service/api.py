@@ -82,7 +82,7 @@ async def rating_job(job_id: UUID, request: Request, user: CurrentUser, service:
 @router.get("/rate/{resume_id}", response_model=RatingJobOut,
             summary="The latest completed rating of a resume")
 async def latest_rating(resume_id: UUID, user: CurrentUser, service: Service) -> OrjsonResponse:
-    async with service.sessions() as session:
+    async with service.reads() as session:
         resume = await owned_version(session, resume_replica, user, str(resume_id))
     row = await service.latest(user, str(resume_id)) if resume is not None else None
     if row is None:

@@ -68,9 +68,10 @@ def job_from_row(job_id: str, row: Any) -> RatingJob:
 
 
 class RatingService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: EventStore,
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 reads: async_sessionmaker[AsyncSession], store: EventStore,
                  limiter: RateLimiter, model: str, configured: bool) -> None:
-        self.sessions, self.store, self.limiter = sessions, store, limiter
+        self.sessions, self.reads, self.store, self.limiter = sessions, reads, store, limiter
         self.model, self.configured = model, configured
 
     async def request(self, owner_id: str, resume_id: str, version: int | None,
@@ -138,11 +139,11 @@ class RatingService:
         return rows[0]
 
     async def job(self, owner_id: str, job_id: str) -> Any:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return await projections.owned_job(session, owner_id, job_id)
 
     async def latest(self, owner_id: str, resume_id: str) -> Any:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return await projections.latest_completed(session, owner_id, resume_id)
 
     # --- the worker's side ---
@@ -156,7 +157,7 @@ class RatingService:
     async def pending_input(self, job_id: str) -> tuple[bool, dict[str, Any] | None]:
         """Whether the job still waits for its outcome, and what the model is to be shown
         (None when that exact input is gone: resume deleted, or the version missing)."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             row = await projections.job_and_document(session, job_id)
         if row is None or row.status != "pending":
             return False, None

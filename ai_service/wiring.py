@@ -13,7 +13,7 @@ from ai_service.service import RatingService
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables
 from contracts.topology import AI_PRODUCER
-from runtime.db import make_engine, make_sessionmaker
+from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
 
 
@@ -39,6 +39,7 @@ def build(settings: AiSettings) -> Components:
     client = make_client(settings)
     limiter = RateLimiter(redis, "rl:ai:rate", settings.rating_limit,
                           settings.rating_limit_window_seconds)
-    service = RatingService(sessions, EventStore(event_tables, AI_PRODUCER), limiter,
+    service = RatingService(sessions, make_read_sessionmaker(engine),
+                            EventStore(event_tables, AI_PRODUCER), limiter,
                             settings.gemini_model, configured=client is not None)
     return Components(engine, sessions, redis, client, service)

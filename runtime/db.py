@@ -24,6 +24,13 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for plain reads, in autocommit: no BEGIN and ROLLBACK round trips around
+    them (each statement sees what committed before it, so keep them to independent reads)."""
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False)
+
+
 def asyncpg_dsn(url: str) -> str:
     """The plain libpq URL asyncpg wants, from a SQLAlchemy URL."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
