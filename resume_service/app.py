@@ -19,7 +19,7 @@ from resume_service.tables import event_tables
 from resume_service.worker import signed_out_consumer
 from runtime.bus import Consumer, make_broker
 from runtime.cache import ReadCache
-from runtime.db import make_engine, make_sessionmaker
+from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
@@ -37,7 +37,8 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         broker = make_broker(settings.amqp_url)
         app.state.identity = IdentitySigner(settings.internal_secret)
         app.state.service = ResumeService(
-            make_sessionmaker(engine), EventStore(event_tables, RESUME_PRODUCER),
+            make_sessionmaker(engine), make_read_sessionmaker(engine),
+            EventStore(event_tables, RESUME_PRODUCER),
             ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
             if settings.read_cache else None)
         try:

@@ -60,9 +60,10 @@ def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
 
 
 class ResumeService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], store: EventStore,
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 reads: async_sessionmaker[AsyncSession], store: EventStore,
                  cache: ReadCache | None) -> None:
-        self.sessions, self.store, self.cache = sessions, store, cache
+        self.sessions, self.reads, self.store, self.cache = sessions, reads, store, cache
 
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         """Run a command; return the resume as JSON and whether anything was recorded.
@@ -144,7 +145,7 @@ class ResumeService:
                 log.warning("read cache unavailable: %r", exc)
         if cached is not None and cached.value is not None:
             return cached.value
-        async with self.sessions() as session:
+        async with self.reads() as session:
             body: bytes = await load(session)
         if cached is not None and self.cache is not None:
             try:
