@@ -116,8 +116,10 @@ async def owned_version(session: AsyncSession, replica: Table, owner_id: str, re
         return None
     if version is None or version == head.version:
         return head
-    return (await session.execute(_statements(replica).at_version,
-                                  {"resume_id": resume_id, "version": version})).first()
+    row = (await session.execute(_statements(replica).at_version,
+                                 {"resume_id": resume_id, "version": version})).first()
+    # the version may have arrived since the head was read: a deletion is no resume to rate
+    return None if row is None or row.deleted else row
 
 
 async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: Table,
