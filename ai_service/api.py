@@ -21,7 +21,13 @@ from ai_service.settings import AiSettings
 from ai_service.tables import resume_replica
 from ai_service.views import RatingJobOut, job_out
 from ai_service.worker import NOT_CONFIGURED
-from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from runtime.http import (
+    ApiError,
+    OrjsonResponse,
+    error_response,
+    error_responses,
+    public_prefix,
+)
 from runtime.identity import CurrentUser
 from runtime.replica import owned_version
 from runtime.waiting import JobWaiter
@@ -55,7 +61,7 @@ async def rate_resume(resume_id: UUID, request: Request, user: CurrentUser,
     if row.status == "completed":
         return OrjsonResponse(job_out(row, cached=True), status_code=200)
     return OrjsonResponse(job_out(row, cached=not created), status_code=202,
-                          headers={"Location": f"/ai/ratings/{row.job_id}"})
+                          headers={"Location": f"{public_prefix(request)}/ai/ratings/{row.job_id}"})
 
 
 @router.get("/ratings/{job_id}", response_model=RatingJobOut,

@@ -16,7 +16,13 @@ from compile_service.domain import TERMINAL
 from compile_service.rendering import Renderer
 from compile_service.service import CompileService, ResumeNotFound, VersionNotAvailable
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
-from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from runtime.http import (
+    ApiError,
+    OrjsonResponse,
+    error_response,
+    error_responses,
+    public_prefix,
+)
 from runtime.identity import CurrentUser
 from runtime.waiting import JobWaiter
 
@@ -50,11 +56,12 @@ async def list_templates(request: Request, _: CurrentUser) -> list[TemplateOut]:
 @router.post("/{resume_id}", response_model=JobOut, status_code=202,
              responses=error_responses(404, 409, 413),
              summary="Compile a resume to PDF; 202 with the job and its status URL")
-async def request_compile(resume_id: UUID, user: CurrentUser, service: Service,
+async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
+                          service: Service,
                           body: Annotated[CompileIn | None, Body()] = None) -> OrjsonResponse:
     body = body or CompileIn()
     row, _ = await service.request(user, str(resume_id), body.version, body.template)
-    job = job_out(row)
+    job = job_out(row, public_prefix(request))
     return OrjsonResponse(job.model_dump(mode="json"), status_code=202,
                           headers={"Location": job.status_url})
 
@@ -69,7 +76,7 @@ async def job_status(job_id: UUID, request: Request, job: OwnedJob, user: Curren
         limit = min(wait, request.app.state.settings.compile_status_max_wait_seconds)
         job = await waiter.wait(str(job_id), limit, lambda: service.job(user, str(job_id)),
                                 lambda row: row.status in TERMINAL)
-    return job_out(job)
+    return job_out(job, public_prefix(request))
 
 
 @router.get("/pdf/{job_id}", response_class=StreamingResponse,

@@ -47,13 +47,14 @@ def _ms(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds() * 1000) if start and end else None
 
 
-def job_out(row: Any) -> JobOut:
+def job_out(row: Any, prefix: str = "") -> JobOut:
+    """`prefix`: where the caller sees the API (runtime.http.public_prefix), for the links."""
     return JobOut(
         job_id=row.job_id, status=row.status, resume_id=row.resume_id,
         version=row.resume_version, template=row.template, engine=row.engine,
         attempts=row.attempts, cached=row.cached,
-        status_url=f"/compile/status/{row.job_id}",
-        pdf_url=f"/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
+        status_url=f"{prefix}/compile/status/{row.job_id}",
+        pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
         error=row.error,
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,

@@ -24,7 +24,7 @@ from yarl import URL
 
 from gateway.gate import Gate
 from gateway.guards import OriginPolicy
-from gateway.routing import Route, is_clean, route
+from gateway.routing import API_PREFIX, Route, is_clean, route
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE
 
@@ -37,7 +37,7 @@ HOP_BY_HOP = frozenset({
 # never forwarded from the client: we set these ourselves (or the client must not)
 _DROP_REQUEST = HOP_BY_HOP | {
     b"host", IDENTITY_HEADER.lower().encode(), b"x-request-id", b"x-forwarded-for",
-    b"x-forwarded-proto", b"x-forwarded-host", b"content-length",
+    b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-prefix", b"content-length",
 }
 _DROP_RESPONSE = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"server"}
 _IDENTITY = IDENTITY_HEADER
@@ -200,6 +200,7 @@ class Proxy:
         headers.append(("X-Request-ID", incoming.request_id))
         headers.append(("X-Forwarded-For", self._client_ip(scope, incoming)))
         headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
+        headers.append(("X-Forwarded-Prefix", API_PREFIX))  # for the links services return
         if incoming.content_length is not None:
             headers.append(("Content-Length", str(incoming.content_length)))
         if user_id is not None:

@@ -3,6 +3,7 @@
 Errors look like ``{"error": {"code": "...", "message": "...", ...details}}``.
 """
 
+import re
 from typing import Any
 
 import orjson
@@ -73,6 +74,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+
+_PREFIX = re.compile(r"(/[A-Za-z0-9_-]+){1,4}")
+
+
+def public_prefix(request: Request) -> str:
+    """The path prefix under which the caller sees this service (the gateway sends
+    X-Forwarded-Prefix: /api), for the links a response carries; "" when called directly."""
+    prefix = request.headers.get("x-forwarded-prefix", "")
+    return prefix if _PREFIX.fullmatch(prefix) else ""
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

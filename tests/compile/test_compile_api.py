@@ -42,6 +42,12 @@ async def test_resume_compiles_and_the_pdf_holds_its_name_and_bullets(
     assert name in text
     assert "Wrote the first published algorithm" in text
     assert "Computed Bernoulli numbers" in text
+    # behind the gateway the links carry its prefix; a prefix that is not a plain path is ignored
+    for prefix, expected in (("/api", "/api"), ("https://evil.example", ""), ("//x", "")):
+        seen = await compile_api.get(f"/compile/status/{job['job_id']}",
+                                     headers={**headers, "X-Forwarded-Prefix": prefix})
+        assert seen.json()["status_url"] == f"{expected}/compile/status/{job['job_id']}"
+        assert seen.json()["pdf_url"] == f"{expected}/compile/pdf/{job['job_id']}"
 
 
 async def test_both_templates_fit_a_typical_resume_on_one_page(

@@ -360,13 +360,15 @@ async def compile_version(client: httpx.AsyncClient, resume_id: str,
                           version: int) -> dict[str, Any]:
     response = await client.post(f"/api/compile/{resume_id}", json={"version": version})
     assert response.status_code == 202, response.text
-    return await poll(client, f"/api/compile/status/{response.json()['job_id']}",
-                      lambda job: job["status"] in ("succeeded", "failed"))
+    status_url = response.json()["status_url"]  # the public link, through the gateway
+    assert status_url == f"/api/compile/status/{response.json()['job_id']}"
+    return await poll(client, status_url, lambda job: job["status"] in ("succeeded", "failed"))
 
 
 async def rate_version(client: httpx.AsyncClient, resume_id: str,
                        version: int) -> dict[str, Any]:
     response = await client.post(f"/api/ai/rate/{resume_id}", json={"version": version})
     assert response.status_code == 202, response.text
-    return await poll(client, f"/api/ai/ratings/{response.json()['job_id']}",
-                      lambda job: job["status"] != "pending")
+    location = response.headers["location"]  # the public link, through the gateway
+    assert location == f"/api/ai/ratings/{response.json()['job_id']}"
+    return await poll(client, location, lambda job: job["status"] != "pending")

@@ -39,7 +39,7 @@ async def test_a_user_writes_compiles_rates_and_signs_out_through_the_gateway(
 
         job = await compile_version(browser, resume_id, version=2)
         assert job["status"] == "succeeded", job
-        pdf = await browser.get(f"/api/compile/pdf/{job['job_id']}")
+        pdf = await browser.get(job["pdf_url"])
         assert pdf.status_code == 200, pdf.text
         assert pdf.headers["content-type"] == "application/pdf"
         text = " ".join(pdftotext(pdf.content).split())
