@@ -6,7 +6,10 @@ gateway each run as one uvicorn process (uvloop + httptools when installed, as u
 them by default); wrk drives both with 8 connections. The gateway does its full job on every
 request: session lookup and rate-limit counting in Redis (limits set high enough not to
 trigger), CSRF/CORS checks, signing the identity header, forwarding over pooled keep-alive.
-Targets: the gateway keeps >= 70% of direct throughput and adds <= 1 ms to p50.
+Targets: the gateway keeps >= 70% of direct throughput and adds <= 1 ms to p50. The latency
+the gateway adds is measured one request at a time (1 connection), where p50 is the cost of the
+extra hop; at 8 connections the p50 of a saturated server is connections / throughput, so it
+repeats the throughput figure (both are printed).
 """
 
 import asyncio
@@ -103,14 +106,22 @@ def main() -> None:
             direct, direct_cpu = measured("direct GET /resume/{id}", direct_url, identity, pids)
             through, through_cpu = measured("gateway GET /api/resume/{id}", gateway_url, cookie,
                                             pids)
+            direct_1 = wrk("direct, 1 connection", direct_url, identity, seconds=5,
+                           connections=1)
+            through_1 = wrk("gateway, 1 connection", gateway_url, cookie, seconds=5,
+                            connections=1)
     for result, cpu in ((direct, direct_cpu), (through, through_cpu)):
         print(result.line() + "   CPU/request: " + ", ".join(
             f"{who} {us:.0f} us" for who, us in cpu.items()))
+    print(direct_1.line())
+    print(through_1.line())
     kept = through.rps / direct.rps
-    added = through.p50_ms - direct.p50_ms
-    print(f"gateway / direct throughput: {kept:.2f} ({(1 - kept) * 100:.0f}% cost, "
-          f"target <= 30%)")
-    print(f"p50 added by the gateway: {added:.2f} ms (target <= 1 ms)")
+    print(f"gateway / direct throughput (8 connections): {kept:.2f} ({(1 - kept) * 100:.0f}% "
+          f"cost, target <= 30%)")
+    print(f"p50 added by the gateway, one request at a time: "
+          f"{through_1.p50_ms - direct_1.p50_ms:.2f} ms (target <= 1 ms); at 8 connections, "
+          f"where p50 is queueing behind the lower throughput: "
+          f"{through.p50_ms - direct.p50_ms:.2f} ms")
 
 
 if __name__ == "__main__":
