@@ -1,6 +1,7 @@
 """Shared benchmark plumbing: start a service under uvicorn on a free loopback port, drive it
 with wrk (bounded in time), and parse p50/p99/throughput. Targets only 127.0.0.1."""
 
+import asyncio
 import os
 import re
 import shutil
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +53,25 @@ def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+async def wait_replicated(schema: str, resume_ids: list[str], timeout: float = 300.0) -> None:
+    """Until the resume replica in `schema` holds these resumes. Its queue may first hold a
+    backlog of resume events from earlier runs (the queue of a consumer that is not running
+    keeps filling), and catching up is not what a benchmark measures."""
+    from runtime.db import asyncpg_dsn
+    from runtime.settings import ServiceSettings
+    conn = await asyncpg.connect(asyncpg_dsn(ServiceSettings().database_url))
+    try:
+        deadline = time.monotonic() + timeout
+        while (held := await conn.fetchval(
+                f"SELECT count(DISTINCT resume_id) FROM {schema}.resume_versions "
+                f"WHERE resume_id = ANY($1::text[])", resume_ids)) < len(resume_ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{schema} replica holds {held}/{len(resume_ids)} resumes")
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
 
 
 def wait_healthy(base: str, timeout: float = 30.0) -> None:

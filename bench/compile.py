@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, uvicorn_server
+from bench.common import ROOT, uvicorn_server, wait_replicated
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from contracts.resume import ResumeDocument
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
@@ -96,6 +96,9 @@ class Client:
         started = time.perf_counter()
         response = await self.http.post(f"{self.compile_base}/compile/{resume[0]}",
                                         json={"version": resume[1]}, headers=self.headers)
+        if response.status_code not in (200, 202):
+            raise RuntimeError(f"compile request answered {response.status_code}: "
+                               f"{response.text}")
         job = response.json()
         if job["status"] not in ("succeeded", "failed"):
             job = (await self.http.get(f"{self.compile_base}{job['status_url']}",
@@ -116,7 +119,7 @@ def line(name: str, seconds: list[float], wall: float, count: int) -> str:
 async def measure(client: Client, renderer: Renderer) -> None:
     tag = uuid.uuid4().hex[:6]
     resumes = [await client.create(f"Grace {tag} {i}") for i in range(RUNS + 3 * ROUNDS + 1)]
-    await asyncio.sleep(1.0)  # let the replica catch up, so waiting for it is not measured
+    await wait_replicated("compile", [resume_id for resume_id, _ in resumes])
     warm = resumes.pop()
     await client.compile(warm)
 
