@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from runtime.metrics import current_metrics
+from runtime.scripts import HotScript
 
 _READ = """
 local gen = redis.call('GET', KEYS[1]) or '0'
@@ -26,7 +27,7 @@ class CachedRead:
 class ReadCache:
     def __init__(self, redis: Redis, namespace: str, ttl_seconds: int) -> None:
         self.redis, self.namespace, self.ttl = redis, namespace, ttl_seconds
-        self._read = redis.register_script(_READ)
+        self._read = HotScript(redis, _READ)
 
     def _gen_key(self, user_id: str) -> str:
         return f"{self.namespace}:{user_id}"

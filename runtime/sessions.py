@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from runtime.scripts import HotScript
+
 SESSION_COOKIE = "rb_session"
 DEFAULT_IDLE_SECONDS = 24 * 3600
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
@@ -66,7 +68,7 @@ class SessionStore:
     prefix: str = "sess"
 
     def __post_init__(self) -> None:
-        self._resolve = self.redis.register_script(_RESOLVE)
+        self._resolve = HotScript(self.redis, _RESOLVE)
 
     def _key(self, session_id: str) -> str:
         return session_key(session_id, self.prefix)
