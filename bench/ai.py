@@ -34,7 +34,7 @@ from ai_service.gemini import GeminiRater, make_client
 from ai_service.prompt import model_input
 from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
-from bench.common import Result, background_process, uvicorn_server, wrk
+from bench.common import Result, background_process, uvicorn_server, wait_replicated, wrk
 from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
@@ -80,19 +80,14 @@ async def baseline(fake: FakeGemini) -> Result:
     return result
 
 
-async def create_resumes(session: aiohttp.ClientSession, resume_base: str, ai_base: str,
+async def create_resumes(session: aiohttp.ClientSession, resume_base: str,
                          headers: dict[str, str], run: str) -> list[str]:
     ids = []
     for index in range(RATINGS + 1):
         async with session.post(f"{resume_base}/resume/create", json=document(run, index),
                                 headers=headers) as response:
             ids.append((await response.json())["id"])
-    for resume_id in ids:  # every resume in ai_service's replica before timing starts
-        while True:
-            async with session.get(f"{ai_base}/ai/rate/{resume_id}", headers=headers) as r:
-                if "no rating yet" in (await r.json())["error"]["message"]:
-                    break
-            await asyncio.sleep(0.02)
+    await wait_replicated("ai", ids)  # every resume in ai_service's replica before timing
     return ids
 
 
@@ -126,7 +121,7 @@ async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str
     clock, listener = CommitClock(), await asyncpg.connect(dsn)
     await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
     async with aiohttp.ClientSession() as session:
-        ids = await create_resumes(session, resume_base, ai_base, headers, uuid.uuid4().hex)
+        ids = await create_resumes(session, resume_base, headers, uuid.uuid4().hex)
         await rate_once(session, ai_base, headers, ids[-1], clock)  # warm-up
         client, recorded, started = [], [], time.perf_counter()
         for resume_id in ids[:-1]:
