@@ -90,7 +90,9 @@ async def rating_job(job_id: UUID, request: Request, user: CurrentUser, service:
 async def latest_rating(resume_id: UUID, user: CurrentUser, service: Service) -> OrjsonResponse:
     async with service.reads() as session:
         resume = await owned_version(session, resume_replica, user, str(resume_id))
-    row = await service.latest(user, str(resume_id)) if resume is not None else None
+    if resume is None:
+        raise ResumeNotFound(str(resume_id))
+    row = await service.latest(user, str(resume_id))
     if row is None:
         raise ApiError(404, "rating_not_found", "this resume has no rating yet")
     return OrjsonResponse(job_out(row))

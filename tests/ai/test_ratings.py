@@ -182,7 +182,7 @@ async def rate_and_wait_replica(ai_api: httpx.AsyncClient, headers: dict[str, st
     404 for the resume and answers 404 for the missing rating instead)."""
     for _ in range(100):
         response = await ai_api.get(f"/ai/rate/{resume_id}", headers=headers)
-        if response.json()["error"]["message"] == "this resume has no rating yet":
+        if response.json()["error"]["code"] == "rating_not_found":
             return
         await asyncio.sleep(0.05)
     raise TimeoutError("the resume never reached the replica")
