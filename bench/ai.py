@@ -3,10 +3,11 @@
 Run with the local services up: ``.venv/bin/python bench/ai.py`` (about 40 s).
 
 The processes are those of the Procfile: resume_service under uvicorn, and ai_service as its
-HTTP process, its outbox relay and its rating worker, each a process of its own; the fake
-Gemini server (tests/fakes/gemini.py) runs in this process and answers at once.
+HTTP process (with its outbox relay) and its rating worker; the fake Gemini server
+(tests/fakes/gemini.py) runs in this process and answers at once.
 - baseline: the fake's own round trip through the same google-genai client and the service's
-  Gemini wrapper (prompt, schema, validation) - the part a real model call would replace;
+  Gemini wrapper (prompt, schema, validation), the part a real model call would replace, timed
+  once after each rating (interleaved, so both see the same load);
 - request-to-completed: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
   the job is completed, one rating at a time, each of a resume never rated before; the
   service's own overhead = its p50 minus the baseline's p50 (target < 20 ms);
@@ -42,7 +43,6 @@ from runtime.settings import ServiceSettings
 from tests.fakes.gemini import FakeGemini
 
 RATINGS = 150
-BASELINE_CALLS = 300
 TIME_BUDGET_SECONDS = 25.0
 
 
@@ -63,21 +63,22 @@ def summary(name: str, samples_ms: list[float], seconds: float) -> Result:
     return Result(name, statistics.median(ordered), p99, len(ordered) / seconds)
 
 
-async def baseline(fake: FakeGemini) -> Result:
-    settings = AiSettings(gemini_api_key="bench", gemini_base_url=fake.url)
-    client = make_client(settings)
-    assert client is not None
-    rater, data = GeminiRater(client, settings), model_input(document("baseline", 0))
-    for _ in range(20):
-        await rater.rate(data)
-    samples, started = [], time.perf_counter()
-    for _ in range(BASELINE_CALLS):
-        t0 = time.perf_counter()
-        await rater.rate(data)
-        samples.append((time.perf_counter() - t0) * 1000)
-    result = summary("baseline: fake Gemini call", samples, time.perf_counter() - started)
-    await client.aio.aclose()
-    return result
+class Baseline:
+    """The fake model's round trip through the same client and wrapper, timed between the
+    ratings, so both see the same drift of this shared machine."""
+
+    def __init__(self, fake_url: str) -> None:
+        settings = AiSettings(gemini_api_key="bench", gemini_base_url=fake_url)
+        self.client = make_client(settings)
+        assert self.client is not None
+        self.rater = GeminiRater(self.client, settings)
+        self.data = model_input(document("baseline", 0))
+        self.samples: list[float] = []
+
+    async def once(self) -> None:
+        started = time.perf_counter()
+        await self.rater.rate(self.data)
+        self.samples.append((time.perf_counter() - started) * 1000)
 
 
 async def create_resumes(session: aiohttp.ClientSession, resume_base: str,
@@ -117,23 +118,32 @@ async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[
 
 
 async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str, str],
-                               dsn: str) -> tuple[Result, Result, str]:
+                               dsn: str, fake_url: str) -> tuple[Result, Result, Result, str]:
     clock, listener = CommitClock(), await asyncpg.connect(dsn)
     await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
+    baseline = Baseline(fake_url)
     async with aiohttp.ClientSession() as session:
         ids = await create_resumes(session, resume_base, headers, uuid.uuid4().hex)
         await rate_once(session, ai_base, headers, ids[-1], clock)  # warm-up
+        for _ in range(20):
+            await baseline.once()
+        baseline.samples.clear()
         client, recorded, started = [], [], time.perf_counter()
         for resume_id in ids[:-1]:
             seen_by_client, committed = await rate_once(session, ai_base, headers, resume_id,
                                                         clock)
             client.append(seen_by_client)
             recorded.append(committed)
+            await baseline.once()
             if time.perf_counter() - started > TIME_BUDGET_SECONDS:
                 break
     await listener.close()
+    assert baseline.client is not None
+    await baseline.client.aio.aclose()
     elapsed = time.perf_counter() - started
-    return (summary("request -> completed", client, elapsed),
+    return (summary("baseline: fake Gemini call", baseline.samples,
+                    sum(baseline.samples) / 1000),
+            summary("request -> completed", client, elapsed),
             summary("request -> recorded", recorded, elapsed), ids[-1])
 
 
@@ -145,15 +155,14 @@ def main() -> None:
     fake = FakeGemini().start()
     ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
               "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
-    as_deployed = {**ai_env, "RELAY_IN_PROCESS": "false", "AI_WORKER_IN_APP": "false"}
+    as_deployed = {**ai_env, "AI_WORKER_IN_APP": "false"}
+    worker = {**as_deployed, "RELAY_IN_PROCESS": "false"}
     try:
-        base_result = asyncio.run(baseline(fake))
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
                 uvicorn_server("ai_service.app:create_app", as_deployed) as ai_base, \
-                background_process("-m", "runtime.relay", "ai_service", env=ai_env), \
-                background_process("-m", "ai_service.worker", env=as_deployed):
-            e2e, recorded, rated = asyncio.run(request_to_completed(
-                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url)))
+                background_process("-m", "ai_service.worker", env=worker):
+            base_result, e2e, recorded, rated = asyncio.run(request_to_completed(
+                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url), fake.url))
             url = f"{ai_base}/ai/rate/{rated}"
             post = {**headers, "Content-Type": "application/json"}
             body = json.dumps({"version": 1})
