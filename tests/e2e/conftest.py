@@ -1,7 +1,7 @@
 """The real stack for the end-to-end tests: every process of the Procfile (gateway, four
 services, two workers, three outbox relays; ai_service's runs in its HTTP process) started by
-honcho as separate processes on free loopback ports, with the local OIDC issuer (tests/fakes/oidc.py) and the fake Gemini server
-(tests/fakes/gemini.py) standing in for Google.
+honcho as separate processes on free loopback ports, with the local OIDC issuer
+(tests/fakes/oidc.py) and the fake Gemini server (tests/fakes/gemini.py) standing in for Google.
 
 It gets a RabbitMQ vhost of its own, Redis db 2 and a database of its own next to the
 session's test database (`<database_url>_e2e`, migrated and dropped like it). Why not the
