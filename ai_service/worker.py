@@ -26,7 +26,7 @@ from ai_service.wiring import Components, build
 from contracts.envelope import EventEnvelope
 from contracts.topology import AI_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus, run_process
+from runtime.lifecycle import run_bus, run_process, stop_broker
 from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
@@ -96,7 +96,7 @@ async def run_worker(settings: AiSettings) -> None:
         await run_bus(broker, consumers, settings.relay_dsn(), event_tables,
                       settings.relay_poll_seconds)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
         await components.aclose()
 
 

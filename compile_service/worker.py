@@ -30,7 +30,7 @@ from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus, run_process
+from runtime.lifecycle import run_bus, run_process, stop_broker
 from runtime.observe import observe_process
 from runtime.replica import resume_replica_consumer
 
@@ -111,7 +111,7 @@ async def run_worker(settings: CompileSettings) -> None:
         await run_bus(broker, [jobs_consumer(components, settings)], settings.relay_dsn(),
                       event_tables, settings.relay_poll_seconds)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
         await components.db.dispose()
 
 

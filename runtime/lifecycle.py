@@ -79,4 +79,19 @@ async def bus_running(broker: RabbitBroker, consumers: Sequence[Consumer],
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await stop_broker(broker)
+
+
+async def stop_broker(broker: RabbitBroker) -> None:
+    """Close the broker at the end of an app or process, without letting a broker that is slow
+    to answer (a subscriber's cancel timing out) turn a clean stop into a crash: nothing is
+    lost, since unacknowledged deliveries return to their queues when the connection closes,
+    which FastStream skips when a subscriber fails to stop, so it is closed here."""
+    try:
         await broker.stop()
+    except Exception as exc:  # an ExceptionGroup of the subscribers that failed to stop
+        log.warning("the broker did not stop cleanly: %r", exc)
+        connection = getattr(broker, "_connection", None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()

@@ -12,7 +12,7 @@ import sys
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.eventstore import EventTables
-from runtime.lifecycle import run_bus, run_process
+from runtime.lifecycle import run_bus, run_process, stop_broker
 from runtime.observe import observe_process
 from runtime.settings import ServiceSettings
 
@@ -26,7 +26,7 @@ async def main(service: str) -> None:
         await run_bus(broker, consumers=[], relay_dsn=asyncpg_dsn(settings.database_url),
                       tables=tables, poll_seconds=settings.relay_poll_seconds)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
 
 
 if __name__ == "__main__":
