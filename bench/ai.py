@@ -88,7 +88,7 @@ async def create_resumes(session: aiohttp.ClientSession, resume_base: str,
         async with session.post(f"{resume_base}/resume/create", json=document(run, index),
                                 headers=headers) as response:
             ids.append((await response.json())["id"])
-    await wait_replicated("ai", ids)  # every resume in ai_service's replica before timing
+    await wait_replicated("ai", ids, "ai_service.resumes")  # the replica caught up first
     return ids
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aio_pika
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,15 +56,17 @@ def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]
         process.wait(timeout=20)
 
 
-async def wait_replicated(schema: str, resume_ids: list[str], timeout: float = 300.0) -> None:
-    """Until the resume replica in `schema` holds these resumes. Its queue may first hold a
-    backlog of resume events from earlier runs (the queue of a consumer that is not running
-    keeps filling), and catching up is not what a benchmark measures."""
+async def wait_replicated(schema: str, resume_ids: list[str], queue: str,
+                          timeout: float = 300.0) -> None:
+    """Until the resume replica in `schema` holds these resumes and its queue is drained. The
+    queue may first hold a backlog of resume events from earlier runs (the queue of a consumer
+    that is not running keeps filling), and catching up is not what a benchmark measures."""
     from runtime.db import asyncpg_dsn
     from runtime.settings import ServiceSettings
-    conn = await asyncpg.connect(asyncpg_dsn(ServiceSettings().database_url))
+    settings = ServiceSettings()
+    deadline = time.monotonic() + timeout
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
-        deadline = time.monotonic() + timeout
         while (held := await conn.fetchval(
                 f"SELECT count(DISTINCT resume_id) FROM {schema}.resume_versions "
                 f"WHERE resume_id = ANY($1::text[])", resume_ids)) < len(resume_ids):
@@ -72,6 +75,15 @@ async def wait_replicated(schema: str, resume_ids: list[str], timeout: float = 3
             await asyncio.sleep(0.2)
     finally:
         await conn.close()
+    broker = await aio_pika.connect(settings.amqp_url)
+    try:
+        channel = await broker.channel()
+        while (await channel.declare_queue(queue, passive=True)).declaration_result \
+                .message_count and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        await broker.close()
+    await asyncio.sleep(1.0)  # the last deliveries the consumers had prefetched
 
 
 def wait_healthy(base: str, timeout: float = 30.0) -> None:

@@ -119,7 +119,8 @@ def line(name: str, seconds: list[float], wall: float, count: int) -> str:
 async def measure(client: Client, renderer: Renderer) -> None:
     tag = uuid.uuid4().hex[:6]
     resumes = [await client.create(f"Grace {tag} {i}") for i in range(RUNS + 3 * ROUNDS + 1)]
-    await wait_replicated("compile", [resume_id for resume_id, _ in resumes])
+    await wait_replicated("compile", [resume_id for resume_id, _ in resumes],
+                          "compile_service.resumes")
     warm = resumes.pop()
     await client.compile(warm)
 
