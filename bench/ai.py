@@ -3,7 +3,7 @@
 Run with the local services up: ``.venv/bin/python bench/ai.py`` (about 40 s).
 
 The processes are those of the Procfile: resume_service under uvicorn, and ai_service as its
-HTTP process (with its outbox relay) and its rating worker; the fake Gemini server
+HTTP process and its rating worker (with the outbox relay); the fake Gemini server
 (tests/fakes/gemini.py) runs in this process and answers at once.
 - baseline: the fake's own round trip through the same google-genai client and the service's
   Gemini wrapper (prompt, schema, validation), the part a real model call would replace, timed
@@ -155,8 +155,8 @@ def main() -> None:
     fake = FakeGemini().start()
     ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
               "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
-    as_deployed = {**ai_env, "AI_WORKER_IN_APP": "false"}
-    worker = {**as_deployed, "RELAY_IN_PROCESS": "false"}
+    as_deployed = {**ai_env, "AI_WORKER_IN_APP": "false", "RELAY_IN_PROCESS": "false"}
+    worker = {**ai_env, "RELAY_IN_PROCESS": "true"}
     try:
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
                 uvicorn_server("ai_service.app:create_app", as_deployed) as ai_base, \

@@ -1,5 +1,5 @@
 """The real stack for the end-to-end tests: every process of the Procfile (gateway, four
-services, two workers, three outbox relays; ai_service's runs in its HTTP process) started by
+services, two workers, three outbox relays; ai_service's runs in its worker) started by
 honcho as separate processes on free loopback ports, with the local OIDC issuer
 (tests/fakes/oidc.py) and the fake Gemini server (tests/fakes/gemini.py) standing in for Google.
 
