@@ -13,10 +13,11 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping: it costs a round trip per transaction; asyncpg reports a dead connection
     # on use and the pool discards it, and pool_recycle retires idle ones.
     return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800,
-                               json_serializer=_json_text, json_deserializer=orjson.loads)
+                               json_serializer=json_text, json_deserializer=orjson.loads)
 
 
-def _json_text(value: object) -> str:
+def json_text(value: object) -> str:
+    """JSON as text, by orjson (what JSONB columns and parameters are given)."""
     return orjson.dumps(value).decode()
 
 

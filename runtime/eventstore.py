@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -38,6 +37,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from contracts.envelope import EventEnvelope
 from runtime.context import current_causation_id, current_request_id
+from runtime.db import json_text
 from runtime.metrics import service_metrics, service_of_schema
 
 
@@ -107,10 +107,6 @@ def outbox_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 def row_to_envelope(row: Any) -> EventEnvelope:
     meta = row.metadata or {}
     return EventEnvelope(
@@ -171,12 +167,12 @@ class EventStore:
         ]
         try:
             result = await session.execute(self._append_sql, {
-                "stream_id": stream_id, "metadata": _json(metadata), "producer": self.producer,
+                "stream_id": stream_id, "metadata": json_text(metadata), "producer": self.producer,
                 "event_ids": [r["event_id"] for r in rows],
                 "versions": [r["stream_version"] for r in rows],
                 "event_types": [r["event_type"] for r in rows],
                 "schema_versions": [r["schema_version"] for r in rows],
-                "payloads": [_json(r["payload"]) for r in rows]})
+                "payloads": [json_text(r["payload"]) for r in rows]})
         except IntegrityError as error:
             if "stream_version" not in str(error.orig):
                 raise
