@@ -11,7 +11,6 @@ reads the resume store, ...) or given with --source.
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import orjson
 import typer
 from aio_pika.abc import AbstractChannel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +21,7 @@ from contracts.topology import AI_PRODUCER, AUTH_PRODUCER, COMPILE_PRODUCER, RES
 from runtime.cli import store
 from runtime.cli.amqp import broker, existing_queue, publisher, send_to_queue
 from runtime.cli.common import CliError, check_identifier, database, event_schemas, out, run
+from runtime.outbox import envelope_bytes
 
 # queue purpose (the part after the service name) -> (source schema, event types; None = all)
 PURPOSES: dict[str, tuple[str, tuple[str, ...] | None]] = {
@@ -116,7 +116,7 @@ async def _selected(conn: AsyncConnection, schema: str, from_position: int,
 async def _send(channel: AbstractChannel, consumer: str, envelope: EventEnvelope) -> None:
     replayed = envelope.model_copy(update={"replay": True})
     await send_to_queue(
-        channel, consumer, orjson.dumps(replayed.model_dump(mode="json")),
+        channel, consumer, envelope_bytes(replayed),
         headers={"event_type": envelope.event_type, "x-replay": True},
         message_id=str(envelope.event_id), correlation_id=envelope.correlation_id,
         content_type="application/json")
