@@ -3,6 +3,7 @@ is checked once, in `owned_job`; another user's resume or job answers 404."""
 
 import re
 import unicodedata
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
@@ -68,14 +69,20 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
 
 @router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404),
             summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
-async def job_status(job_id: UUID, request: Request, job: OwnedJob, user: CurrentUser,
-                     service: Service,
+async def job_status(job_id: UUID, request: Request, user: CurrentUser, service: Service,
                      wait: Annotated[float, Query(ge=0, le=60)] = 0) -> JobOut:
-    if wait > 0 and job.status not in TERMINAL:
+    def load() -> Awaitable[Any]:
+        return service.job(user, str(job_id))
+
+    if wait > 0:  # the waiter's first load is also the ownership check
         waiter: JobWaiter = request.app.state.waiter
         limit = min(wait, request.app.state.settings.compile_status_max_wait_seconds)
-        job = await waiter.wait(str(job_id), limit, lambda: service.job(user, str(job_id)),
-                                lambda row: row.status in TERMINAL)
+        job = await waiter.wait(str(job_id), limit, load,
+                                lambda row: row is None or row.status in TERMINAL)
+    else:
+        job = await load()
+    if job is None:
+        raise ApiError(404, "job_not_found", "no such compile job")
     return job_out(job, public_prefix(request))
 
 
