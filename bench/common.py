@@ -40,12 +40,16 @@ def background_process(*args: str, env: dict[str, str] | None = None) -> Iterato
         process.wait(timeout=20)
 
 
+# as the Procfile runs them: uvloop, and httptools with one send per loop turn
+UVICORN_SPEED = ["--loop", "uvloop", "--http", "runtime.http_server:HttpProtocol"]
+
+
 @contextmanager
 def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `app` (a factory) in one uvicorn process; yield its base URL."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+               "--port", str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:

@@ -2,10 +2,12 @@
 resume_service (the baseline), in one run.
 
 Run with the local services up: ``.venv/bin/python bench/gateway.py``. resume_service and the
-gateway each run as one uvicorn process (uvloop + httptools when installed, as uvicorn picks
-them by default); wrk drives both with 8 connections. The gateway does its full job on every
-request: session lookup and rate-limit counting in Redis (limits set high enough not to
-trigger), CSRF/CORS checks, signing the identity header, forwarding over pooled keep-alive.
+gateway each run as one uvicorn process, as the Procfile runs them (uvloop, httptools with one
+send per loop turn: runtime.http_server); wrk drives both with 8 connections. The gateway does
+its full job on every request: the session check (kept in memory while Redis tracks it) and
+rate-limit counting (tokens leased from Redis; limits set high enough not to trigger, so a
+lease is 64 tokens, as with any limit of 1,280 or more), CSRF/CORS checks, signing the identity
+header, forwarding over pooled keep-alive.
 Targets: the gateway keeps >= 70% of direct throughput and adds <= 1 ms to p50. The latency
 the gateway adds is measured one request at a time (1 connection), where p50 is the cost of the
 extra hop; at 8 connections the p50 of a saturated server is connections / throughput, so it
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio import Redis
 
-from bench.common import Result, wait_healthy, wrk
+from bench.common import UVICORN_SPEED, Result, wait_healthy, wrk
 from bench.resume_service import DOCUMENT
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE, SessionStore
@@ -39,13 +41,13 @@ SECONDS = 8
 
 @contextmanager
 def server(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """One uvicorn process (uvloop + httptools); yields its base URL and pid."""
+    """One uvicorn process, as the Procfile runs it; yields its base URL and pid."""
     from bench.common import free_port
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-         "--http", "httptools"], cwd=ROOT, env={**os.environ, **env})
+         str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED],
+        cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)

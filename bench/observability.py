@@ -5,7 +5,7 @@ ACCESS_LOG=false), in one run. Besides wrk's figures it reports the CPU time bot
 spent per request, which a busy shared machine disturbs far less than throughput.
 
 Run with the local services up: ``.venv/bin/python bench/observability.py``. Two stacks (a
-gateway and a resume_service each, one uvicorn process apiece, uvloop + httptools) run side
+gateway and a resume_service each, one uvicorn process apiece, as the Procfile runs them) run side
 by side; wrk drives one stack at a time with 8 connections, alternating off/on rounds so that
 drift in the machine's load falls on both alike. Target: on costs < 10% of throughput.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio import Redis
 
-from bench.common import ROOT, Result, free_port, wait_healthy, wrk
+from bench.common import ROOT, UVICORN_SPEED, Result, free_port, wait_healthy, wrk
 from bench.resume_service import create_resume
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE, SessionStore
@@ -48,7 +48,7 @@ def server(app: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log", "--log-level", "warning",
-             "--loop", "uvloop", "--http", "httptools"],
+             *UVICORN_SPEED],
             cwd=ROOT, env={**os.environ, **env}, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -6,7 +6,7 @@ runtime.observe (request id, metrics by `/api/<service>/*`, a JSON access line f
 failed or slow request; the services log the ones they served under the same request id).
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
-(add ``--loop uvloop --http httptools`` for speed; both are installed with uvicorn[standard])
+(``--http runtime.http_server:HttpProtocol`` for speed, as the Procfile does)
 """
 
 import asyncio
@@ -27,6 +27,7 @@ from gateway.guards import OriginPolicy
 from gateway.openapi import MergedOpenApi
 from gateway.proxy import Proxy
 from gateway.routing import API_PREFIX, GATEWAY_PATHS, route_label
+from gateway.session_tracking import TrackedSessions
 from gateway.settings import GatewaySettings
 from runtime import asyncapi
 from runtime.http import OrjsonResponse, install_error_handlers
@@ -66,16 +67,24 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         # whole session lookup with one deadline instead
         redis = Redis.from_url(settings.redis_url, socket_timeout=None,
                                socket_connect_timeout=2, health_check_interval=0)
-        gate = Gate(SessionStore(redis, settings.session_idle_seconds,
-                                 settings.session_absolute_seconds),
-                    Limits(settings.rate_limit_window_seconds, settings.rate_limit_per_session,
-                           settings.rate_limit_per_ip))
+        sessions = SessionStore(redis, settings.session_idle_seconds,
+                                settings.session_absolute_seconds)
+        tracked = (TrackedSessions(redis, sessions.prefix + ":")
+                   if settings.keep_session_lookups else None)
+        gate = Gate(sessions, Limits(settings.rate_limit_window_seconds,
+                                     settings.rate_limit_per_session, settings.rate_limit_per_ip),
+                    tracked)
+        tracking = asyncio.create_task(tracked.run() if tracked else asyncio.sleep(0),
+                                       name="session-tracking")
         http = _client_session(settings)
         proxy.start(http, gate)
         app.state.redis, app.state.http = redis, http
         try:
             yield
         finally:
+            tracking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tracking
             await http.close()
             await redis.aclose()
 

@@ -2,8 +2,9 @@
 microsecond here is paid by every API call).
 
 For each `/api/...` request: request id, preflight, path and CSRF checks, then the session and
-rate limits (one Redis round trip), then the request goes to the service over a pooled
-keep-alive aiohttp connection with the body streamed, and the answer streams back. Hop-by-hop
+rate limits (gateway.gate: from memory, or one Redis round trip), then the request goes to the
+service over a pooled keep-alive aiohttp connection with the body streamed, and the answer
+streams back. Hop-by-hop
 headers are dropped both ways; a client's identity header is never forwarded, only the one
 the gateway signs. Failures answer JSON: 401, 403, 404, 413, 429, 503 (service down), 504
 (service too slow).
@@ -138,6 +139,8 @@ class Proxy:
         except Exception as exc:  # each failure maps to one JSON answer
             await self._upstream_failed(exc, body, target, reply)
             return
+        if target.ends_session and self.gate is not None:  # before the client hears of it
+            self.gate.forget(_session_cookie(incoming.cookie))
         try:
             if body.too_large:
                 await reply.error(413, "body_too_large",

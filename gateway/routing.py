@@ -20,6 +20,9 @@ SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
 # exact paths anyone may call: the sign-in routes
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
 
+# paths after which the caller's session may be gone: its kept lookup is dropped
+SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
+
 # served by the gateway itself, not forwarded
 GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/asyncapi.json",
                            "/api/asyncapi"})
@@ -30,6 +33,7 @@ class Route:
     service: str
     upstream_path: str  # raw (still percent-encoded) path without /api
     public: bool
+    ends_session: bool = False
 
 
 def is_clean(path: str) -> bool:
@@ -45,7 +49,8 @@ def route(path: str, raw_path: str) -> Route | None:
     service = SERVICE_OF_SEGMENT.get(segment)
     if service is None:
         return None
-    return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS)
+    return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS,
+                 path in SESSION_ENDING_PATHS)
 
 
 def route_label(scope: Scope) -> str:

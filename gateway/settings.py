@@ -23,6 +23,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_window_seconds: int = 60
     rate_limit_per_session: int = 600
     rate_limit_per_ip: int = 1200
+    # keep session lookups in memory while Redis tracks the session keys (gateway.gate);
+    # off: every request asks Redis
+    keep_session_lookups: bool = True
     # take the client address from the last X-Forwarded-For entry (behind a trusted proxy)
     trust_forwarded_for: bool = False
     openapi_cache_seconds: float = 30.0

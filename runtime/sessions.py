@@ -2,11 +2,15 @@
 gateway (resolves the cookie to a user on every request).
 
 The cookie carries a random 256-bit id; Redis keeps only its SHA-256, so a dump of Redis
-holds no usable session. Each session has an idle expiry (the key's TTL, slid forward on
-every use) and an absolute one (stored in the session, never extended). Resolving is one
-Lua script, which also bumps the caller's rate-limit counters, so the gateway pays one Redis
-round trip per request; a deleted or expired
-session resolves to None at once.
+holds no usable session. Each session has an idle expiry (the key's TTL, slid forward by use)
+and an absolute one (stored in the session, never extended). Resolving is one Lua script,
+which also takes the caller's rate-limit tokens, so a caller like the gateway pays one round
+trip for both; a deleted or expired session resolves to None at once.
+
+A caller that keeps lookups for a while (the gateway, see gateway/gate.py) passes
+`slide_every`: the idle expiry is then slid only when that gains more than `slide_every`
+seconds, and the answer says how long the lookup may be reused before the next slide is due.
+With `slide_every=0` (the default) every lookup slides, as a plain store would.
 """
 
 import hashlib
@@ -23,33 +27,65 @@ SESSION_COOKIE = "rb_session"
 DEFAULT_IDLE_SECONDS = 24 * 3600
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
 
-# KEYS[1] session key ('' for none), KEYS[2..] counters to bump
-# ARGV[1] now (s), ARGV[2] idle seconds, ARGV[3] counter window (s), ARGV[3+i] limit of KEYS[1+i]
-# -> {user id or '', seconds until the first exceeded counter's window ends (0: none)}
+# KEYS[1] session key ('' for none), KEYS[2..] rate-limit counters
+# ARGV[1] now (s), ARGV[2] idle (s), ARGV[3] counter window (s), ARGV[4] slide_every (s),
+# then per counter: its limit and the tokens to take
+# -> {user id or '', ms the lookup may be reused (0: not), then per counter: tokens granted,
+#     ms until its window ends}
 _RESOLVE = """
-local user = ''
+local user, reuse_ms = '', 0
 if KEYS[1] ~= '' then
   local v = redis.call('HMGET', KEYS[1], 'user_id', 'expires_at')
   if v[1] then
-    local remaining = tonumber(v[2]) - tonumber(ARGV[1])
-    if remaining > 0 then
-      redis.call('EXPIRE', KEYS[1], math.ceil(math.min(tonumber(ARGV[2]), remaining)))
+    local remaining_ms = (tonumber(v[2]) - tonumber(ARGV[1])) * 1000
+    if remaining_ms > 0 then
+      local target_ms = math.ceil(math.min(tonumber(ARGV[2]) * 1000, remaining_ms))
+      local slide_ms = tonumber(ARGV[4]) * 1000
+      local behind_ms = target_ms - redis.call('PTTL', KEYS[1])
+      if behind_ms > slide_ms or slide_ms == 0 then
+        redis.call('PEXPIRE', KEYS[1], target_ms)
+      else
+        reuse_ms = math.floor(math.min(slide_ms - behind_ms, remaining_ms))
+      end
       user = v[1]
     else
       redis.call('DEL', KEYS[1])
     end
   end
 end
-local wait = 0
+local out = {user, reuse_ms}
 for i = 2, #KEYS do
-  local n = redis.call('INCR', KEYS[i])
-  if n == 1 then redis.call('EXPIRE', KEYS[i], ARGV[3]) end
-  if wait == 0 and n > tonumber(ARGV[2 + i]) then
-    wait = math.max(redis.call('TTL', KEYS[i]), 1)
+  local limit, take = tonumber(ARGV[3 + 2 * (i - 1)]), tonumber(ARGV[4 + 2 * (i - 1)])
+  local n = redis.call('INCRBY', KEYS[i], take)
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 then
+    ttl = tonumber(ARGV[3]) * 1000
+    redis.call('PEXPIRE', KEYS[i], ttl)
   end
+  out[#out + 1] = math.max(0, math.min(take, limit - (n - take)))
+  out[#out + 1] = ttl
 end
-return {user, wait}
+return out
 """
+
+
+@dataclass(frozen=True)
+class Lookup:
+    user_id: str | None
+    reuse_seconds: float  # how long the answer may be reused without asking again (0: not)
+
+
+@dataclass(frozen=True)
+class Grant:
+    tokens: int  # 0: the limit is reached for this window
+    window_left_seconds: float
+
+
+@dataclass(frozen=True)
+class Counter:
+    key: str
+    limit: int
+    take: int = 1
 
 
 def new_session_id() -> str:
@@ -70,14 +106,15 @@ class SessionStore:
     def __post_init__(self) -> None:
         self._resolve = HotScript(self.redis, _RESOLVE)
 
-    def _key(self, session_id: str) -> str:
+    def key_of(self, session_id: str) -> str:
+        """The Redis key of a session (a hash of its id, never the id)."""
         return session_key(session_id, self.prefix)
 
     async def create(self, user_id: str) -> str:
         """A new session for `user_id`; returns the id to put in the cookie."""
         session_id = new_session_id()
         now = round(time.time(), 3)  # not whole seconds: a floor would cut up to 1 s off
-        key = self._key(session_id)
+        key = self.key_of(session_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"user_id": user_id, "created_at": now,
                                     "expires_at": now + self.absolute_seconds})
@@ -86,23 +123,28 @@ class SessionStore:
         return session_id
 
     async def delete(self, session_id: str) -> None:
-        await self.redis.delete(self._key(session_id))
+        await self.redis.delete(self.key_of(session_id))
 
     async def resolve(self, session_id: str) -> str | None:
         """The user of a live session (sliding its idle expiry), or None."""
-        user_id, _ = await self.resolve_counting(session_id, (), 1)
-        return user_id
+        lookup, _ = await self.resolve_counting(session_id, (), 1)
+        return lookup.user_id if lookup else None
 
-    async def resolve_counting(self, session_id: str | None, counters: Sequence[tuple[str, int]],
-                               window_seconds: int) -> tuple[str | None, int]:
-        """Resolve the session (if any) and bump fixed-window counters (key, limit) in the
-        same script, so a caller like the gateway pays one round trip for both. Returns the
-        user (or None) and 0, or the seconds until the first exceeded window ends."""
-        keys = [self._key(session_id) if session_id else "", *(key for key, _ in counters)]
-        args = [round(time.time(), 3), self.idle_seconds, window_seconds,
-                *(limit for _, limit in counters)]
-        user, wait = await self._resolve(keys=keys, args=args)
-        return decode_user(user), int(wait)
+    async def resolve_counting(self, session_id: str | None, counters: Sequence[Counter],
+                               window_seconds: int, slide_every: float = 0
+                               ) -> tuple[Lookup | None, list[Grant]]:
+        """Resolve the session (None: no lookup asked) and take tokens from fixed-window
+        counters in the same script. A counter's window starts with its first token."""
+        keys = [self.key_of(session_id) if session_id else "", *(c.key for c in counters)]
+        args: list[object] = [round(time.time(), 3), self.idle_seconds, window_seconds,
+                              slide_every]
+        for counter in counters:
+            args += (counter.limit, counter.take)
+        reply = await self._resolve(keys=keys, args=args)
+        lookup = Lookup(decode_user(reply[0]), int(reply[1]) / 1000) if session_id else None
+        grants = [Grant(int(reply[i]), int(reply[i + 1]) / 1000)
+                  for i in range(2, len(reply), 2)]
+        return lookup, grants
 
 
 def decode_user(reply: object) -> str | None:

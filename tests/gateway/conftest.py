@@ -21,6 +21,7 @@ from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
 from resume_service.app import create_app as create_resume
 from resume_service.settings import ResumeSettings
+from runtime.http_server import HttpProtocol
 from tests.fakes.oidc import FakeIssuer
 
 FRONTEND = "http://frontend.test"
@@ -46,7 +47,8 @@ def closed_port_url() -> str:
 
 @contextlib.asynccontextmanager
 async def serving(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                           http=HttpProtocol))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
