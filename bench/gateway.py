@@ -40,13 +40,13 @@ SECONDS = 8
 
 
 @contextmanager
-def server(app: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+def server(app: str, env: dict[str, str], *options: str) -> Iterator[tuple[str, int]]:
     """One uvicorn process, as the Procfile runs it; yields its base URL and pid."""
     from bench.common import free_port
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED],
+         str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED, *options],
         cwd=ROOT, env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,7 +98,7 @@ def main() -> None:
                                                                               resume_pid):
         gateway_env = {"RESUME_SERVICE_URL": resume_base, "RATE_LIMIT_PER_SESSION": "100000000",
                        "RATE_LIMIT_PER_IP": "100000000"}
-        with server("gateway.app:create_app", gateway_env) as (gateway_base, gateway_pid):
+        with server("gateway.app:create_app", gateway_env, "--no-proxy-headers") as (gateway_base, gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}
             resume_id = create_resume(resume_base, identity)
             direct_url = f"{resume_base}/resume/{resume_id}"

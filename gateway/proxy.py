@@ -13,7 +13,6 @@ the gateway signs. Failures answer JSON: 401, 403, 404, 413, 429, 503 (service d
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from yarl import URL
 from gateway.gate import Gate
 from gateway.guards import OriginPolicy
 from gateway.routing import API_PREFIX, Route, is_clean, route
+from runtime.context import new_request_id
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE
 
@@ -264,7 +264,7 @@ def _read_headers(scope: Scope) -> Incoming:
         elif name == b"access-control-request-headers":
             incoming.preflight_headers = value
     if not incoming.request_id:
-        incoming.request_id = uuid.uuid4().hex
+        incoming.request_id = new_request_id()
     return incoming
 
 

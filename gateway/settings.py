@@ -26,7 +26,8 @@ class GatewaySettings(ServiceSettings):
     # keep session lookups in memory while Redis tracks the session keys (gateway.gate);
     # off: every request asks Redis
     keep_session_lookups: bool = True
-    # take the client address from the last X-Forwarded-For entry (behind a trusted proxy)
+    # take the client address from the last X-Forwarded-For entry (behind a trusted proxy);
+    # the gateway runs with uvicorn's --no-proxy-headers, so this is the only such rule
     trust_forwarded_for: bool = False
     openapi_cache_seconds: float = 30.0
 

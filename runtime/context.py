@@ -7,6 +7,9 @@ appends and the lines it logs carry the id of the request that started the chain
 service name tells log lines and metrics apart when several services share one process
 (tests); in production it is the process's own service."""
 
+import itertools
+import os
+import secrets
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -34,3 +37,21 @@ def set_process_service(name: str) -> None:
 
 def current_service() -> str:
     return service_var.get() or _process_service
+
+
+class _RequestIds:
+    """32 hex digits: 64 random bits drawn once per process, then a counter. Unique like a
+    uuid4 without a getrandom() call per request (request ids need not be secret)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix, self.counter = secrets.token_hex(8), itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+new_request_id = _RequestIds().next

@@ -17,7 +17,6 @@ Names: `rb_http_requests_total`, `rb_http_request_duration_seconds`, `rb_events_
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +36,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runtime.context import current_service, request_id_var, service_var
+from runtime.context import current_service, new_request_id, request_id_var, service_var
 from runtime.http import _incoming_request_id
 
 access_log = logging.getLogger("runtime.access")
@@ -166,7 +165,7 @@ class ObservabilityMiddleware:
             return
         request_id = _incoming_request_id(scope)
         if request_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
             scope["headers"] = [*scope["headers"], (b"x-request-id", request_id.encode())]
         id_token, service_token = request_id_var.set(request_id), service_var.set(self.service)
         status = 500
