@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,12 @@ class Result:
     def line(self) -> str:
         return (f"{self.name:<28} p50 {self.p50_ms:7.2f} ms   p99 {self.p99_ms:7.2f} ms   "
                 f"{self.rps:9.0f} req/s")
+
+
+def interleaved(name: str, rounds: list[Result]) -> Result:
+    """One figure from several rounds: mean throughput, median p50, worst p99."""
+    return Result(name, statistics.median(r.p50_ms for r in rounds),
+                  max(r.p99_ms for r in rounds), statistics.mean(r.rps for r in rounds))
 
 
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}

@@ -17,6 +17,7 @@ repeats the throughput figure (both are printed).
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import urllib.request
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio import Redis
 
-from bench.common import UVICORN_SPEED, Result, wait_healthy, wrk
+from bench.common import UVICORN_SPEED, Result, interleaved, wait_healthy, wrk
 from bench.resume_service import DOCUMENT
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE, SessionStore
@@ -36,7 +37,10 @@ from runtime.settings import ServiceSettings
 
 USER = "bench-gateway-user"
 ROOT = Path(__file__).resolve().parent.parent
-SECONDS = 8
+ROUNDS, ROUND_SECONDS = 3, 4
+DIRECT, THROUGH = "direct GET /resume/{id}", "gateway GET /api/resume/{id}"
+DIRECT_1, THROUGH_1 = "direct, 1 connection", "gateway, 1 connection"
+RUNS = {DIRECT: (8, False), THROUGH: (8, True), DIRECT_1: (1, False), THROUGH_1: (1, True)}
 
 
 @contextmanager
@@ -62,14 +66,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(name: str, url: str, headers: dict[str, str],
-             pids: dict[str, int]) -> tuple[Result, dict[str, float]]:
-    """wrk on `url`, and the CPU microseconds each process spent per request meanwhile."""
+def measured(name: str, url: str, headers: dict[str, str], pids: dict[str, int],
+             cpu: dict[str, list[float]], connections: int = 8) -> Result:
+    """wrk on `url`; adds the CPU microseconds each process spent per request to `cpu`."""
     before = {who: cpu_seconds(pid) for who, pid in pids.items()}
-    result = wrk(name, url, headers, seconds=SECONDS)
-    requests = result.rps * SECONDS
-    return result, {who: (cpu_seconds(pid) - before[who]) / requests * 1e6
-                    for who, pid in pids.items()}
+    result = wrk(name, url, headers, seconds=ROUND_SECONDS, connections=connections)
+    requests = result.rps * ROUND_SECONDS
+    for who, pid in pids.items():
+        cpu.setdefault(who, []).append((cpu_seconds(pid) - before[who]) / requests * 1e6)
+    return result
 
 
 def create_resume(base: str, headers: dict[str, str]) -> str:
@@ -98,31 +103,38 @@ def main() -> None:
                                                                               resume_pid):
         gateway_env = {"RESUME_SERVICE_URL": resume_base, "RATE_LIMIT_PER_SESSION": "100000000",
                        "RATE_LIMIT_PER_IP": "100000000"}
-        with server("gateway.app:create_app", gateway_env, "--no-proxy-headers") as (gateway_base, gateway_pid):
+        with server("gateway.app:create_app", gateway_env,
+                    "--no-proxy-headers") as (gateway_base, gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}
             resume_id = create_resume(resume_base, identity)
             direct_url = f"{resume_base}/resume/{resume_id}"
             gateway_url = f"{gateway_base}/api/resume/{resume_id}"
             wrk("warm-up", direct_url, identity, seconds=2)
             wrk("warm-up", gateway_url, cookie, seconds=2)
-            direct, direct_cpu = measured("direct GET /resume/{id}", direct_url, identity, pids)
-            through, through_cpu = measured("gateway GET /api/resume/{id}", gateway_url, cookie,
-                                            pids)
-            direct_1 = wrk("direct, 1 connection", direct_url, identity, seconds=5,
-                           connections=1)
-            through_1 = wrk("gateway, 1 connection", gateway_url, cookie, seconds=5,
-                            connections=1)
-    for result, cpu in ((direct, direct_cpu), (through, through_cpu)):
+            rounds: dict[str, list[Result]] = {name: [] for name in RUNS}
+            cpu: dict[str, dict[str, list[float]]] = {name: {} for name in RUNS}
+            for _ in range(ROUNDS):  # alternating, so both see the same drift of the machine
+                for name, (connections, through_gateway) in RUNS.items():
+                    url, headers = ((gateway_url, cookie) if through_gateway
+                                    else (direct_url, identity))
+                    rounds[name].append(measured(name, url, headers, pids, cpu[name],
+                                                 connections))
+    report(rounds, cpu)
+
+
+def report(rounds: dict[str, list[Result]], cpu: dict[str, dict[str, list[float]]]) -> None:
+    results = {name: interleaved(name, runs) for name, runs in rounds.items()}
+    for name, result in results.items():
         print(result.line() + "   CPU/request: " + ", ".join(
-            f"{who} {us:.0f} us" for who, us in cpu.items()))
-    print(direct_1.line())
-    print(through_1.line())
+            f"{who} {statistics.mean(us):.0f} us" for who, us in cpu[name].items()))
+    direct, through = results[DIRECT], results[THROUGH]
     kept = through.rps / direct.rps
+    per_round = [t.rps / d.rps for t, d in zip(rounds[THROUGH], rounds[DIRECT], strict=True)]
     print(f"gateway / direct throughput (8 connections): {kept:.2f} ({(1 - kept) * 100:.0f}% "
-          f"cost, target <= 30%)")
-    print(f"p50 added by the gateway, one request at a time: "
-          f"{through_1.p50_ms - direct_1.p50_ms:.2f} ms (target <= 1 ms); at 8 connections, "
-          f"where p50 is queueing behind the lower throughput: "
+          f"cost, target <= 30%); per round: {', '.join(f'{r:.2f}' for r in per_round)}")
+    added = results[THROUGH_1].p50_ms - results[DIRECT_1].p50_ms
+    print(f"p50 added by the gateway, one request at a time: {added:.2f} ms (target <= 1 ms); "
+          f"at 8 connections, where p50 is queueing behind the lower throughput: "
           f"{through.p50_ms - direct.p50_ms:.2f} ms")
 
 

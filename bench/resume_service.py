@@ -8,14 +8,13 @@ the baseline for the cached one. Targets: cached >= 3x uncached throughput, upda
 (one worker, one connection)."""
 
 import json
-import statistics
 import sys
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, background_process, uvicorn_server, wrk
+from bench.common import Result, background_process, interleaved, uvicorn_server, wrk
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.settings import ServiceSettings
 
@@ -37,12 +36,6 @@ def create_resume(base: str, headers: dict[str, str]) -> str:
         headers={**headers, "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         return str(json.load(response)["id"])
-
-
-def interleaved(name: str, rounds: list[Result]) -> Result:
-    """One figure from several rounds: mean throughput, median p50, worst p99."""
-    return Result(name, statistics.median(r.p50_ms for r in rounds),
-                  max(r.p99_ms for r in rounds), statistics.mean(r.rps for r in rounds))
 
 
 def main() -> None:

@@ -77,7 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         tracking = asyncio.create_task(tracked.run() if tracked else asyncio.sleep(0),
                                        name="session-tracking")
         http = _client_session(settings)
-        proxy.start(http, gate)
+        proxy.start(gate, settings.upstream_pool_size, settings.upstream_connect_timeout_seconds,
+                    settings.upstream_timeout_seconds)
         app.state.redis, app.state.http = redis, http
         try:
             yield
@@ -85,6 +86,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             tracking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tracking
+            proxy.stop()
             await http.close()
             await redis.aclose()
 
@@ -139,8 +141,9 @@ def _add_event_docs(app: FastAPI) -> None:
 
 
 def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=settings.upstream_pool_size, limit_per_host=0,
-                                     keepalive_timeout=30, ttl_dns_cache=300)
+    """For the gateway's own calls (readiness, the OpenAPI merge); forwarding has its own
+    pools (gateway.upstream)."""
+    connector = aiohttp.TCPConnector(limit=16, keepalive_timeout=4, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=None, connect=settings.upstream_connect_timeout_seconds,
                                     sock_read=settings.upstream_timeout_seconds)
     # bytes pass through untouched (no decompression), and no headers of our own

@@ -3,11 +3,10 @@ microsecond here is paid by every API call).
 
 For each `/api/...` request: request id, preflight, path and CSRF checks, then the session and
 rate limits (gateway.gate: from memory, or one Redis round trip), then the request goes to the
-service over a pooled keep-alive aiohttp connection with the body streamed, and the answer
-streams back. Hop-by-hop
-headers are dropped both ways; a client's identity header is never forwarded, only the one
-the gateway signs. Failures answer JSON: 401, 403, 404, 413, 429, 503 (service down), 504
-(service too slow).
+service over a pooled keep-alive connection (gateway.upstream) with the body streamed, and the
+answer streams back. Hop-by-hop headers are dropped both ways; a client's identity header is
+never forwarded, only the one the gateway signs. Failures answer JSON: 401, 403, 404, 413,
+429, 502 (malformed answer), 503 (service down), 504 (service too slow).
 """
 
 import asyncio
@@ -16,15 +15,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiohttp
 import orjson
 from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
-from yarl import URL
 
 from gateway.gate import Gate
 from gateway.guards import OriginPolicy
 from gateway.routing import API_PREFIX, Route, is_clean, route
+from gateway.upstream import Response, UpstreamBroken, UpstreamPool, UpstreamUnavailable
 from runtime.context import new_request_id
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE
@@ -39,9 +37,11 @@ HOP_BY_HOP = frozenset({
 _DROP_REQUEST = HOP_BY_HOP | {
     b"host", IDENTITY_HEADER.lower().encode(), b"x-request-id", b"x-forwarded-for",
     b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-prefix", b"content-length",
+    b"expect",  # uvicorn answered any 100-continue already; the body is read here
 }
 _DROP_RESPONSE = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"server"}
-_IDENTITY = IDENTITY_HEADER
+_IDENTITY = IDENTITY_HEADER.lower().encode()
+_API_PREFIX = API_PREFIX.encode()
 _SESSION_PREFIX = SESSION_COOKIE + "="
 _BUFFER_LIMIT = 64 * 1024
 _TOKEN_CACHE_SIZE = 10_000
@@ -69,12 +69,19 @@ class Proxy:
         self.upstreams = {name: url.rstrip("/") for name, url in upstreams.items()}
         self.policy, self.signer = policy, signer
         self.max_body_bytes, self.trust_forwarded_for = max_body_bytes, trust_forwarded_for
-        self.http: aiohttp.ClientSession | None = None
-        self._tokens: dict[str, tuple[str, float]] = {}
+        self.pools: dict[str, UpstreamPool] = {}
+        self._tokens: dict[str, tuple[bytes, float]] = {}
         self.gate: Gate | None = None
 
-    def start(self, http: aiohttp.ClientSession, gate: Gate) -> None:
-        self.http, self.gate = http, gate
+    def start(self, gate: Gate, pool_size: int, connect_timeout: float,
+              read_timeout: float) -> None:
+        self.gate = gate
+        self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout)
+                      for name, url in self.upstreams.items()}
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = _read_headers(scope)
@@ -123,19 +130,17 @@ class Proxy:
 
     async def _forward(self, scope: Scope, receive: Receive, incoming: Incoming, target: Route,
                        user_id: str | None, reply: "_Replier") -> None:
-        assert self.http is not None
         method: str = scope["method"]
         query: bytes = scope.get("query_string", b"")
-        url = self.upstreams[target.service] + target.upstream_path
+        upstream_target = target.upstream_path.encode("latin-1")
         if query:
-            url += "?" + query.decode("latin-1")
+            upstream_target += b"?" + query
         headers = self._upstream_headers(scope, incoming, target, user_id)
         body = _BodyReader(receive, self.max_body_bytes)
         has_body = bool(incoming.content_length) or incoming.chunked
         try:
-            response = await self.http.request(
-                method, URL(url, encoded=True), headers=headers, allow_redirects=False,
-                data=body.chunks() if has_body else None)
+            response = await self.pools[target.service].request(
+                method, upstream_target, headers, body.chunks() if has_body else None)
         except Exception as exc:  # each failure maps to one JSON answer
             await self._upstream_failed(exc, body, target, reply)
             return
@@ -155,9 +160,8 @@ class Proxy:
         finally:
             response.release()
 
-    async def _relay(self, response: aiohttp.ClientResponse, method: str,
-                     reply: "_Replier") -> None:
-        headers = [(k.lower(), v) for k, v in response.raw_headers
+    async def _relay(self, response: Response, method: str, reply: "_Replier") -> None:
+        headers = [(k.lower(), v) for k, v in response.headers
                    if k.lower() not in _DROP_RESPONSE]
         length = response.content_length
         if method == "HEAD" or response.status in (204, 304):
@@ -170,7 +174,7 @@ class Proxy:
             await reply.body(payload, more=False)
             return
         await reply.start(response.status, headers, length)
-        async for chunk in response.content.iter_any():
+        async for chunk in response.chunks():
             await reply.body(chunk, more=True)
         await reply.body(b"", more=False)
 
@@ -179,38 +183,37 @@ class Proxy:
         if body.too_large:
             await reply.error(413, "body_too_large",
                               f"the request body is over {self.max_body_bytes} bytes")
-        elif isinstance(exc, asyncio.TimeoutError):
+        elif isinstance(exc, TimeoutError):
             await reply.error(504, "upstream_timeout",
                               f"the {target.service} service took too long to answer")
-        elif isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)):
+        elif isinstance(exc, UpstreamUnavailable):
             await reply.error(503, "service_unavailable",
                               f"the {target.service} service is not reachable",
                               service=target.service)
-        elif isinstance(exc, aiohttp.ClientError):
+        elif isinstance(exc, UpstreamBroken):
             log.warning("upstream %s failed: %r", target.service, exc)
             await reply.error(502, "bad_gateway", f"the {target.service} service failed")
         else:
             raise exc
 
     def _upstream_headers(self, scope: Scope, incoming: Incoming, target: Route,
-                          user_id: str | None) -> list[tuple[str, str]]:
+                          user_id: str | None) -> list[tuple[bytes, bytes]]:
         keep_cookies = target.service == "auth"  # only auth_service needs them
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1"))
-            for name, value in scope["headers"]
-            if name not in _DROP_REQUEST and (keep_cookies or name != b"cookie")
-        ]
-        headers.append(("X-Request-ID", incoming.request_id))
-        headers.append(("X-Forwarded-For", self._client_ip(scope, incoming)))
-        headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
-        headers.append(("X-Forwarded-Prefix", API_PREFIX))  # for the links services return
+        headers = [(name, value) for name, value in scope["headers"]
+                   if name not in _DROP_REQUEST and (keep_cookies or name != b"cookie")]
+        headers += (
+            (b"x-request-id", incoming.request_id.encode()),
+            (b"x-forwarded-for", self._client_ip(scope, incoming).encode()),
+            (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
+            (b"x-forwarded-prefix", _API_PREFIX),  # for the links services return
+        )
         if incoming.content_length is not None:
-            headers.append(("Content-Length", str(incoming.content_length)))
+            headers.append((b"content-length", b"%d" % incoming.content_length))
         if user_id is not None:
             headers.append((_IDENTITY, self._identity(user_id)))
         return headers
 
-    def _identity(self, user_id: str) -> str:
+    def _identity(self, user_id: str) -> bytes:
         """The signed identity, reused for half its lifetime (signing is per user, not per
         request; the token still expires on schedule)."""
         now = time.time()
@@ -220,8 +223,8 @@ class Proxy:
         if len(self._tokens) >= _TOKEN_CACHE_SIZE:
             self._tokens.clear()
         token = self.signer.sign(user_id, now)
-        self._tokens[user_id] = (token, now + self.signer.ttl_seconds / 2)
-        return token
+        self._tokens[user_id] = (token.encode(), now + self.signer.ttl_seconds / 2)
+        return self._tokens[user_id][0]
 
     def _client_ip(self, scope: Scope, incoming: Incoming) -> str:
         if self.trust_forwarded_for and incoming.forwarded_for:
