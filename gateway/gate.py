@@ -15,7 +15,6 @@ When something must be asked (a new session, a lease run out), it is one Lua scr
 round trip (runtime.sessions).
 """
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -78,8 +77,10 @@ class Gate:
         now = time.monotonic()
         counters = [Counter(f"rl:ip:{client_ip}", self.limits.per_ip,
                             _lease_size(self.limits.per_ip))]
-        if session_id:
-            counters.append(Counter(f"rl:s:{_digest(session_id)}", self.limits.per_session,
+        key = self.sessions.key_of(session_id) if session_id else ""  # hashed once
+        if key:
+            counters.append(Counter(f"rl:s:{key.rsplit(':', 1)[1][:32]}",
+                                    self.limits.per_session,
                                     _lease_size(self.limits.per_session)))
         leases = [self._lease(counter.key) for counter in counters]
         wait = max(lease.wait(now) for lease in leases)
@@ -87,7 +88,6 @@ class Gate:
             return Verdict(None, wait)
         to_renew = [(counter, lease) for counter, lease in zip(counters, leases, strict=True)
                     if not lease.take(now)]
-        key = self.sessions.key_of(session_id) if session_id else ""
         user_id = self.tracked.get(key) if self.tracked and key else None
         if not to_renew and (user_id is not None or not session_id):
             return Verdict(user_id, 0)
@@ -127,6 +127,3 @@ class Gate:
 def _lease_size(limit: int) -> int:
     return max(1, min(_MAX_LEASE, limit // _LEASE_SHARE))
 
-
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()[:32]

@@ -223,8 +223,9 @@ class Proxy:
         if len(self._tokens) >= _TOKEN_CACHE_SIZE:
             self._tokens.clear()
         token = self.signer.sign(user_id, now)
-        self._tokens[user_id] = (token.encode(), now + self.signer.ttl_seconds / 2)
-        return self._tokens[user_id][0]
+        encoded = token.encode()
+        self._tokens[user_id] = (encoded, now + self.signer.ttl_seconds / 2)
+        return encoded
 
     def _client_ip(self, scope: Scope, incoming: Incoming) -> str:
         if self.trust_forwarded_for and incoming.forwarded_for:

@@ -252,22 +252,12 @@ class _Connection(asyncio.Protocol):
             self._request_sent = True
         else:
             await self._send_body(head, body)
-        try:
-            async with asyncio.timeout(read_timeout):
-                await self._head_done
-        except TimeoutError as exc:
-            self.close()
-            raise UpstreamTimeout("the service took too long to answer") from exc
+        await self._within(self._head_done, read_timeout, "to answer")
 
     async def next_chunk(self, read_timeout: float) -> bytes | None:
         while not self._chunks:
             self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(read_timeout):
-                    await self._waiter
-            except TimeoutError as exc:
-                self.close()
-                raise UpstreamTimeout("the service took too long to send its body") from exc
+            await self._within(self._waiter, read_timeout, "to send its body")
         chunk = self._chunks.popleft()
         if chunk is None and self._error is not None:
             raise self._error
@@ -300,6 +290,14 @@ class _Connection(asyncio.Protocol):
         if chunked:
             self.transport.write(b"0\r\n\r\n")
         self._request_sent = True
+
+    async def _within(self, waiter: "asyncio.Future[None]", seconds: float, what: str) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await waiter
+        except TimeoutError as exc:
+            self.close()  # a late answer must not meet the next request
+            raise UpstreamTimeout(f"the service took too long {what}") from exc
 
     def _chunked(self) -> bool:
         return any(name.lower() == b"transfer-encoding" and b"chunked" in value.lower()

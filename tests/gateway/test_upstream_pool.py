@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gateway.upstream import (
     UpstreamBroken,
@@ -16,7 +15,7 @@ from gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from runtime.http_server import HttpProtocol
+from tests.gateway.conftest import bound_socket, serving, url_of
 
 BIG = 3 * 1024 * 1024
 
@@ -49,18 +48,9 @@ async def service_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @contextlib.asynccontextmanager
 async def uvicorn_service() -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(service_app, http=HttpProtocol, lifespan="off",
-                                           log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
+    sock = bound_socket()
+    async with serving(service_app, sock):
+        yield url_of(sock)
 
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

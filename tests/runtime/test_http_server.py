@@ -5,9 +5,9 @@ import asyncio
 import socket
 
 import httpx
-import uvicorn
 
-from runtime.http_server import HttpProtocol, _TurnWrites
+from runtime.http_server import _TurnWrites
+from tests.gateway.conftest import bound_socket, serving, url_of
 
 
 class Sent(asyncio.Protocol):
@@ -74,21 +74,10 @@ async def test_a_uvicorn_server_on_it_answers_heads_bodies_and_streams() -> None
                     "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, http=HttpProtocol, log_level="warning",
-                                           lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(3):  # keep-alive: one connection, several requests
-                assert (await client.get("/")).content == b"ok"
-            assert (await client.head("/")).content == b""
-            streamed = await client.get("/stream")
-            assert streamed.content == b"a" * 70_000 + b"b" * 10
-    finally:
-        server.should_exit = True
-        await task
+    sock = bound_socket()
+    async with serving(app, sock), httpx.AsyncClient(base_url=url_of(sock)) as client:
+        for _ in range(3):  # keep-alive: one connection, several requests
+            assert (await client.get("/")).content == b"ok"
+        assert (await client.head("/")).content == b""
+        streamed = await client.get("/stream")
+        assert streamed.content == b"a" * 70_000 + b"b" * 10
