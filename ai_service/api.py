@@ -15,6 +15,7 @@ from ai_service.service import (
     RateLimiterUnavailable,
     RatingNotConfigured,
     RatingService,
+    RequestKeptRacing,
     ResumeNotFound,
 )
 from ai_service.settings import AiSettings
@@ -50,7 +51,7 @@ router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404
 
 @router.post("/rate/{resume_id}", response_model=RatingJobOut, status_code=202,
              responses={200: {"model": RatingJobOut, "description": "Rated before: the "
-                              "stored rating"}, **error_responses(429, 503)},
+                              "stored rating"}, **error_responses(409, 429, 503)},
              summary="Rate a resume version with Gemini (asynchronous, never paid twice)")
 async def rate_resume(resume_id: UUID, request: Request, user: CurrentUser,
                       service: Service,
@@ -112,6 +113,11 @@ def install_domain_error_handlers(app: FastAPI) -> None:
         return error_response(429, "rate_limited",
                               f"too many ratings; try again in {exc.retry_after} s",
                               retry_after=exc.retry_after)
+
+    @app.exception_handler(RequestKeptRacing)
+    async def _kept_racing(*_: object) -> OrjsonResponse:
+        return error_response(409, "rating_request_conflict",
+                              "identical rating requests kept racing; try again")
 
     @app.exception_handler(RateLimiterUnavailable)
     async def _no_limiter(*_: object) -> OrjsonResponse:

@@ -31,7 +31,7 @@ _INSERT_REQUESTED = insert(ratings).values(
     resume_version=bindparam("p_resume_version"), content_hash=bindparam("p_content_hash"),
     model=bindparam("p_model"), prompt_version=bindparam("p_prompt_version"), status="pending",
     requested_at=bindparam("p_requested_at"),
-).on_conflict_do_nothing(index_elements=[ratings.c.job_id]).returning(*ratings.c)
+).on_conflict_do_nothing().returning(*ratings.c)  # job_id, or the reusable key (service.py)
 _CLOSE = update(ratings).where(
     ratings.c.job_id == bindparam("p_job_id"),
     ratings.c.stream_version < bindparam("p_stream_version"),
@@ -42,7 +42,8 @@ _CLOSE = update(ratings).where(
 
 
 async def apply_rating_event(session: AsyncSession, envelope: EventEnvelope) -> Any:
-    """Apply one event; for a request, the new row (None when it was there already)."""
+    """Apply one event; for a request, the new row (None when it was there already, or
+    when an identical job holds the reusable key)."""
     payload = envelope.payload
     if envelope.event_type == "RatingRequested":
         return (await session.execute(_INSERT_REQUESTED, {
@@ -83,7 +84,6 @@ _REUSABLE = select(ratings).where(
     ratings.c.status.in_(literal_column(f"'{status}'") for status in REUSABLE))
 _OWNED_JOB = select(ratings).where(ratings.c.job_id == bindparam("job_id"),
                                    ratings.c.owner_id == bindparam("owner_id"))
-_JOB_FOR_UPDATE = select(ratings).where(ratings.c.job_id == bindparam("job_id")).with_for_update()
 
 
 async def reusable_job(session: AsyncSession, owner_id: str, content_hash: str, model: str,
@@ -98,10 +98,6 @@ async def owned_job(session: AsyncSession, owner_id: str, job_id: str) -> Any:
     return (await session.execute(_OWNED_JOB, {"job_id": job_id, "owner_id": owner_id})).first()
 
 
-async def job_for_update(session: AsyncSession, job_id: str) -> Any:
-    return (await session.execute(_JOB_FOR_UPDATE, {"job_id": job_id})).first()
-
-
 async def latest_completed(session: AsyncSession, owner_id: str, resume_id: str) -> Any:
     query = (select(ratings).where(ratings.c.resume_id == resume_id,
                                    ratings.c.owner_id == owner_id,
@@ -113,9 +109,7 @@ async def latest_completed(session: AsyncSession, owner_id: str, resume_id: str)
 def _job_and_document() -> Any:
     replica, deleted = resume_replica, resume_replica.alias("deleted")
     live = ~exists().where(deleted.c.resume_id == ratings.c.resume_id, deleted.c.deleted)
-    return select(
-        ratings.c.status, ratings.c.content_hash, replica.c.document,
-    ).select_from(ratings.outerjoin(replica, and_(
+    return select(*ratings.c, replica.c.document).select_from(ratings.outerjoin(replica, and_(
         replica.c.resume_id == ratings.c.resume_id,
         replica.c.version == ratings.c.resume_version,
         replica.c.owner_id == ratings.c.owner_id, live,
@@ -126,9 +120,9 @@ _JOB_AND_DOCUMENT = _job_and_document()
 
 
 async def job_and_document(session: AsyncSession, job_id: str) -> Any:
-    """What the worker needs in one query: the job's status and input, and the document of
-    the resume version it names while that resume is live and still the job owner's (else
-    `document` is None)."""
+    """What the worker needs in one query: the job's row, and the document of the resume
+    version it names while that resume is live and still the job owner's (else `document`
+    is None)."""
     return (await session.execute(_JOB_AND_DOCUMENT, {"job_id": job_id})).first()
 
 

@@ -42,16 +42,15 @@ class RatingRunner:
         self.service, self.rater = service, rater
 
     async def handle(self, envelope: EventEnvelope) -> None:
-        job_id = envelope.stream_id
-        pending, data = await self.service.pending_input(job_id)
-        if not pending:  # closed already: a redelivery (or a job this store never had)
+        job, data = await self.service.pending_job(envelope.stream_id)
+        if job is None:  # closed already: a redelivery (or a job this store never had)
             return
         if data is None:
             outcome: CompleteRating | FailRating = FailRating(
                 "resume_unavailable", "the resume version was deleted before it was rated")
         else:
             outcome = await self._rate(data)
-        await self.service.close(job_id, outcome, causation_id=str(envelope.event_id))
+        await self.service.close(job, outcome, causation_id=str(envelope.event_id))
 
     async def _rate(self, data: dict[str, object]) -> CompleteRating | FailRating:
         started = time.perf_counter()

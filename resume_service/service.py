@@ -104,7 +104,7 @@ class ResumeService:
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
         stored = await self.store.append(session, state.resume_id, state.version, new,
-                                         user_id=owner_id, version_locked=True)
+                                         user_id=owner_id, known_version=True)
         for envelope in stored:
             await projections.apply_event(session, envelope)
         return stored

@@ -1,9 +1,10 @@
 """Append-only event log in one Postgres schema, with a transactional outbox.
 
-Appends in a schema are serialized by a transaction-scoped advisory lock, so global positions
-commit in increasing order: a reader tailing by position never skips a row that commits later
-with a lower position. The same lock makes the expected-version check race-free; the unique
-(stream_id, stream_version) key stays as the last line of defence.
+Appends in a schema are serialized by a transaction-scoped advisory lock, taken by the append
+statement itself before it numbers its rows, so global positions commit in increasing order: a
+reader tailing by position never skips a row that commits later with a lower position. The
+expected-version check is read before the lock; the unique (stream_id, stream_version) key
+refuses an append that lost a race to it.
 """
 
 import zlib
@@ -124,13 +125,11 @@ class EventStore:
     producer: str
     _lock_key: int = field(init=False)
     _append_sql: TextClause = field(init=False)
-    _lock_sql: Select[Any] = field(init=False)
     _version_sql: Select[Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self._lock_key = schema_lock_key(self.tables.schema, "append")
         self._append_sql = self._append_and_queue_sql()
-        self._lock_sql = select(func.pg_advisory_xact_lock(self._lock_key))
         ev = self.tables.events
         self._version_sql = select(func.coalesce(func.max(ev.c.stream_version), 0)).where(
             ev.c.stream_id == bindparam("stream_id"))
@@ -139,16 +138,16 @@ class EventStore:
         self, session: AsyncSession, stream_id: str, expected_version: int,
         events: Sequence[NewEvent], *, user_id: str | None,
         causation_id: str | None = None, correlation_id: str | None = None,
-        version_locked: bool = False,
+        known_version: bool = False,
     ) -> list[EventEnvelope]:
         """Append after `expected_version` (0 for a new stream) and queue the events in the
         outbox, in the caller's transaction. Raises VersionConflict when the stream moved.
 
-        `version_locked`: the caller read `expected_version` under a lock that keeps other
-        writers of the stream out (a row lock on its read model), so the version query is
-        skipped; the unique (stream_id, stream_version) key still refuses a lost race."""
-        await session.execute(self._lock_sql)
-        if not version_locked:
+        `known_version`: the caller knows `expected_version` already (a new stream, or the
+        version of its read-model row, read under a lock or just before), so the version
+        query is skipped; the unique (stream_id, stream_version) key still refuses a lost
+        race, as a VersionConflict."""
+        if not known_version:
             actual = await self.stream_version(session, stream_id)
             if actual != expected_version:
                 raise VersionConflict(stream_id, expected_version, actual)
@@ -167,7 +166,8 @@ class EventStore:
         ]
         try:
             result = await session.execute(self._append_sql, {
-                "stream_id": stream_id, "metadata": json_text(metadata), "producer": self.producer,
+                "lock_key": self._lock_key, "stream_id": stream_id,
+                "metadata": json_text(metadata), "producer": self.producer,
                 "event_ids": [r["event_id"] for r in rows],
                 "versions": [r["stream_version"] for r in rows],
                 "event_types": [r["event_type"] for r in rows],
@@ -196,12 +196,15 @@ class EventStore:
         return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
 
     def _append_and_queue_sql(self) -> TextClause:
-        """One statement, the same text every time (so prepared and cached once): insert the
-        events, given as parallel arrays in order, and their outbox rows; return positions.
-        The identity column numbers the rows in the arrays' order (`ORDER BY n`)."""
+        """One statement, the same text every time (so prepared and cached once): take the
+        schema's append lock, insert the events, given as parallel arrays in order, and their
+        outbox rows; return positions. The identity column numbers the rows in the arrays'
+        order (`ORDER BY n`); no row reaches the numbering before the join with `locked` has
+        produced its one row, so the lock is held before the first position is drawn."""
         schema = self.tables.schema
         return text(f"""
-            WITH appended AS (
+            WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(:lock_key)),
+            appended AS (
                 INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,
                                                schema_version, payload, metadata)
                 SELECT event_id, :stream_id, stream_version, event_type, schema_version,
@@ -211,6 +214,7 @@ class EventStore:
                             CAST(:payloads AS text[]))
                      WITH ORDINALITY AS e(event_id, stream_version, event_type, schema_version,
                                           payload, n)
+                     CROSS JOIN locked
                 ORDER BY n
                 RETURNING global_position, event_id, recorded_at, event_type
             ), queued AS (

@@ -1,5 +1,6 @@
-"""The rating work queue's delivery rules: a duplicate RatingRequested never pays twice, and
-a message that cannot be handled ends in the dead-letter queue with its error."""
+"""The rating work queue's delivery rules: a duplicate RatingRequested never pays twice,
+closers of one job racing each other record one outcome, and a message that cannot be handled
+ends in the dead-letter queue with its error."""
 
 import asyncio
 import uuid
@@ -9,14 +10,25 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ai_service.domain import FailRating
+from ai_service.settings import AiSettings
 from ai_service.tables import event_tables
+from ai_service.wiring import build
 from ai_service.worker import RATINGS_CONSUMER
 from contracts.topology import AI_PRODUCER, EVENTS_EXCHANGE, dead_letter_queue, routing_key
 from runtime.eventstore import row_to_envelope
 from runtime.outbox import envelope_bytes
-from tests.ai.conftest import Headers, create_resume, rate_and_wait, resume_document, token
+from tests.ai.conftest import (
+    Headers,
+    create_resume,
+    rate_and_wait,
+    request_rating,
+    resume_document,
+    token,
+    wait_for_job,
+)
 from tests.conftest import AMQP_URL
-from tests.fakes.gemini import FakeGemini
+from tests.fakes.gemini import FakeGemini, Reply
 
 REQUESTED_KEY = routing_key(AI_PRODUCER, "RatingRequested")
 
@@ -55,6 +67,40 @@ async def test_a_redelivered_rating_request_does_not_call_the_model_again(
     assert fake_gemini.calls(mark) == 1
     status = await ai_api.get(f"/ai/ratings/{job['job_id']}", headers=as_user(user_id))
     assert status.json()["status"] == "completed" and status.json()["model_calls"] == 1
+
+
+async def test_closers_racing_on_one_job_record_one_outcome(
+    ai_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, fake_gemini: FakeGemini,
+    as_user: Headers, user_id: str, ai_env: dict[str, object], database_url: str,
+) -> None:
+    """Each closer decides from the row it read, without a lock: the losers' appends fail
+    on the stream's unique version key and report the job as closed already."""
+    mark = token()
+    fake_gemini.script(mark, Reply.good(delay=0.8))  # the app's own worker closes it late
+    resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(mark))
+    requested = await request_rating(ai_api, as_user(user_id), resume_id)
+    job_id = requested.json()["job_id"]
+    components = build(AiSettings.model_validate(ai_env))
+    try:
+        job, _ = await components.service.pending_job(job_id)
+        assert job is not None and job.status == "pending"
+        closed = await asyncio.gather(*(
+            components.service.close(job, FailRating("resume_unavailable", f"closer {n}"))
+            for n in range(3)))
+    finally:
+        await components.aclose()
+    assert sorted(closed) == [False, False, True]
+    final = await wait_for_job(ai_api, as_user(user_id), job_id)
+    assert final["status"] == "failed"  # the app's worker, later, recorded nothing
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            events = event_tables.events
+            types = (await conn.execute(select(events.c.event_type).where(
+                events.c.stream_id == job_id).order_by(events.c.stream_version))).scalars()
+            assert list(types) == ["RatingRequested", "RatingFailed"]
+    finally:
+        await engine.dispose()
 
 
 async def test_an_undecodable_rating_request_goes_to_the_dead_letter_queue(

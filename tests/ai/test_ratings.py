@@ -176,6 +176,20 @@ async def test_two_simultaneous_requests_for_the_same_content_make_one_job(
     assert fake_gemini.calls(mark) == 1
 
 
+async def test_identical_requests_racing_take_one_rate_limit_slot(
+    ai_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Headers, user_id: str,
+) -> None:
+    """The losers of the race roll their claim back before the limit is taken."""
+    resumes = [(await create_resume(resume_api, as_user(user_id), resume_document(token())))[0]
+               for _ in range(RATING_LIMIT + 1)]
+    await rate_and_wait_replica(ai_api, as_user(user_id), resumes[0])
+    racing = await asyncio.gather(*(request_rating(ai_api, as_user(user_id), resumes[0])
+                                    for _ in range(4)))
+    assert len({r.json()["job_id"] for r in racing}) == 1
+    others = [await request_rating(ai_api, as_user(user_id), r) for r in resumes[1:]]
+    assert [r.status_code for r in others] == [202] * (RATING_LIMIT - 1) + [429]
+
+
 async def rate_and_wait_replica(ai_api: httpx.AsyncClient, headers: dict[str, str],
                                 resume_id: str) -> None:
     """Wait until the replica has the resume (a GET of the latest rating stops answering

@@ -1,6 +1,7 @@
 """runtime.eventstore on the real Postgres: appends keep order, queue their outbox rows in the
 same statement, and refuse a stale expected version."""
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -71,14 +72,29 @@ async def test_a_stale_expected_version_is_a_conflict_naming_the_actual_one(
     assert (conflict.value.expected, conflict.value.actual) == (1, 2)
 
 
-async def test_a_version_locked_append_that_lost_a_race_is_still_refused(
+async def test_a_known_version_append_that_lost_a_race_is_still_refused(
         sessions, store: EventStore) -> None:
     stream = str(uuid.uuid4())
     await append(sessions, store, stream, 0, "ResumeCreated")
     with pytest.raises(VersionConflict):  # the unique (stream, version) key catches it
-        await append(sessions, store, stream, 0, "ResumeCreated", version_locked=True)
+        await append(sessions, store, stream, 0, "ResumeCreated", known_version=True)
     async with sessions() as session:
         assert len(await store.read_stream(session, stream)) == 1
+
+
+async def test_appends_queue_behind_an_open_one_so_positions_commit_in_order(
+        sessions, store: EventStore) -> None:
+    """The append statement takes the schema's lock before it draws a position: a second
+    append waits for the first transaction to end, and its position comes after."""
+    async with sessions.begin() as first:
+        [held] = await store.append(first, str(uuid.uuid4()), 0, [NewEvent("ResumeCreated", {})],
+                                    user_id="u-1")
+        second = asyncio.create_task(append(sessions, store, str(uuid.uuid4()), 0,
+                                            "ResumeCreated"))
+        await asyncio.sleep(0.3)
+        assert not second.done()  # waiting on the lock, position not drawn yet
+    [after] = await asyncio.wait_for(second, 5)
+    assert after.global_position > held.global_position
 
 
 async def test_the_relay_sends_the_stored_event_as_the_envelope_consumers_read(
