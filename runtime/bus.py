@@ -45,7 +45,9 @@ DEAD_LETTERS = RabbitExchange(DEAD_LETTER_EXCHANGE, type=ExchangeType.DIRECT, du
 
 
 def make_broker(amqp_url: str) -> RabbitBroker:
-    return RabbitBroker(amqp_url, logger=None, graceful_timeout=10.0)
+    # apply_types=False: no FastDepends call model per message; every handler here is a
+    # Consumer's, which takes the message itself and parses its envelope once
+    return RabbitBroker(amqp_url, logger=None, graceful_timeout=10.0, apply_types=False)
 
 
 def consumer_queue(name: str, binding_key: str) -> RabbitQueue:
@@ -81,6 +83,12 @@ async def declare_topology(broker: RabbitBroker) -> None:
         await declare_consumer(broker, name, keys)
 
 
+async def _message_itself(message: RabbitMessage) -> RabbitMessage:
+    """The "decoded body" a handler is given: the message, for its ack and its raw body
+    (FastStream's JSON decoding would parse the body a second time, for nothing)."""
+    return message
+
+
 @dataclass
 class Consumer:
     """One named consumer: a queue, the routing keys it is bound to, and its handler."""
@@ -108,6 +116,7 @@ class Consumer:
         broker.subscriber(
             queue, EVENTS, ack_policy=AckPolicy.MANUAL,
             channel=Channel(prefetch_count=self.prefetch), title=self.name,
+            decoder=_message_itself,
         )(self._on_message)
 
     async def declare_rest(self, broker: RabbitBroker) -> None:
