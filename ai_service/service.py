@@ -113,7 +113,7 @@ class RatingService:
                             version_wait_seconds: float) -> Any:
         async with self.reads() as session:
             resume = await owned_version(session, resume_replica, owner_id, resume_id, version)
-        if resume is None and version is not None:  # it may be on its way from resume_service
+        if resume is None:  # it may be on its way from resume_service
             resume = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
                                             version, version_wait_seconds)
         if resume is None:

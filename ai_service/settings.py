@@ -19,7 +19,8 @@ class AiSettings(ServiceSettings):
     rating_limit_window_seconds: int = Field(3600, ge=1)
     rating_concurrency: int = Field(4, ge=1, le=64, description="Jobs one worker runs at once.")
     rating_version_wait_seconds: float = Field(5.0, ge=0, description="How long a request "
-                                               "for a given version waits for it to arrive.")
+                                               "waits for the resume (or the version it names) to "
+                                               "reach this service's replica.")
     rating_status_max_wait_seconds: float = Field(30.0, ge=0)
     ai_worker_in_app: bool = Field(True, description="Run the rating worker inside the HTTP "
                                                      "process (else: python -m ai_service.worker).")

@@ -73,7 +73,7 @@ class CompileService:
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
         async with self.sessions() as session:
             row = await owned_version(session, resume_replica, owner_id, resume_id, version)
-        if row is None and version is not None:
+        if row is None:  # it may be on its way from resume_service
             row = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
                                          version, self.version_wait_seconds)
         if row is not None and row.document is not None:

@@ -16,8 +16,9 @@ class CompileSettings(ServiceSettings):
                                                   "(empty: the system temp dir).")
     artifacts_dir: str = "var/artifacts"
     compile_templates_extra_dir: str = Field("", description="Extra templates (tests, trials).")
-    compile_version_wait_seconds: float = Field(5.0, ge=0, description="How long a compile of "
-                                                "a given version waits for it to arrive.")
+    compile_version_wait_seconds: float = Field(5.0, ge=0, description="How long a compile "
+                                                "waits for the resume (or the version it names) to "
+                                                "reach this service's replica.")
     compile_status_max_wait_seconds: float = Field(30.0, ge=0)
     compile_worker_in_app: bool = Field(True, description="Run the job worker inside the HTTP "
                                                           "process (else: compile_service.worker).")

@@ -123,13 +123,22 @@ async def owned_version(session: AsyncSession, replica: Table, owner_id: str, re
 
 
 async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: Table,
-                           owner_id: str, resume_id: str, version: int,
+                           owner_id: str, resume_id: str, version: int | None,
                            timeout: float) -> Any:
-    """Wait (bounded) for `version` to reach the replica; the row, or None on time-out."""
+    """Wait (bounded) for `version` of the owner's resume to reach the replica, or with no
+    version for the resume's first one (a resume created a moment ago may still be on its
+    way). The row; None on time-out, and at once when no wait can make the resume the
+    owner's (it is another user's, or deleted)."""
     deadline = time.monotonic() + timeout
     while True:
         async with sessions() as session:
-            row = await owned_version(session, replica, owner_id, resume_id, version)
-        if row is not None or time.monotonic() >= deadline:
-            return row
+            head = await latest(session, replica, resume_id)
+            if head is not None:
+                if head.deleted or head.owner_id != owner_id:
+                    return None
+                row = await owned_version(session, replica, owner_id, resume_id, version)
+                if row is not None:
+                    return row
+        if time.monotonic() >= deadline:
+            return None
         await asyncio.sleep(0.05)

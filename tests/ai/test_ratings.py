@@ -176,6 +176,16 @@ async def test_two_simultaneous_requests_for_the_same_content_make_one_job(
     assert fake_gemini.calls(mark) == 1
 
 
+async def test_a_rating_asked_for_without_a_version_right_after_create_waits_for_it(
+    ai_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Headers, user_id: str,
+) -> None:
+    """The resume may not have reached ai_service's replica yet: that is a wait, not a 404."""
+    resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(token()))
+    response = await request_rating(ai_api, as_user(user_id), resume_id, version=None)
+    assert response.status_code == 202, response.text
+    assert response.json()["resume_version"] == 1
+
+
 async def test_identical_requests_racing_take_one_rate_limit_slot(
     ai_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Headers, user_id: str,
 ) -> None:

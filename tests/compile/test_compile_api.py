@@ -177,6 +177,18 @@ async def test_a_queued_or_running_job_is_returned_instead_of_a_new_one(
     assert job["status"] == "succeeded"
 
 
+async def test_a_compile_without_a_version_right_after_create_waits_for_the_resume(
+        compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Any,
+        user_id: str) -> None:
+    """The resume may not have reached compile_service's replica yet: a wait, not a 404."""
+    headers = as_user(user_id)
+    resume_id, version = await create_resume(resume_api, headers,
+                                             resume_document(unique("Fresh")))
+    response = await compile_api.post(f"/compile/{resume_id}", headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["version"] == version
+
+
 async def test_compile_after_save_compiles_the_saved_version(
         compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Any,
         user_id: str) -> None:
