@@ -16,6 +16,8 @@ HTTP process and its rating worker (with the outbox relay); the fake Gemini serv
   client's long poll;
 - cached: POST /ai/rate of a rated resume (200 with the stored rating), with wrk
   (target p50 < 10 ms).
+Also printed: the CPU time the ai_service HTTP process and its worker spent per rating (from
+/proc), which this shared machine's drift in speed moves far less than the latencies.
 """
 
 import asyncio
@@ -35,7 +37,15 @@ from ai_service.gemini import GeminiRater, make_client
 from ai_service.prompt import model_input
 from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
-from bench.common import Result, background_process, uvicorn_server, wait_replicated, wrk
+from bench.common import (
+    Result,
+    background_process,
+    cpu_seconds,
+    uvicorn_process,
+    uvicorn_server,
+    wait_replicated,
+    wrk,
+)
 from runtime.db import asyncpg_dsn
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
@@ -118,7 +128,9 @@ async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[
 
 
 async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str, str],
-                               dsn: str, fake_url: str) -> tuple[Result, Result, Result, str]:
+                               dsn: str, fake_url: str, pids: dict[str, int],
+                               ) -> tuple[Result, Result, Result, str, dict[str, float]]:
+    """The ratings one at a time; also the CPU milliseconds each of `pids` spent per rating."""
     clock, listener = CommitClock(), await asyncpg.connect(dsn)
     await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
     baseline = Baseline(fake_url)
@@ -129,6 +141,7 @@ async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str
             await baseline.once()
         baseline.samples.clear()
         client, recorded, started = [], [], time.perf_counter()
+        cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
         for resume_id in ids[:-1]:
             seen_by_client, committed = await rate_once(session, ai_base, headers, resume_id,
                                                         clock)
@@ -137,6 +150,8 @@ async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str
             await baseline.once()
             if time.perf_counter() - started > TIME_BUDGET_SECONDS:
                 break
+        cpu_ms = {who: (cpu_seconds(pid) - cpu_before[who]) * 1000 / len(client)
+                  for who, pid in pids.items()}
     await listener.close()
     assert baseline.client is not None
     await baseline.client.aio.aclose()
@@ -144,7 +159,7 @@ async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str
     return (summary("baseline: fake Gemini call", baseline.samples,
                     sum(baseline.samples) / 1000),
             summary("request -> completed", client, elapsed),
-            summary("request -> recorded", recorded, elapsed), ids[-1])
+            summary("request -> recorded", recorded, elapsed), ids[-1], cpu_ms)
 
 
 def main() -> None:
@@ -159,10 +174,12 @@ def main() -> None:
     worker = {**ai_env, "RELAY_IN_PROCESS": "true"}
     try:
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
-                uvicorn_server("ai_service.app:create_app", as_deployed) as ai_base, \
-                background_process("-m", "ai_service.worker", env=worker):
-            base_result, e2e, recorded, rated = asyncio.run(request_to_completed(
-                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url), fake.url))
+                uvicorn_process("ai_service.app:create_app", as_deployed) as (ai_base, ai_pid), \
+                background_process("-m", "ai_service.worker", env=worker) as worker_pid:
+            pids = {"ai_service HTTP": ai_pid, "ai_service worker (and relay)": worker_pid}
+            base_result, e2e, recorded, rated, cpu_ms = asyncio.run(request_to_completed(
+                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url), fake.url,
+                pids))
             url = f"{ai_base}/ai/rate/{rated}"
             post = {**headers, "Content-Type": "application/json"}
             body = json.dumps({"version": 1})
@@ -182,6 +199,8 @@ def main() -> None:
     print(f"overhead p50 without the client's long poll (request->recorded minus baseline): "
           f"{recorded.p50_ms - base_result.p50_ms:.2f} ms")
     print(f"cached rating p50: {cached_1.p50_ms:.2f} ms (target < 10 ms)")
+    print("CPU per rating: " + ", ".join(f"{who} {ms:.2f} ms" for who, ms in cpu_ms.items())
+          + " (the worker's includes the google-genai call the baseline also makes)")
 
 
 if __name__ == "__main__":

@@ -30,12 +30,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def background_process(*args: str, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run a helper process (e.g. an outbox relay) for the duration of the block."""
+def background_process(*args: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run a helper process (e.g. an outbox relay) for the duration of the block; its pid."""
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT,
                                env={**os.environ, **(env or {})})
     try:
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -46,19 +46,34 @@ UVICORN_SPEED = ["--loop", "uvloop", "--http", "runtime.http_server:HttpProtocol
 
 
 @contextmanager
-def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run `app` (a factory) in one uvicorn process; yield its base URL."""
+def uvicorn_process(app: str, env: dict[str, str] | None = None,
+                    *options: str) -> Iterator[tuple[str, int]]:
+    """Run `app` (a factory) in one uvicorn process; yield its base URL and pid."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED]
+               "--port", str(port), "--no-access-log", "--log-level", "warning",
+               *UVICORN_SPEED, *options]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextmanager
+def uvicorn_server(app: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `app` (a factory) in one uvicorn process; yield its base URL."""
+    with uvicorn_process(app, env) as (base, _):
+        yield base
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def wait_replicated(schema: str, resume_ids: list[str], queue: str,

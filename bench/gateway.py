@@ -16,54 +16,26 @@ repeats the throughput figure (both are printed).
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio import Redis
 
-from bench.common import UVICORN_SPEED, Result, interleaved, wait_healthy, wrk
+from bench.common import Result, cpu_seconds, interleaved, uvicorn_process, wrk
 from bench.resume_service import DOCUMENT
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE, SessionStore
 from runtime.settings import ServiceSettings
 
 USER = "bench-gateway-user"
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS, ROUND_SECONDS = 3, 4
 DIRECT, THROUGH = "direct GET /resume/{id}", "gateway GET /api/resume/{id}"
 DIRECT_1, THROUGH_1 = "direct, 1 connection", "gateway, 1 connection"
 RUNS = {DIRECT: (8, False), THROUGH: (8, True), DIRECT_1: (1, False), THROUGH_1: (1, True)}
-
-
-@contextmanager
-def server(app: str, env: dict[str, str], *options: str) -> Iterator[tuple[str, int]]:
-    """One uvicorn process, as the Procfile runs it; yields its base URL and pid."""
-    from bench.common import free_port
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--no-access-log", "--log-level", "warning", *UVICORN_SPEED, *options],
-        cwd=ROOT, env={**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measured(name: str, url: str, headers: dict[str, str], pids: dict[str, int],
@@ -99,12 +71,12 @@ def main() -> None:
     identity = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(USER)}
     session_id = asyncio.run(open_session(settings.redis_url))
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
-    with server("resume_service.app:create_app", {"READ_CACHE": "true"}) as (resume_base,
-                                                                              resume_pid):
+    with uvicorn_process("resume_service.app:create_app",
+                         {"READ_CACHE": "true"}) as (resume_base, resume_pid):
         gateway_env = {"RESUME_SERVICE_URL": resume_base, "RATE_LIMIT_PER_SESSION": "100000000",
                        "RATE_LIMIT_PER_IP": "100000000"}
-        with server("gateway.app:create_app", gateway_env,
-                    "--no-proxy-headers") as (gateway_base, gateway_pid):
+        with uvicorn_process("gateway.app:create_app", gateway_env,
+                             "--no-proxy-headers") as (gateway_base, gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}
             resume_id = create_resume(resume_base, identity)
             direct_url = f"{resume_base}/resume/{resume_id}"
