@@ -86,7 +86,8 @@ class RatingService:
     async def request(self, owner_id: str, resume_id: str, version: int | None,
                       version_wait_seconds: float) -> tuple[Any, bool]:
         """The job for the owner's resume at `version` (default: the latest), and whether it
-        was created now. A version not in the replica yet is waited for, a little."""
+        was created now. A resume (or version) not in the replica yet is waited for, a
+        little."""
         resume = await self._owned_resume(owner_id, resume_id, version, version_wait_seconds)
         command = RequestRating(owner_id, resume.resume_id, resume.version,
                                 content_hash(model_input(resume.document or {})),
