@@ -19,6 +19,7 @@ from tests.ai.conftest import (
     request_rating,
     resume_document,
     token,
+    wait_for_job,
 )
 from tests.fakes.gemini import GOOD_RATING, FakeGemini, Reply
 
@@ -285,3 +286,30 @@ async def test_without_an_api_key_rating_answers_503_naming_the_variable(
     assert health.status_code == 200
     assert fake_gemini.calls(mark) == 0
 
+
+
+@pytest.fixture
+async def limiterless_ai_api(ai_env: dict[str, Any]) -> Any:
+    """An instance whose Redis (the shared rate limiter) is unreachable."""
+    settings = AiSettings.model_validate(
+        {**ai_env, "redis_url": "redis://127.0.0.1:1/0", "ai_worker_in_app": False,
+         "relay_in_process": False})
+    async for client in ai_client(settings):
+        yield client
+
+
+async def test_without_its_rate_limiter_rating_answers_503_and_records_nothing(
+    limiterless_ai_api: httpx.AsyncClient, ai_api: httpx.AsyncClient,
+    resume_api: httpx.AsyncClient, fake_gemini: FakeGemini, as_user: Headers, user_id: str,
+) -> None:
+    mark = token()
+    resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(mark))
+    await rate_and_wait_replica(ai_api, as_user(user_id), resume_id)
+    refused = await request_rating(limiterless_ai_api, as_user(user_id), resume_id)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "rate_limiter_unavailable"
+    # the job it had claimed was rolled back: a working instance makes a new one
+    accepted = await request_rating(ai_api, as_user(user_id), resume_id)
+    assert accepted.status_code == 202 and accepted.json()["cached"] is False
+    job = await wait_for_job(ai_api, as_user(user_id), accepted.json()["job_id"])
+    assert job["status"] == "completed" and fake_gemini.calls(mark) == 1
