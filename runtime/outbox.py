@@ -68,7 +68,9 @@ class OutboxRelay:
             await conn.add_listener(outbox_channel(self.tables.schema), self._on_notify)
             while True:
                 await self._measure(conn)
-                if await self.publish_pending(conn) == 0:
+                # a batch that was not full emptied the outbox as of its fetch; whatever
+                # committed since has set the wake event (cleared before each fetch)
+                if await self.publish_pending(conn) < BATCH_SIZE:
                     await self._vacuum_if_due(conn)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -149,7 +151,9 @@ class OutboxRelay:
             wire_body(row, metadata), exchange=EVENTS, routing_key=row["routing_key"],
             message_id=str(row["event_id"]), correlation_id=metadata.get("correlation_id"),
             headers={"event_type": row["event_type"]}, content_type="application/json",
-            persist=True, timeout=self.publish_timeout,
+            # not mandatory: an event no queue is bound to (yet) is dropped by the exchange
+            # rather than sent back; the log keeps it, and replay can deliver it later
+            persist=True, mandatory=False, timeout=self.publish_timeout,
         )
 
 
