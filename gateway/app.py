@@ -63,8 +63,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # no per-command socket timeout (it costs a task per call); the proxy bounds the
-        # whole session lookup with one deadline instead
+        # no per-command socket timeout (it costs a task per call); the gate bounds each
+        # round trip it makes with one deadline instead
         redis = Redis.from_url(settings.redis_url, socket_timeout=None,
                                socket_connect_timeout=2, health_check_interval=0)
         sessions = SessionStore(redis, settings.session_idle_seconds,

@@ -15,6 +15,7 @@ When something must be asked (a new session, a lease run out), it is one Lua scr
 round trip (runtime.sessions).
 """
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ _MAX_LEASE = 64
 _LEASE_SHARE = 20  # an instance leases at most limit / _LEASE_SHARE tokens at a time
 _MAX_COUNTERS = 100_000
 _MAX_SLIDE_EVERY_SECONDS = 60.0
+REDIS_DEADLINE_SECONDS = 2.0  # a hung Redis must not hold requests (TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ class _Lease:
 
 class Gate:
     def __init__(self, sessions: SessionStore, limits: Limits,
-                 tracked: TrackedSessions | None = None) -> None:
+                 tracked: TrackedSessions | None = None,
+                 redis_deadline_seconds: float = REDIS_DEADLINE_SECONDS) -> None:
         self.sessions, self.limits, self.tracked = sessions, limits, tracked
+        self.redis_deadline_seconds = redis_deadline_seconds
         self.slide_every = min(_MAX_SLIDE_EVERY_SECONDS, sessions.idle_seconds / 4)
         self._leases: dict[str, _Lease] = {}
 
@@ -90,9 +94,10 @@ class Gate:
                     if not lease.take(now)]
         user_id = self.tracked.get(key) if self.tracked and key else None
         if not to_renew and (user_id is not None or not session_id):
-            return Verdict(user_id, 0)
-        return await self._ask_redis(session_id if user_id is None else None, key, user_id,
-                                     to_renew, now)
+            return Verdict(user_id, 0)  # from memory: no deadline to set
+        async with asyncio.timeout(self.redis_deadline_seconds):
+            return await self._ask_redis(session_id if user_id is None else None, key,
+                                         user_id, to_renew, now)
 
     async def _ask_redis(self, session_id: str | None, key: str, known_user: str | None,
                          to_renew: list[tuple[Counter, _Lease]], now: float) -> Verdict:

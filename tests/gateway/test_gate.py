@@ -135,3 +135,26 @@ async def test_a_small_limit_is_counted_request_by_request(redis: Redis) -> None
     ip = an_ip()
     verdicts = [await gates[i % 2].check(None, ip) for i in range(8)]
     assert [v.retry_after == 0 for v in verdicts] == [True] * 5 + [False] * 3
+
+
+async def test_a_redis_that_never_answers_fails_the_check_at_the_deadline(
+        redis: Redis) -> None:
+    """A hung Redis (it accepts the connection, then says nothing) must not hold requests:
+    the gate's round trip gives up at its deadline, and the proxy answers 503."""
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the gate gives up and closes
+        writer.close()
+
+    silent = await asyncio.start_server(say_nothing, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    hung = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=None)
+    try:
+        gate = Gate(SessionStore(hung), PLENTY, redis_deadline_seconds=0.3)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            await gate.check(None, an_ip())
+        assert asyncio.get_running_loop().time() - started < 1.5
+    finally:
+        await hung.aclose()
+        silent.close()
+        await silent.wait_closed()
