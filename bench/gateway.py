@@ -75,8 +75,8 @@ def main() -> None:
                          {"READ_CACHE": "true"}) as (resume_base, resume_pid):
         gateway_env = {"RESUME_SERVICE_URL": resume_base, "RATE_LIMIT_PER_SESSION": "100000000",
                        "RATE_LIMIT_PER_IP": "100000000"}
-        with uvicorn_process("gateway.app:create_app", gateway_env,
-                             "--no-proxy-headers") as (gateway_base, gateway_pid):
+        with uvicorn_process("gateway.app:create_app", gateway_env) as (gateway_base,
+                                                                        gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}
             resume_id = create_resume(resume_base, identity)
             direct_url = f"{resume_base}/resume/{resume_id}"
