@@ -16,6 +16,8 @@ from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
 from runtime.outbox import wire_body
 
+TRICKY_TEXT = "ä\"'\\"  # a non-ASCII letter, both quotes and a backslash
+
 
 @pytest.fixture
 async def sessions(database_url: str, resume_api):  # type: ignore[no-untyped-def]
@@ -35,28 +37,33 @@ async def append(sessions, store: EventStore, stream: str, expected: int,  # typ
     async with sessions.begin() as session:
         return await store.append(
             session, stream, expected,
-            [NewEvent(t, {"n": i, "text": "ä\"'\\"}) for i, t in enumerate(types)],
-            user_id="u-1", correlation_id="corr-1", **options)
+            new_events(*types), user_id="u-1", correlation_id="corr-1", **options)
+
+
+def new_events(*types: str) -> list[NewEvent]:
+    return [NewEvent(t, {"n": i, "text": TRICKY_TEXT}) for i, t in enumerate(types)]
 
 
 async def test_events_of_one_append_keep_their_order_and_each_has_an_outbox_row(
         sessions, store: EventStore) -> None:
-    stream = str(uuid.uuid4())
-    stored = await append(sessions, store, stream, 0, "ResumeCreated", "ResumeUpdated",
-                          "ResumeDeleted")
+    stream, outbox = str(uuid.uuid4()), event_tables.outbox
+    types = ["ResumeCreated", "ResumeUpdated", "ResumeDeleted"]
+    async with sessions.begin() as session:
+        stored = await store.append(session, stream, 0, new_events(*types), user_id="u-1",
+                                    correlation_id="corr-1")
+        positions = [e.global_position for e in stored]
+        # read before the commit: once it commits, the session's live relay takes the rows
+        keys = dict((await session.execute(
+            select(outbox.c.global_position, outbox.c.routing_key)
+            .where(outbox.c.global_position.in_(positions)))).all())
     assert [e.stream_version for e in stored] == [1, 2, 3]
-    positions = [e.global_position for e in stored]
     assert positions == sorted(positions) and len(set(positions)) == 3
     async with sessions() as session:
         read = await store.read_stream(session, stream)
         first_two = await store.read_stream(session, stream, up_to=2)
-        outbox = event_tables.outbox
-        keys = dict((await session.execute(
-            select(outbox.c.global_position, outbox.c.routing_key)
-            .where(outbox.c.global_position.in_(positions)))).all())
     assert [(e.event_type, e.payload, e.global_position) for e in read] == [
-        (t, {"n": i, "text": "ä\"'\\"}, p) for i, (t, p) in
-        enumerate(zip(["ResumeCreated", "ResumeUpdated", "ResumeDeleted"], positions, strict=True))]
+        (t, {"n": i, "text": TRICKY_TEXT}, p)
+        for i, (t, p) in enumerate(zip(types, positions, strict=True))]
     assert {e.user_id for e in read} == {"u-1"} and {e.correlation_id for e in read} == {"corr-1"}
     assert [e.stream_version for e in first_two] == [1, 2]
     assert [keys[p] for p in positions] == [
