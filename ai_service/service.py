@@ -33,7 +33,7 @@ from ai_service.ratelimit import RateLimiter
 from ai_service.tables import resume_replica
 from contracts.ai_events import RatingEvent
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
-from runtime.replica import owned_version, wait_for_version
+from runtime.replica import wait_for_version
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,9 @@ class RatingService:
 
     async def _owned_resume(self, owner_id: str, resume_id: str, version: int | None,
                             version_wait_seconds: float) -> Any:
-        async with self.reads() as session:
-            resume = await owned_version(session, resume_replica, owner_id, resume_id, version)
-        if resume is None:  # it may be on its way from resume_service
-            resume = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
-                                            version, version_wait_seconds)
+        # a resume created a moment ago may still be on its way from resume_service
+        resume = await wait_for_version(self.reads, resume_replica, owner_id, resume_id,
+                                        version, version_wait_seconds)
         if resume is None:
             raise ResumeNotFound(resume_id)
         return resume

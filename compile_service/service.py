@@ -71,11 +71,9 @@ class CompileService:
             return await projections.owned_job(session, owner_id, job_id), True
 
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
-        async with self.sessions() as session:
-            row = await owned_version(session, resume_replica, owner_id, resume_id, version)
-        if row is None:  # it may be on its way from resume_service
-            row = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
-                                         version, self.version_wait_seconds)
+        # a resume created a moment ago may still be on its way from resume_service
+        row = await wait_for_version(self.sessions, resume_replica, owner_id, resume_id,
+                                     version, self.version_wait_seconds)
         if row is not None and row.document is not None:
             return row
         async with self.sessions() as session:

@@ -114,10 +114,16 @@ async def owned_version(session: AsyncSession, replica: Table, owner_id: str, re
     head = await latest(session, replica, resume_id)
     if head is None or head.deleted or head.owner_id != owner_id:
         return None
+    return await _version_of(session, replica, head, version)
+
+
+async def _version_of(session: AsyncSession, replica: Table, head: Any,
+                      version: int | None) -> Any:
+    """The row of `version` (or the head) of a live resume whose head was just read."""
     if version is None or version == head.version:
         return head
     row = (await session.execute(_statements(replica).at_version,
-                                 {"resume_id": resume_id, "version": version})).first()
+                                 {"resume_id": head.resume_id, "version": version})).first()
     # the version may have arrived since the head was read: a deletion is no resume to rate
     return None if row is None or row.deleted else row
 
@@ -136,7 +142,7 @@ async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: 
             if head is not None:
                 if head.deleted or head.owner_id != owner_id:
                     return None
-                row = await owned_version(session, replica, owner_id, resume_id, version)
+                row = await _version_of(session, replica, head, version)
                 if row is not None:
                     return row
         if time.monotonic() >= deadline:
