@@ -4,6 +4,7 @@ ends in the dead-letter queue with its error."""
 
 import asyncio
 import uuid
+from typing import Any
 
 import aio_pika
 import httpx
@@ -45,6 +46,18 @@ async def publish(body: bytes, message_id: str) -> None:
         await connection.close()
 
 
+async def job_events(database_url: str, job_id: str) -> list[Any]:
+    """The rows of a job's stream, in order."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            events = event_tables.events
+            return list((await conn.execute(select(events).where(
+                events.c.stream_id == job_id).order_by(events.c.stream_version))).all())
+    finally:
+        await engine.dispose()
+
+
 async def test_a_redelivered_rating_request_does_not_call_the_model_again(
     ai_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, fake_gemini: FakeGemini,
     as_user: Headers, user_id: str, database_url: str,
@@ -52,15 +65,7 @@ async def test_a_redelivered_rating_request_does_not_call_the_model_again(
     mark = token()
     resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(mark))
     job = await rate_and_wait(ai_api, as_user(user_id), resume_id)
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            events = event_tables.events
-            row = (await conn.execute(select(events).where(
-                events.c.stream_id == job["job_id"], events.c.stream_version == 1))).one()
-    finally:
-        await engine.dispose()
-    envelope = row_to_envelope(row)
+    envelope = row_to_envelope((await job_events(database_url, job["job_id"]))[0])
 
     await publish(envelope_bytes(envelope), str(envelope.event_id))
     await asyncio.sleep(1.0)
@@ -92,15 +97,8 @@ async def test_closers_racing_on_one_job_record_one_outcome(
     assert sorted(closed) == [False, False, True]
     final = await wait_for_job(ai_api, as_user(user_id), job_id)
     assert final["status"] == "failed"  # the app's worker, later, recorded nothing
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            events = event_tables.events
-            types = (await conn.execute(select(events.c.event_type).where(
-                events.c.stream_id == job_id).order_by(events.c.stream_version))).scalars()
-            assert list(types) == ["RatingRequested", "RatingFailed"]
-    finally:
-        await engine.dispose()
+    assert [e.event_type for e in await job_events(database_url, job_id)] == [
+        "RatingRequested", "RatingFailed"]
 
 
 async def test_an_undecodable_rating_request_goes_to_the_dead_letter_queue(
