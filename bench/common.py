@@ -2,6 +2,7 @@
 with wrk (bounded in time), and parse p50/p99/throughput. Targets only 127.0.0.1."""
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +20,9 @@ from pathlib import Path
 
 import aio_pika
 import asyncpg
+from redis.asyncio import Redis
+
+from runtime.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,14 +52,17 @@ UVICORN_SPEED = ["--loop", "uvloop", "--http", "runtime.http_server:HttpProtocol
 
 
 @contextmanager
-def uvicorn_process(app: str, env: dict[str, str] | None = None,
-                    *options: str) -> Iterator[tuple[str, int]]:
-    """Run `app` (a factory) in one uvicorn process; yield its base URL and pid."""
+def uvicorn_process(app: str, env: dict[str, str] | None = None, *options: str,
+                    log: Path | None = None) -> Iterator[tuple[str, int]]:
+    """Run `app` (a factory) in one uvicorn process, its log lines (stderr) appended to
+    `log` if given; yield its base URL and pid."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--log-level", "warning",
                *UVICORN_SPEED, *options]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})})
+    with log.open("ab") if log else contextlib.nullcontext() as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                                   stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)
@@ -76,6 +83,15 @@ def cpu_seconds(pid: int) -> float:
     """The CPU time (user + system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def open_session(redis_url: str, user_id: str) -> str:
+    """What a sign-in leaves behind: a session in Redis for the user; its id."""
+    redis = Redis.from_url(redis_url)
+    try:
+        return await SessionStore(redis).create(user_id)
+    finally:
+        await redis.aclose()
 
 
 async def wait_replicated(schema: str, resume_ids: list[str], queue: str,

@@ -23,12 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis.asyncio import Redis
 
-from bench.common import Result, cpu_seconds, interleaved, uvicorn_process, wrk
+from bench.common import Result, cpu_seconds, interleaved, open_session, uvicorn_process, wrk
 from bench.resume_service import DOCUMENT
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
-from runtime.sessions import SESSION_COOKIE, SessionStore
+from runtime.sessions import SESSION_COOKIE
 from runtime.settings import ServiceSettings
 
 USER = "bench-gateway-user"
@@ -57,19 +56,10 @@ def create_resume(base: str, headers: dict[str, str]) -> str:
         return str(json.load(response)["id"])
 
 
-async def open_session(redis_url: str) -> str:
-    """What a sign-in leaves behind: a session in Redis for the user."""
-    redis = Redis.from_url(redis_url)
-    try:
-        return await SessionStore(redis).create(USER)
-    finally:
-        await redis.aclose()
-
-
 def main() -> None:
     settings = ServiceSettings()
     identity = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(USER)}
-    session_id = asyncio.run(open_session(settings.redis_url))
+    session_id = asyncio.run(open_session(settings.redis_url, USER))
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
     with uvicorn_process("resume_service.app:create_app",
                          {"READ_CACHE": "true"}) as (resume_base, resume_pid):

@@ -11,9 +11,7 @@ drift in the machine's load falls on both alike. Target: on costs < 10% of throu
 """
 
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -24,12 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis.asyncio import Redis
 
-from bench.common import ROOT, UVICORN_SPEED, Result, free_port, wait_healthy, wrk
+from bench.common import Result, cpu_seconds, open_session, uvicorn_process, wrk
 from bench.resume_service import create_resume
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
-from runtime.sessions import SESSION_COOKIE, SessionStore
+from runtime.sessions import SESSION_COOKIE
 from runtime.settings import ServiceSettings
 
 USER = "bench-observability-user"
@@ -38,25 +35,6 @@ MODES = {
     "off": {"METRICS_ENABLED": "false", "ACCESS_LOG": "false", "LOG_FORMAT": "json"},
     "on": {"METRICS_ENABLED": "true", "ACCESS_LOG": "true", "LOG_FORMAT": "json"},
 }
-
-
-@contextmanager
-def server(app: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """One uvicorn process whose log lines (stderr) go to `log`; yields its URL and pid."""
-    port = free_port()
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--log-level", "warning",
-             *UVICORN_SPEED],
-            cwd=ROOT, env={**os.environ, **env}, stderr=sink)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @dataclass
@@ -71,28 +49,12 @@ def stack(mode: str, logs: Path) -> Iterator[Stack]:
     """A resume_service and a gateway in front of it."""
     env = MODES[mode]
     with ExitStack() as running:
-        resume, resume_pid = running.enter_context(server(
-            "resume_service.app:create_app", env, logs / f"resume-{mode}.log"))
-        gateway, gateway_pid = running.enter_context(server("gateway.app:create_app", {
+        resume, resume_pid = running.enter_context(uvicorn_process(
+            "resume_service.app:create_app", env, log=logs / f"resume-{mode}.log"))
+        gateway, gateway_pid = running.enter_context(uvicorn_process("gateway.app:create_app", {
             **env, "RESUME_SERVICE_URL": resume, "RATE_LIMIT_PER_SESSION": "100000000",
-            "RATE_LIMIT_PER_IP": "100000000"}, logs / f"gateway-{mode}.log"))
+            "RATE_LIMIT_PER_IP": "100000000"}, log=logs / f"gateway-{mode}.log"))
         yield Stack(resume, gateway, [resume_pid, gateway_pid])
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-async def open_session(redis_url: str) -> str:
-    redis = Redis.from_url(redis_url)
-    try:
-        return await SessionStore(redis).create(USER)
-    finally:
-        await redis.aclose()
 
 
 def summary(name: str, rounds: list[Result]) -> Result:
@@ -104,7 +66,7 @@ def summary(name: str, rounds: list[Result]) -> Result:
 def main() -> None:
     settings = ServiceSettings()
     identity = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(USER)}
-    cookie = {"Cookie": f"{SESSION_COOKIE}={asyncio.run(open_session(settings.redis_url))}"}
+    cookie = {"Cookie": f"{SESSION_COOKIE}={asyncio.run(open_session(settings.redis_url, USER))}"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
         logs = Path(tmp)
         urls, stacks = {}, {}
@@ -117,9 +79,9 @@ def main() -> None:
         cpu_us: dict[str, list[float]] = {mode: [] for mode in MODES}
         for i in range(ROUNDS):
             for mode in MODES:
-                before = cpu_seconds(stacks[mode].pids)
+                before = sum(map(cpu_seconds, stacks[mode].pids))
                 result = wrk(f"{mode} round {i + 1}", urls[mode], cookie, seconds=SECONDS)
-                spent = cpu_seconds(stacks[mode].pids) - before
+                spent = sum(map(cpu_seconds, stacks[mode].pids)) - before
                 rounds[mode].append(result)
                 cpu_us[mode].append(spent / (result.rps * SECONDS) * 1e6)
         lines = sum(1 for _ in (logs / "gateway-on.log").open()) if (
