@@ -13,7 +13,7 @@ from auth_service.settings import AuthSettings
 from auth_service.views import DevLoginIn, UserOut
 from runtime.http import ApiError, error_responses
 from runtime.identity import CurrentUser
-from runtime.sessions import SESSION_COOKIE
+from runtime.sessions import SESSION_COOKIE, session_cookie_name
 
 NEXT_KEY = "rb_next"
 SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
@@ -58,7 +58,8 @@ async def callback(request: Request, current: SessionCookie = None) -> Response:
 async def logout(request: Request, user: CurrentUser, current: SessionCookie = None) -> Response:
     await _service(request).sign_out(user, current)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=_settings(request).cookie_secure,
+    secure = _settings(request).cookie_secure
+    response.delete_cookie(session_cookie_name(secure), path="/", secure=secure,
                            httponly=True, samesite="lax")
     return response
 
@@ -89,6 +90,7 @@ async def _open_session(request: Request, response: Response, profile: Profile,
                         method: Literal["oidc", "dev"], current: str | None) -> str:
     settings = _settings(request)
     user_id, session_id = await _service(request).sign_in(profile, method, replaces=current)
-    response.set_cookie(SESSION_COOKIE, session_id, max_age=settings.session_absolute_seconds,
-                        path="/", secure=settings.cookie_secure, httponly=True, samesite="lax")
+    response.set_cookie(session_cookie_name(settings.cookie_secure), session_id,
+                        max_age=settings.session_absolute_seconds, path="/",
+                        secure=settings.cookie_secure, httponly=True, samesite="lax")
     return user_id

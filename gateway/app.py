@@ -22,10 +22,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.addresses import ClientAddresses
 from gateway.gate import Gate, Limits
 from gateway.guards import OriginPolicy
+from gateway.long_polls import LongPollCaps
 from gateway.openapi import MergedOpenApi
-from gateway.proxy import Proxy
+from gateway.proxy import EdgeRules, Proxy
 from gateway.routing import API_PREFIX, GATEWAY_PATHS, route_label
 from gateway.session_tracking import TrackedSessions
 from gateway.settings import GatewaySettings
@@ -58,7 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     proxy = Proxy(settings.upstreams, OriginPolicy(settings.origins),
                   IdentitySigner(settings.internal_secret, settings.identity_ttl_seconds),
-                  settings.max_body_bytes, settings.trust_forwarded_for)
+                  edge_rules(settings))
     docs = MergedOpenApi(settings.upstreams, settings.openapi_cache_seconds)
 
     @contextlib.asynccontextmanager
@@ -78,7 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                                        name="session-tracking")
         http = _client_session(settings)
         proxy.start(gate, settings.upstream_pool_size, settings.upstream_connect_timeout_seconds,
-                    settings.upstream_timeout_seconds)
+                    settings.upstream_timeout_seconds, settings.upstream_slot_timeout_seconds)
         app.state.redis, app.state.http = redis, http
         try:
             yield
@@ -138,6 +140,12 @@ def _add_event_docs(app: FastAPI) -> None:
     @app.get(API_PREFIX + "/asyncapi")
     async def asyncapi_page() -> HTMLResponse:
         return HTMLResponse(document()["html"])
+
+
+def edge_rules(settings: GatewaySettings) -> EdgeRules:
+    return EdgeRules(settings.max_body_bytes, settings.client_body_timeout_seconds,
+                     settings.session_cookie, ClientAddresses(settings.proxy_networks),
+                     LongPollCaps(settings.long_polls_per_session, settings.long_polls_per_ip))
 
 
 def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:

@@ -1,30 +1,41 @@
 """The forwarding hot path, as a plain ASGI handler (no framework on the way: every
 microsecond here is paid by every API call).
 
-For each `/api/...` request: request id, preflight, path and CSRF checks, then the session and
-rate limits (gateway.gate: from memory, or one Redis round trip), then the request goes to the
-service over a pooled keep-alive connection (gateway.upstream) with the body streamed, and the
-answer streams back. Hop-by-hop headers are dropped both ways; a client's identity header is
-never forwarded, only the one the gateway signs. Failures answer JSON: 401, 403, 404, 413,
-429, 502 (malformed answer), 503 (service down), 504 (service too slow).
+For each `/api/...` request: request id, framing, preflight, path and CSRF checks, then the
+session and rate limits (gateway.gate: from memory, or one Redis round trip), then the
+request body is read whole (at most the body limit, within a deadline) before the request
+asks for a pooled keep-alive connection to the service (gateway.upstream): a client that
+sends its body slowly, or never, holds no connection of the pool and is answered 408. The
+answer streams back. Hop-by-hop headers are dropped both ways; a client's identity header and
+forwarding headers are never forwarded, only the ones the gateway sets. Failures answer JSON:
+400, 401, 403, 404, 408, 413, 429, 502 (malformed answer, or one naming an internal
+address), 503 (service down or busy, with Retry-After), 504 (service too slow).
 """
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import orjson
 from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
+from gateway.addresses import ClientAddresses, bucket_of
 from gateway.gate import Gate
 from gateway.guards import OriginPolicy
+from gateway.long_polls import LongPollCaps, waits
 from gateway.routing import API_PREFIX, Route, is_clean, route
-from gateway.upstream import Response, UpstreamBroken, UpstreamPool, UpstreamUnavailable
+from gateway.upstream import (
+    Response,
+    UpstreamBroken,
+    UpstreamBusy,
+    UpstreamPool,
+    UpstreamUnavailable,
+)
 from runtime.context import new_request_id
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
-from runtime.sessions import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +46,16 @@ HOP_BY_HOP = frozenset({
 # never forwarded from the client: we set these ourselves (or the client must not)
 _DROP_REQUEST = HOP_BY_HOP | {
     b"host", IDENTITY_HEADER.lower().encode(), b"x-request-id", b"x-forwarded-for",
-    b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-prefix", b"content-length",
+    b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"x-forwarded-prefix",
+    b"forwarded", b"x-real-ip", b"content-length",
     b"expect",  # uvicorn answered any 100-continue already; the body is read here
 }
 _DROP_RESPONSE = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"server"}
 _IDENTITY = IDENTITY_HEADER.lower().encode()
 _API_PREFIX = API_PREFIX.encode()
-_SESSION_PREFIX = SESSION_COOKIE + "="
 _BUFFER_LIMIT = 64 * 1024
 _TOKEN_CACHE_SIZE = 10_000
+_RETRY_SECONDS = 1  # Retry-After of a 503: the gateway's own dependencies recover fast
 
 
 @dataclass
@@ -56,25 +68,42 @@ class Incoming:
     cookie: str | None = None
     content_length: int | None = None
     chunked: bool = False
+    bad_framing: str | None = None  # why the body's framing cannot be trusted
     forwarded_for: str | None = None
     preflight_headers: bytes | None = None
     is_preflight: bool = False
+    session_id: str | None = None
+    session_cookies: int = 0
+
+
+@dataclass(frozen=True)
+class EdgeRules:
+    """What the gateway holds a client to before anything reaches a service."""
+
+    max_body_bytes: int
+    body_timeout_seconds: float
+    session_cookie: str
+    addresses: ClientAddresses
+    long_polls: LongPollCaps
 
 
 class Proxy:
     def __init__(self, upstreams: dict[str, str], policy: OriginPolicy, signer: IdentitySigner,
-                 max_body_bytes: int, trust_forwarded_for: bool) -> None:
+                 rules: EdgeRules) -> None:
         self.upstreams = {name: url.rstrip("/") for name, url in upstreams.items()}
-        self.policy, self.signer = policy, signer
-        self.max_body_bytes, self.trust_forwarded_for = max_body_bytes, trust_forwarded_for
+        self.policy, self.signer, self.rules = policy, signer, rules
+        self.max_body_bytes = rules.max_body_bytes
+        self.internal_hosts = frozenset(urlsplit(url).netloc.lower().encode()
+                                        for url in self.upstreams.values())
         self.pools: dict[str, UpstreamPool] = {}
         self._tokens: dict[str, tuple[bytes, float]] = {}
         self.gate: Gate | None = None
 
     def start(self, gate: Gate, pool_size: int, connect_timeout: float,
-              read_timeout: float) -> None:
+              read_timeout: float, slot_timeout: float) -> None:
         self.gate = gate
-        self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout)
+        self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout,
+                                         slot_timeout)
                       for name, url in self.upstreams.items()}
 
     def stop(self) -> None:
@@ -82,9 +111,12 @@ class Proxy:
             pool.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = _read_headers(scope)
+        incoming = _read_headers(scope, self.rules.session_cookie)
         cors = self.policy.cors_headers(incoming.origin)
         reply = _Replier(send, incoming.request_id, cors)
+        if incoming.bad_framing:
+            await reply.error(400, "bad_request", incoming.bad_framing, close=True)
+            return
         method: str = scope["method"]
         if method == "OPTIONS" and incoming.is_preflight:
             await self._preflight(incoming, reply)
@@ -100,17 +132,24 @@ class Proxy:
         if not self.policy.csrf_ok(method, incoming.origin, incoming.referer):
             await reply.error(403, "cross_site_request", "this origin may not change data here")
             return
+        if incoming.session_cookies > 1:
+            await reply.error(400, "duplicate_session_cookie",
+                              "the request carries more than one session cookie; clear this "
+                              "site's cookies and sign in again")
+            return
         await self._guarded(scope, receive, incoming, target, reply)
 
     async def _guarded(self, scope: Scope, receive: Receive, incoming: Incoming,
                        target: Route, reply: "_Replier") -> None:
         assert self.gate is not None
-        session_id = _session_cookie(incoming.cookie)
+        client = self._client_address(scope, incoming)
+        bucket = bucket_of(client)
         try:  # the gate bounds its Redis round trips with a deadline (TimeoutError)
-            verdict = await self.gate.check(session_id, self._client_ip(scope, incoming))
+            verdict = await self.gate.check(incoming.session_id, bucket)
         except (RedisError, TimeoutError) as exc:
             log.error("session store unavailable: %r", exc)
-            await reply.error(503, "session_store_unavailable", "try again shortly")
+            await reply.error(503, "session_store_unavailable", "try again shortly",
+                              retry_after=_RETRY_SECONDS)
             return
         if verdict.retry_after:
             await reply.error(429, "rate_limited", "too many requests",
@@ -120,35 +159,72 @@ class Proxy:
             await reply.error(401, "unauthenticated", "sign in first")
             return
         if incoming.content_length is not None and incoming.content_length > self.max_body_bytes:
-            await reply.error(413, "body_too_large",
-                              f"the request body is over {self.max_body_bytes} bytes")
+            await reply.too_large(self.max_body_bytes)
             return
-        await self._forward(scope, receive, incoming, target, verdict.user_id, reply)
+        try:
+            body = await self._read_body(receive, incoming, reply)
+        except _Answered:
+            return
+        query: bytes = scope.get("query_string", b"")
+        if not (target.long_poll and waits(query)):
+            await self._forward(scope, incoming, target, verdict.user_id, client, body, reply)
+            return
+        with self.rules.long_polls.holding(incoming.session_id or "", bucket) as allowed:
+            if not allowed:
+                await reply.error(429, "too_many_long_polls",
+                                  "too many requests are waiting at once; wait for one to end",
+                                  retry_after=_RETRY_SECONDS)
+                return
+            await self._forward(scope, incoming, target, verdict.user_id, client, body, reply)
 
-    async def _forward(self, scope: Scope, receive: Receive, incoming: Incoming, target: Route,
-                       user_id: str | None, reply: "_Replier") -> None:
+    async def _read_body(self, receive: Receive, incoming: Incoming,
+                         reply: "_Replier") -> bytes | None:
+        """The whole body (None without one); raises _Answered once the client was answered
+        (too large, too slow) or went away."""
+        if not incoming.content_length and not incoming.chunked:
+            return b"" if incoming.content_length == 0 else None
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.rules.body_timeout_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Answered
+                    chunk: bytes = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        await reply.too_large(self.max_body_bytes)
+                        raise _Answered
+                    parts.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await reply.error(408, "request_timeout",
+                              f"the request body did not arrive within "
+                              f"{self.rules.body_timeout_seconds:g} s", close=True)
+            raise _Answered from None
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def _forward(self, scope: Scope, incoming: Incoming, target: Route,
+                       user_id: str | None, client: str, body: bytes | None,
+                       reply: "_Replier") -> None:
         method: str = scope["method"]
         query: bytes = scope.get("query_string", b"")
         upstream_target = target.upstream_path.encode("latin-1")
         if query:
             upstream_target += b"?" + query
-        headers = self._upstream_headers(scope, incoming, target, user_id)
-        body = _BodyReader(receive, self.max_body_bytes)
-        has_body = bool(incoming.content_length) or incoming.chunked
+        headers = self._upstream_headers(scope, incoming, target, user_id, client)
         try:
             response = await self.pools[target.service].request(
-                method, upstream_target, headers, body.chunks() if has_body else None)
+                method, upstream_target, headers, body)
         except Exception as exc:  # each failure maps to one JSON answer
-            await self._upstream_failed(exc, body, target, reply)
+            await self._upstream_failed(exc, target, reply)
             return
         if target.ends_session and self.gate is not None:  # before the client hears of it
-            self.gate.forget(_session_cookie(incoming.cookie))
+            self.gate.forget(incoming.session_id)
         try:
-            if body.too_large:
-                await reply.error(413, "body_too_large",
-                                  f"the request body is over {self.max_body_bytes} bytes")
-                return
-            await self._relay(response, method, reply)
+            await self._relay(response, method, target, reply)
         except TimeoutError:
             if reply.started:
                 raise
@@ -157,9 +233,14 @@ class Proxy:
         finally:
             response.release()
 
-    async def _relay(self, response: Response, method: str, reply: "_Replier") -> None:
+    async def _relay(self, response: Response, method: str, target: Route,
+                     reply: "_Replier") -> None:
         headers = [(k.lower(), v) for k, v in response.headers
                    if k.lower() not in _DROP_RESPONSE]
+        if any(name == b"location" and self._internal(value) for name, value in headers):
+            log.warning("the %s service answered with an internal address", target.service)
+            await reply.error(502, "bad_gateway", f"the {target.service} service failed")
+            return
         length = response.content_length
         if method == "HEAD" or response.status in (204, 304):
             await reply.start(response.status, headers, length)
@@ -175,18 +256,23 @@ class Proxy:
             await reply.body(chunk, more=True)
         await reply.body(b"", more=False)
 
-    async def _upstream_failed(self, exc: Exception, body: "_BodyReader", target: Route,
-                               reply: "_Replier") -> None:
-        if body.too_large:
-            await reply.error(413, "body_too_large",
-                              f"the request body is over {self.max_body_bytes} bytes")
-        elif isinstance(exc, TimeoutError):
+    def _internal(self, location: bytes) -> bool:
+        """Whether a Location points at a service behind the gateway."""
+        parts = urlsplit(location.strip().decode("latin-1"))
+        return bool(parts.netloc) and parts.netloc.lower().encode() in self.internal_hosts
+
+    async def _upstream_failed(self, exc: Exception, target: Route, reply: "_Replier") -> None:
+        if isinstance(exc, TimeoutError):
             await reply.error(504, "upstream_timeout",
                               f"the {target.service} service took too long to answer")
+        elif isinstance(exc, UpstreamBusy):
+            await reply.error(503, "service_busy",
+                              f"the {target.service} service is busy; try again shortly",
+                              service=target.service, retry_after=_RETRY_SECONDS)
         elif isinstance(exc, UpstreamUnavailable):
             await reply.error(503, "service_unavailable",
                               f"the {target.service} service is not reachable",
-                              service=target.service)
+                              service=target.service, retry_after=_RETRY_SECONDS)
         elif isinstance(exc, UpstreamBroken):
             log.warning("upstream %s failed: %r", target.service, exc)
             await reply.error(502, "bad_gateway", f"the {target.service} service failed")
@@ -194,18 +280,16 @@ class Proxy:
             raise exc
 
     def _upstream_headers(self, scope: Scope, incoming: Incoming, target: Route,
-                          user_id: str | None) -> list[tuple[bytes, bytes]]:
+                          user_id: str | None, client: str) -> list[tuple[bytes, bytes]]:
         keep_cookies = target.service == "auth"  # only auth_service needs them
         headers = [(name, value) for name, value in scope["headers"]
                    if name not in _DROP_REQUEST and (keep_cookies or name != b"cookie")]
         headers += (
             (b"x-request-id", incoming.request_id.encode()),
-            (b"x-forwarded-for", self._client_ip(scope, incoming).encode()),
+            (b"x-forwarded-for", client.encode()),
             (b"x-forwarded-proto", scope.get("scheme", "http").encode()),
             (b"x-forwarded-prefix", _API_PREFIX),  # for the links services return
         )
-        if incoming.content_length is not None:
-            headers.append((b"content-length", b"%d" % incoming.content_length))
         if user_id is not None:
             headers.append((_IDENTITY, self._identity(user_id)))
         return headers
@@ -224,11 +308,10 @@ class Proxy:
         self._tokens[user_id] = (encoded, now + self.signer.ttl_seconds / 2)
         return encoded
 
-    def _client_ip(self, scope: Scope, incoming: Incoming) -> str:
-        if self.trust_forwarded_for and incoming.forwarded_for:
-            return incoming.forwarded_for.rsplit(",", 1)[-1].strip()
+    def _client_address(self, scope: Scope, incoming: Incoming) -> str:
         client = scope.get("client")
-        return client[0] if client else "unknown"
+        peer = client[0] if client else "unknown"
+        return self.rules.addresses.client_of(peer, incoming.forwarded_for)
 
     async def _preflight(self, incoming: Incoming, reply: "_Replier") -> None:
         headers = self.policy.preflight_headers(incoming.origin, incoming.preflight_headers)
@@ -240,8 +323,9 @@ class Proxy:
         await reply.body(b"", more=False)
 
 
-def _read_headers(scope: Scope) -> Incoming:
+def _read_headers(scope: Scope, session_cookie: str) -> Incoming:
     incoming = Incoming(request_id="")
+    lengths: set[bytes] = set()
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
@@ -255,7 +339,7 @@ def _read_headers(scope: Scope) -> Incoming:
             incoming.cookie = value.decode("latin-1") if incoming.cookie is None else (
                 incoming.cookie + "; " + value.decode("latin-1"))
         elif name == b"content-length":
-            incoming.content_length = int(value) if value.isdigit() else None
+            lengths.add(value.strip(b" \t"))
         elif name == b"transfer-encoding":
             incoming.chunked = True
         elif name == b"x-forwarded-for":
@@ -264,47 +348,44 @@ def _read_headers(scope: Scope) -> Incoming:
             incoming.is_preflight = True
         elif name == b"access-control-request-headers":
             incoming.preflight_headers = value
+    if lengths:
+        _read_length(incoming, lengths)
+    if incoming.cookie:
+        _read_session_cookie(incoming, session_cookie)
     if not incoming.request_id:
         incoming.request_id = new_request_id()
     return incoming
 
 
-def _session_cookie(cookie: str | None) -> str | None:
-    if not cookie or _SESSION_PREFIX not in cookie:
-        return None
-    for part in cookie.split(";"):
-        part = part.strip()
-        if part.startswith(_SESSION_PREFIX):
-            value = part[len(_SESSION_PREFIX):].strip('"')
-            return value if 0 < len(value) <= 128 else None
-    return None
+def _read_length(incoming: Incoming, lengths: set[bytes]) -> None:
+    """Content-Length exactly as RFC 9112 has it (digits, after optional whitespace), once,
+    and never beside Transfer-Encoding: anything else could frame the body two ways."""
+    if len(lengths) > 1:
+        incoming.bad_framing = "the request has conflicting Content-Length headers"
+    elif incoming.chunked:
+        incoming.bad_framing = "the request has both Content-Length and Transfer-Encoding"
+    else:
+        value = next(iter(lengths))
+        if value.isdigit() and value.isascii() and len(value) <= 18:
+            incoming.content_length = int(value)
+        else:
+            incoming.bad_framing = "the request's Content-Length is not a number"
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _read_session_cookie(incoming: Incoming, name: str) -> None:
+    assert incoming.cookie is not None
+    if name not in incoming.cookie:
+        return
+    for part in incoming.cookie.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip() == name:
+            incoming.session_cookies += 1
+            value = value.strip().strip('"')
+            incoming.session_id = value if 0 < len(value) <= 128 else None
 
 
-class _BodyReader:
-    """Streams the client's body to the upstream, counting it against the limit."""
-
-    def __init__(self, receive: Receive, max_bytes: int) -> None:
-        self.receive, self.max_bytes = receive, max_bytes
-        self.received, self.too_large = 0, False
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionResetError("client went away")
-            chunk: bytes = message.get("body", b"")
-            self.received += len(chunk)
-            if self.received > self.max_bytes:
-                self.too_large = True
-                raise _BodyTooLarge
-            if chunk:
-                yield chunk
-            if not message.get("more_body", False):
-                return
+class _Answered(Exception):
+    """The client was answered (or went away) while its request was being read."""
 
 
 class _Replier:
@@ -327,10 +408,19 @@ class _Replier:
     async def body(self, chunk: bytes, more: bool) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
 
-    async def error(self, status: int, code: str, message: str, **details: object) -> None:
+    async def error(self, status: int, code: str, message: str, close: bool = False,
+                    **details: object) -> None:
+        """A JSON error; `close`: the connection ends after it (its framing is untrusted, or
+        unread body bytes would follow)."""
         payload = orjson.dumps({"error": {"code": code, "message": message, **details}})
         headers = [(b"content-type", b"application/json")]
         if "retry_after" in details:
             headers.append((b"retry-after", str(details["retry_after"]).encode()))
+        if close:
+            headers.append((b"connection", b"close"))
         await self.start(status, headers, len(payload))
         await self.body(payload, more=False)
+
+    async def too_large(self, max_bytes: int) -> None:
+        await self.error(413, "body_too_large", f"the request body is over {max_bytes} bytes",
+                         close=True)

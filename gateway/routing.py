@@ -23,6 +23,9 @@ PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/de
 # paths after which the caller's session may be gone: its kept lookup is dropped
 SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
 
+# paths whose `?wait=` holds the request open until a job moves (capped: gateway.long_polls)
+LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/")
+
 # served by the gateway itself, not forwarded
 GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/asyncapi.json",
                            "/api/asyncapi"})
@@ -34,6 +37,7 @@ class Route:
     upstream_path: str  # raw (still percent-encoded) path without /api
     public: bool
     ends_session: bool = False
+    long_poll: bool = False
 
 
 def is_clean(path: str) -> bool:
@@ -50,7 +54,7 @@ def route(path: str, raw_path: str) -> Route | None:
     if service is None:
         return None
     return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS,
-                 path in SESSION_ENDING_PATHS)
+                 path in SESSION_ENDING_PATHS, path.startswith(LONG_POLL_PREFIXES))
 
 
 def route_label(scope: Scope) -> str:

@@ -1,8 +1,9 @@
 """Settings of the gateway (env vars un-prefixed, e.g. RESUME_SERVICE_URL)."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS
+from gateway.addresses import Network, parse_networks
+from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS, session_cookie_name
 from runtime.settings import ServiceSettings
 
 
@@ -18,6 +19,14 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 30.0
     upstream_pool_size: int = 256
+    # a request waits at most this long for a free upstream connection (then 503)
+    upstream_slot_timeout_seconds: float = Field(5.0, gt=0)
+    # a request's whole body must arrive within this (then 408); it is read before the
+    # request takes an upstream connection
+    client_body_timeout_seconds: float = Field(10.0, gt=0)
+    # long polls (?wait=) one session / one client address may hold open at once (then 429)
+    long_polls_per_session: int = Field(4, ge=1)
+    long_polls_per_ip: int = Field(16, ge=1)
     session_idle_seconds: int = DEFAULT_IDLE_SECONDS
     session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
     rate_limit_window_seconds: int = 60
@@ -26,16 +35,30 @@ class GatewaySettings(ServiceSettings):
     # keep session lookups in memory while Redis tracks the session keys (gateway.gate);
     # off: every request asks Redis
     keep_session_lookups: bool = True
-    # take the client address from the last X-Forwarded-For entry (behind a trusted proxy);
-    # the gateway runs with uvicorn's --no-proxy-headers, so this is the only such rule
-    trust_forwarded_for: bool = False
+    # comma-separated addresses or networks (CIDR) of the proxies in front of the gateway:
+    # only from them is X-Forwarded-For read (gateway.addresses); the gateway runs with
+    # uvicorn's --no-proxy-headers, so this is the only such rule
+    trusted_proxies: str = ""
+    # production: the session cookie is `__Host-rb_session` (Secure, Path=/, no Domain)
+    cookie_secure: bool = True
     openapi_cache_seconds: float = 30.0
 
     @model_validator(mode="after")
     def _refuse_open_origins(self) -> "GatewaySettings":
         if "*" in self.origins:
             raise ValueError("ALLOWED_ORIGINS must list origins; '*' cannot carry credentials")
+        parse_networks(self.trusted_proxies)  # refuses a bad entry at start, naming it
+        if self.environment == "production" and not self.cookie_secure:
+            raise ValueError("COOKIE_SECURE must stay on in production")
         return self
+
+    @property
+    def proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def session_cookie(self) -> str:
+        return session_cookie_name(self.cookie_secure)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -4,13 +4,17 @@ A small client for the one job of the hot path: send a request whose head the pr
 built, stream its body, and hand back the status, the raw headers and the body as it comes.
 Responses are parsed by httptools (llhttp, as uvicorn's server side); connections are reused
 last-in first-out and dropped after `IDLE_SECONDS` idle, before the service's own keep-alive
-timeout (uvicorn's is 5 s) can close one under a request. A request without a body that
+timeout (uvicorn's is 5 s) can close one under a request. Only a GET, HEAD or OPTIONS that
 meets a reused connection closed by the service before any answer is sent again, once, on a
-new connection. Measured on these machines, aiohttp's general client cost about twice as
-much CPU per forwarded request; readiness probes and the OpenAPI merge still use aiohttp.
+new connection: anything else may have been acted on. A connection that receives bytes past
+a complete answer (a second, unasked response) is closed, never reused. The gateway reads a
+request's whole body before it asks for a connection (gateway.proxy), so a body here is bytes.
+Measured on these machines, aiohttp's general client cost about twice as much CPU per
+forwarded request; readiness probes and the OpenAPI merge still use aiohttp.
 
 Errors: `UpstreamUnavailable` (cannot connect, or the connection closed before an answer),
-`UpstreamTimeout` (connect or read took too long), `UpstreamBroken` (a malformed answer).
+`UpstreamBusy` (no connection free within the slot deadline), `UpstreamTimeout` (connect or
+read took too long), `UpstreamBroken` (a malformed answer).
 """
 
 import asyncio
@@ -23,10 +27,15 @@ import httptools
 
 IDLE_SECONDS = 4.0
 _PAUSE_ABOVE = 256 * 1024  # bytes buffered from the service before reading pauses
+RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UpstreamUnavailable(ConnectionError):
     pass
+
+
+class UpstreamBusy(Exception):
+    """Every connection to the service is in use and none came free in time."""
 
 
 class UpstreamTimeout(TimeoutError):
@@ -43,7 +52,7 @@ class Response:
     def __init__(self, connection: "_Connection", pool: "UpstreamPool") -> None:
         self._connection, self._pool = connection, pool
         self.status: int = connection.status
-        self.headers: list[tuple[bytes, bytes]] = connection.headers
+        self.headers: list[tuple[bytes, bytes]] = connection.response_headers
         self.content_length: int | None = connection.content_length
 
     async def read(self) -> bytes:
@@ -64,7 +73,7 @@ class Response:
 
 class UpstreamPool:
     def __init__(self, base_url: str, max_connections: int, connect_timeout: float,
-                 read_timeout: float) -> None:
+                 read_timeout: float, slot_timeout: float = 5.0) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"upstream must be an http:// URL, not {base_url!r}")
@@ -72,22 +81,30 @@ class UpstreamPool:
         self.host_header = parts.netloc.encode()
         self.base_path = parts.path.rstrip("/").encode()
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.slot_timeout = slot_timeout
         self._idle: deque[_Connection] = deque()
         self._slots = asyncio.Semaphore(max_connections)
 
     async def request(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
-                      body: AsyncIterator[bytes] | None) -> Response:
+                      body: bytes | None) -> Response:
         """Send the request; returns once the response head is in. `target` is the path
-        (still percent-encoded) and query; `headers` are sent as given."""
-        head = self._head(method, target, headers, chunked=body is not None and not any(
-            name.lower() == b"content-length" for name, _ in headers))
-        await self._slots.acquire()
+        (still percent-encoded) and query; `headers` are sent as given, with the body's
+        Content-Length added."""
+        head = self._head(method, target, headers, body)
+        await self._take_slot()
         try:
             connection = await self._send(method, head, body)
         except BaseException:
             self._slots.release()
             raise
         return Response(connection, self)
+
+    async def _take_slot(self) -> None:
+        try:
+            async with asyncio.timeout(self.slot_timeout):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise UpstreamBusy(f"no connection to {self.host}:{self.port} came free") from exc
 
     def put_back(self, connection: "_Connection") -> None:
         if connection.reusable():
@@ -101,8 +118,7 @@ class UpstreamPool:
         while self._idle:
             self._idle.pop().close()
 
-    async def _send(self, method: str, head: bytes, body: AsyncIterator[bytes] | None
-                    ) -> "_Connection":
+    async def _send(self, method: str, head: bytes, body: bytes | None) -> "_Connection":
         connection = self._reused()
         if connection is not None:
             try:
@@ -110,9 +126,9 @@ class UpstreamPool:
                 return connection
             except UpstreamUnavailable:
                 connection.close()
-                if body is not None or connection.answered:
-                    raise  # a body cannot be sent twice
-            except BaseException:  # timeout, a body over the limit, cancelled: never reused
+                if method not in RESENDABLE or connection.answered:
+                    raise  # the service may have acted on it: never twice
+            except BaseException:  # a timeout, cancelled: never reused
                 connection.close()
                 raise
         connection = await self._connect()
@@ -145,12 +161,12 @@ class UpstreamPool:
         return connection
 
     def _head(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
-              chunked: bool) -> bytes:
+              body: bytes | None) -> bytes:
         lines = [b"%s %s%s HTTP/1.1\r\nhost: %s\r\n" % (
             method.encode(), self.base_path, target, self.host_header)]
         lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
-        if chunked:
-            lines.append(b"transfer-encoding: chunked\r\n")
+        if body is not None:
+            lines.append(b"content-length: %d\r\n" % len(body))
         lines.append(b"\r\n")
         return b"".join(lines)
 
@@ -163,19 +179,20 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.open, self.answered = False, False
         self.idle_since = 0.0
-        self._writable: asyncio.Future[None] | None = None  # set while writing is paused
         self._reset()
 
     def _reset(self) -> None:
         self.status = 0
         self.content_length: int | None = None
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.headers: list[tuple[bytes, bytes]] = []  # of the answer being parsed
+        self.response_headers: list[tuple[bytes, bytes]] = []  # of the answer, once complete
         self._head_done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._chunks: deque[bytes | None] = deque()
         self._buffered, self._paused, self._complete = 0, False, False
         self._waiter: asyncio.Future[None] | None = None
         self._error: Exception | None = None
         self._skip_body, self._request_sent, self._keep_alive = False, False, False
+        self._unasked = False  # bytes of a second answer arrived: nothing more is parsed
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -184,6 +201,8 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.answered = True
+        if self._unasked:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -192,26 +211,25 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open = False
-        self.resume_writing()  # a body being sent stops at the next chunk
         if self._head_done.done() and not self._complete and self.content_length is None \
                 and not self._chunked():
             self.on_message_complete()  # a body delimited by the end of the connection
             return
         self._fail(UpstreamUnavailable("the service closed the connection"))
 
-    def pause_writing(self) -> None:
-        self._writable = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
-        self._writable = None
-
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        if self._head_done.done() or not self._request_sent:
+            self._unasked = True  # an answer nobody asked for: this connection is spoilt
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self._unasked:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._unasked:
+            return
         self.status = self.parser.get_status_code()
         self._keep_alive = self.parser.should_keep_alive()  # llhttp forgets it once done
         if 100 <= self.status < 200:  # an interim answer: the real one follows
@@ -220,12 +238,15 @@ class _Connection(asyncio.Protocol):
         for name, value in self.headers:
             if name.lower() == b"content-length" and value.isdigit():
                 self.content_length = int(value)
+        self.response_headers = self.headers
         if not self._head_done.done():
             self._head_done.set_result(None)
         if self._skip_body:  # HEAD: no body follows, whatever the headers say
             self.on_message_complete()
 
     def on_body(self, body: bytes) -> None:
+        if self._unasked:
+            return
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > _PAUSE_ABOVE and not self._paused and self.transport:
@@ -234,24 +255,21 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
-        if self._complete or not self._head_done.done():
-            return  # done already, or the end of an interim answer
+        if self._complete or self._unasked or not self._head_done.done():
+            return  # done already, spoilt, or the end of an interim answer
         self._complete = True
         self._chunks.append(None)
         self._wake()
 
     # used by the pool
-    async def exchange(self, method: str, head: bytes, body: AsyncIterator[bytes] | None,
+    async def exchange(self, method: str, head: bytes, body: bytes | None,
                        read_timeout: float) -> None:
         assert self.transport is not None
         self._reset()
         self.answered = False
         self._skip_body = method == "HEAD"
-        if body is None:
-            self.transport.write(head)
-            self._request_sent = True
-        else:
-            await self._send_body(head, body)
+        self._request_sent = True  # before the write: an answer may come within it
+        self.transport.write(head if body is None else head + body)
         await self._within(self._head_done, read_timeout, "to answer")
 
     async def next_chunk(self, read_timeout: float) -> bytes | None:
@@ -269,27 +287,13 @@ class _Connection(asyncio.Protocol):
         return chunk
 
     def reusable(self) -> bool:
-        return (self.open and self._complete and self._error is None and self._request_sent
+        return (self.open and self._complete and self._error is None and not self._unasked
                 and not self._skip_body and self._keep_alive)
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
         self.open = False
-
-    async def _send_body(self, head: bytes, body: AsyncIterator[bytes]) -> None:
-        assert self.transport is not None
-        chunked = head.endswith(b"transfer-encoding: chunked\r\n\r\n")
-        self.transport.write(head)
-        async for chunk in body:
-            if self._head_done.done() or not self.open:
-                return  # answered early (an error) or gone: stop sending, never reuse
-            self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-            if self._writable is not None:
-                await self._writable
-        if chunked:
-            self.transport.write(b"0\r\n\r\n")
-        self._request_sent = True
 
     async def _within(self, waiter: "asyncio.Future[None]", seconds: float, what: str) -> None:
         try:

@@ -6,18 +6,64 @@ writes made during one turn of the event loop are joined and sent at the end of 
 `call_soon`), so head and body leave together; nothing waits longer than that turn. Closing
 or aborting the connection sends or drops what is pending first.
 
+A request's head must arrive whole within `HTTP_HEADER_TIMEOUT_SECONDS` (10 s) of its first
+byte, or of the connection's opening: otherwise the connection is closed. uvicorn bounds only
+the idle time between requests, so a client sending a head a byte at a time (slowloris)
+would hold its connection, and the file descriptor, for as long as it liked.
+
 Run: ``uvicorn app:create_app --factory --http runtime.http_server:HttpProtocol``.
 """
 
 import asyncio
+import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+
 
 class HttpProtocol(HttpToolsProtocol):
+    header_timeout_seconds = float(os.environ.get("HTTP_HEADER_TIMEOUT_SECONDS",
+                                                  DEFAULT_HEADER_TIMEOUT_SECONDS))
+    _head_deadline: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_TurnWrites(transport))  # type: ignore[arg-type]
+        self._arm_head_deadline()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_head_deadline()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_deadline()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        if self._head_deadline is None:
+            self._head_deadline = self.loop.call_later(self.header_timeout_seconds,
+                                                       self._head_too_slow)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def with_header_timeout(seconds: float) -> type[HttpProtocol]:
+    """The protocol with another head deadline (tests)."""
+    return type("HttpProtocolWithHeaderTimeout", (HttpProtocol,),
+                {"header_timeout_seconds": seconds})
 
 
 class _TurnWrites:

@@ -24,6 +24,14 @@ from redis.asyncio import Redis
 from runtime.scripts import HotScript
 
 SESSION_COOKIE = "rb_session"
+# over HTTPS the cookie carries the __Host- prefix: browsers then take it only with Secure,
+# Path=/ and no Domain, so a sibling subdomain cannot plant one beside it
+SECURE_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
+
+
+def session_cookie_name(secure: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
 DEFAULT_IDLE_SECONDS = 24 * 3600
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
 

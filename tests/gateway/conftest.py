@@ -88,6 +88,7 @@ async def stack(service_env: dict[str, str]) -> AsyncIterator[Stack]:
         **service_env, auth_service_url=url_of(socks["auth"]),
         resume_service_url=url_of(socks["resume"]), compile_service_url=closed_port_url(),
         ai_service_url=closed_port_url(), allowed_origins=f"{gateway_url},{FRONTEND}",
+        cookie_secure=False,
         rate_limit_per_session=100_000, rate_limit_per_ip=100_000)
     async with contextlib.AsyncExitStack() as running:
         await running.enter_async_context(serving(auth, socks["auth"]))
