@@ -18,7 +18,7 @@ import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -65,10 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # no per-command socket timeout (it costs a task per call); the gate bounds each
-        # round trip it makes with one deadline instead
-        redis = Redis.from_url(settings.redis_url, socket_timeout=None,
-                               socket_connect_timeout=2, health_check_interval=0)
+        redis = _redis(settings)
         sessions = SessionStore(redis, settings.session_idle_seconds,
                                 settings.session_absolute_seconds)
         tracked = (TrackedSessions(redis, sessions.prefix + ":")
@@ -140,6 +137,18 @@ def _add_event_docs(app: FastAPI) -> None:
     @app.get(API_PREFIX + "/asyncapi")
     async def asyncapi_page() -> HTMLResponse:
         return HTMLResponse(document()["html"])
+
+
+def _redis(settings: GatewaySettings) -> Redis:
+    """A pool that makes a burst of requests wait for a free connection instead of failing
+    past redis-py's default cap of 100 (a stranger's 300 connections at once would turn every
+    cold lookup into a 503). No per-command socket timeout (it costs a task per call): the
+    gate bounds each round trip it makes, the wait for a connection included, with one
+    deadline instead."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=None,
+        socket_timeout=None, socket_connect_timeout=2, health_check_interval=0)
+    return Redis(connection_pool=pool)
 
 
 def edge_rules(settings: GatewaySettings) -> EdgeRules:

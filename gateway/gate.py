@@ -48,6 +48,7 @@ class _Lease:
     tokens: int = 0
     window_ends: float = 0.0  # monotonic
     full: bool = False  # the window's tokens are gone
+    renewal: "asyncio.Future[None] | None" = None  # a request is asking Redis for more
 
     def take(self, now: float) -> bool:
         if now >= self.window_ends or self.full or self.tokens <= 0:
@@ -96,15 +97,44 @@ class Gate:
         if not to_renew and (user_id is not None or not session_id):
             return Verdict(user_id, 0)  # from memory: no deadline to set
         async with asyncio.timeout(self.redis_deadline_seconds):
+            while any(lease.renewal for _, lease in to_renew):
+                to_renew, now = await self._after_renewals(to_renew)
+                wait = max((lease.wait(now) for _, lease in to_renew), default=0)
+                if wait:
+                    return Verdict(None, wait)
+                if not to_renew and (user_id is not None or not session_id):
+                    return Verdict(user_id, 0)
             return await self._ask_redis(session_id if user_id is None else None, key,
                                          user_id, to_renew, now)
+
+    async def _after_renewals(self, to_renew: list[tuple[Counter, "_Lease"]]
+                              ) -> tuple[list[tuple[Counter, "_Lease"]], float]:
+        """Wait for the renewals other requests have in flight, then take from what they
+        brought; what is still missing is this request's to renew. A burst of requests
+        meeting an empty lease thus makes one Redis round trip, not one each (each would
+        lease a share of the limit, and a burst of 20 could spend the window of one)."""
+        for _, lease in to_renew:
+            if lease.renewal is not None:
+                await asyncio.shield(lease.renewal)
+        now = time.monotonic()
+        return [(counter, lease) for counter, lease in to_renew
+                if lease.wait(now) or not lease.take(now)], now
 
     async def _ask_redis(self, session_id: str | None, key: str, known_user: str | None,
                          to_renew: list[tuple[Counter, _Lease]], now: float) -> Verdict:
         epoch = self.tracked.epoch if self.tracked else 0
-        lookup, grants = await self.sessions.resolve_counting(
-            session_id, [counter for counter, _ in to_renew], self.limits.window_seconds,
-            self.slide_every if self.tracked else 0)
+        renewed = asyncio.get_running_loop().create_future()
+        for _, lease in to_renew:
+            lease.renewal = renewed
+        try:
+            lookup, grants = await self.sessions.resolve_counting(
+                session_id, [counter for counter, _ in to_renew], self.limits.window_seconds,
+                self.slide_every if self.tracked else 0)
+        finally:
+            renewed.set_result(None)
+            for _, lease in to_renew:
+                if lease.renewal is renewed:
+                    lease.renewal = None
         user_id = known_user
         if lookup is not None:
             user_id = lookup.user_id

@@ -19,6 +19,7 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 30.0
     upstream_pool_size: int = 256
+    redis_max_connections: int = Field(64, ge=1)
     # a request waits at most this long for a free upstream connection (then 503)
     upstream_slot_timeout_seconds: float = Field(5.0, gt=0)
     # a request's whole body must arrive within this (then 408); it is read before the

@@ -46,9 +46,11 @@ def closed_port_url() -> str:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+async def serving(app: Any, sock: socket.socket,
+                  protocol: type[HttpProtocol] = HttpProtocol) -> AsyncIterator[None]:
+    # as the Procfile runs them: no X-Forwarded-* rewriting by uvicorn
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
-                                           http=HttpProtocol))
+                                           http=protocol, proxy_headers=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

@@ -158,3 +158,18 @@ async def test_a_redis_that_never_answers_fails_the_check_at_the_deadline(
         await hung.aclose()
         silent.close()
         await silent.wait_closed()
+
+
+async def test_a_burst_meeting_an_empty_lease_renews_it_once(redis: Redis) -> None:
+    """300 requests from one address at once, none with tokens in hand: one of them leases
+    from Redis and the others take from what it brought, so the burst spends 300 tokens of
+    the window, not 300 leases of 64."""
+    store = CountingStore(redis, 600, 3600)
+    limits = Limits(window_seconds=60, per_session=1_000_000, per_ip=100_000)
+    gate = Gate(store, limits)
+    address = f"burst-{uuid.uuid4().hex[:8]}"
+    verdicts = await asyncio.gather(*(gate.check(None, address) for _ in range(300)))
+    assert all(v.retry_after == 0 for v in verdicts)
+    assert store.calls == 300 // 64 + 1  # one renewal per lease spent, not one per request
+    spent = int(await redis.get(f"rl:ip:{address}"))
+    assert spent <= 5 * 64
