@@ -25,6 +25,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
+from runtime.ops import ops_listener, service_checks
 from runtime.waiting import JobWaiter
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
         app.state.service, app.state.waiter = components.service, waiter
         try:
-            async with bus_running(broker, consumers, settings, event_tables,
-                                   waiter.run_forever()):
+            async with (bus_running(broker, consumers, settings, event_tables,
+                                    waiter.run_forever()),
+                        ops_listener("ai_service", settings, service_checks(
+                            components.engine, broker, components.redis))):
                 yield
         finally:
             await components.aclose()

@@ -28,6 +28,7 @@ from contracts.topology import AI_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
 from runtime.lifecycle import run_bus, run_process, stop_broker
 from runtime.observe import observe_process
+from runtime.ops import ops_listener, service_checks
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,10 @@ async def run_worker(settings: AiSettings) -> None:
         consumers.append(ratings_consumer(components, settings))
     broker = make_broker(settings.amqp_url)
     try:
-        await run_bus(broker, consumers, settings.relay_dsn(), event_tables,
-                      settings.relay_poll_seconds)
+        async with ops_listener("ai_service", settings,
+                                service_checks(components.engine, broker)):
+            await run_bus(broker, consumers, settings.relay_dsn(), event_tables,
+                          settings.relay_poll_seconds)
     finally:
         await stop_broker(broker)
         await components.aclose()
@@ -101,7 +104,7 @@ async def run_worker(settings: AiSettings) -> None:
 
 def _main() -> None:
     settings = AiSettings()
-    observe_process("ai_service", settings)  # JSON logs; /metrics on METRICS_PORT
+    observe_process("ai_service", settings)  # JSON logs
     run_process(run_worker(settings))
 
 

@@ -26,6 +26,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
+from runtime.ops import ops_listener, service_checks
 from runtime.sessions import SessionStore
 
 LOGIN_FLOW_COOKIE = "rb_login"
@@ -47,7 +48,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.service = AuthService(make_sessionmaker(engine),
                                         EventStore(event_tables, AUTH_PRODUCER), sessions)
         try:
-            async with bus_running(broker, [], settings, event_tables):
+            async with (bus_running(broker, [], settings, event_tables),
+                        ops_listener("auth_service", settings,
+                                     service_checks(engine, broker, redis))):
                 yield
         finally:
             await redis.aclose()

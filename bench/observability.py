@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.common import Result, cpu_seconds, open_session, uvicorn_process, wrk
+from bench.common import Result, cpu_seconds, free_port, open_session, uvicorn_process, wrk
 from bench.resume_service import create_resume
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE
@@ -41,20 +41,23 @@ MODES = {
 class Stack:
     resume: str
     gateway: str
+    gateway_ops: str  # the gateway's ops listener, where its /metrics is
     pids: list[int]
 
 
 @contextmanager
 def stack(mode: str, logs: Path) -> Iterator[Stack]:
     """A resume_service and a gateway in front of it."""
-    env = MODES[mode]
+    env, ops_port = MODES[mode], free_port()
     with ExitStack() as running:
         resume, resume_pid = running.enter_context(uvicorn_process(
             "resume_service.app:create_app", env, log=logs / f"resume-{mode}.log"))
         gateway, gateway_pid = running.enter_context(uvicorn_process("gateway.app:create_app", {
             **env, "RESUME_SERVICE_URL": resume, "RATE_LIMIT_PER_SESSION": "100000000",
-            "RATE_LIMIT_PER_IP": "100000000"}, log=logs / f"gateway-{mode}.log"))
-        yield Stack(resume, gateway, [resume_pid, gateway_pid])
+            "RATE_LIMIT_PER_IP": "100000000", "OPS_PORT": str(ops_port)},
+            log=logs / f"gateway-{mode}.log"))
+        yield Stack(resume, gateway, f"http://127.0.0.1:{ops_port}",
+                    [resume_pid, gateway_pid])
 
 
 def summary(name: str, rounds: list[Result]) -> Result:
@@ -86,7 +89,7 @@ def main() -> None:
                 cpu_us[mode].append(spent / (result.rps * SECONDS) * 1e6)
         lines = sum(1 for _ in (logs / "gateway-on.log").open()) if (
             logs / "gateway-on.log").exists() else 0
-        with urllib.request.urlopen(urls["on"].split("/api/")[0] + "/metrics") as scraped:
+        with urllib.request.urlopen(stacks["on"].gateway_ops + "/metrics") as scraped:
             counted = "rb_http_requests_total" in scraped.read().decode()
     results = {mode: summary(f"gateway GET, observability {mode}", r)
                for mode, r in rounds.items()}

@@ -24,6 +24,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
+from runtime.ops import ops_listener, service_checks
 from runtime.waiting import JobWaiter
 
 
@@ -43,8 +44,10 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         app.state.service, app.state.renderer = components.service, components.renderer
         app.state.artifacts, app.state.waiter = components.compiler.artifacts, waiter
         try:
-            async with bus_running(broker, consumers, settings, event_tables,
-                                   waiter.run_forever()):
+            async with (bus_running(broker, consumers, settings, event_tables,
+                                    waiter.run_forever()),
+                        ops_listener("compile_service", settings,
+                                     service_checks(components.db, broker))):
                 yield
         finally:
             await components.db.dispose()

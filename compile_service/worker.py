@@ -32,6 +32,7 @@ from contracts.topology import COMPILE_PRODUCER, routing_key
 from runtime.bus import Consumer, make_broker
 from runtime.lifecycle import run_bus, run_process, stop_broker
 from runtime.observe import observe_process
+from runtime.ops import ops_listener, service_checks
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,10 @@ async def run_worker(settings: CompileSettings) -> None:
     components = build(settings)
     broker = make_broker(settings.amqp_url)
     try:
-        await run_bus(broker, [jobs_consumer(components, settings)], settings.relay_dsn(),
-                      event_tables, settings.relay_poll_seconds)
+        async with ops_listener("compile_service", settings,
+                                service_checks(components.db, broker)):
+            await run_bus(broker, [jobs_consumer(components, settings)], settings.relay_dsn(),
+                          event_tables, settings.relay_poll_seconds)
     finally:
         await stop_broker(broker)
         await components.db.dispose()
@@ -117,7 +120,7 @@ async def run_worker(settings: CompileSettings) -> None:
 
 def _main() -> None:
     settings = CompileSettings()
-    observe_process("compile_service", settings)  # JSON logs; /metrics on METRICS_PORT
+    observe_process("compile_service", settings)  # JSON logs
     run_process(run_worker(settings))
 
 

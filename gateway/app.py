@@ -1,9 +1,10 @@
 """Wiring of the gateway: Redis, the session store, the pooled aiohttp client and the proxy,
 built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
-hot path); the gateway's own routes (health, readiness, merged OpenAPI, docs, the AsyncAPI
-document of the events, and /metrics outside /api) are FastAPI. The whole app is wrapped by
-runtime.observe (request id, metrics by `/api/<service>/*`, a JSON access line for each
-failed or slow request; the services log the ones they served under the same request id).
+hot path); the gateway's own routes (health, merged OpenAPI, docs, the AsyncAPI document of
+the events) are FastAPI. The whole app is wrapped by runtime.observe (request id, metrics by
+`/api/<service>/*`, a JSON access line for each failed or slow request; the services log the
+ones they served under the same request id). Its metrics and readiness (Redis and every
+upstream's /healthz) are on the ops listener (runtime.ops, OPS_PORT), never on this one.
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
 (``--http runtime.http_server:HttpProtocol`` for speed, as the Procfile does)
@@ -19,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.addresses import ClientAddresses
@@ -34,11 +34,9 @@ from gateway.settings import GatewaySettings
 from runtime import asyncapi
 from runtime.http import OrjsonResponse, install_error_handlers
 from runtime.identity import IdentitySigner
-from runtime.metrics import add_metrics_route
 from runtime.observe import observed_proxy
+from runtime.ops import Check, healthz_check, ops_listener, redis_check
 from runtime.sessions import SessionStore
-
-_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2)
 
 
 class Gateway:
@@ -80,7 +78,9 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                     settings.upstream_timeout_seconds, settings.upstream_slot_timeout_seconds)
         app.state.redis, app.state.http = redis, http
         try:
-            yield
+            async with ops_listener("gateway", settings, _readiness_checks(redis, http,
+                                                                           settings.upstreams)):
+                yield
         finally:
             tracking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -97,15 +97,6 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
-    async def readyz(request: Request) -> OrjsonResponse:
-        checks = await _readiness(request.app.state.redis, request.app.state.http,
-                                  settings.upstreams)
-        ready = all(checks.values())
-        return OrjsonResponse({"status": "ready" if ready else "not_ready",
-                               "checks": {k: "ok" if v else "down" for k, v in checks.items()}},
-                              status_code=200 if ready else 503)
-
     @app.get(API_PREFIX + "/openapi.json")
     async def openapi(request: Request) -> OrjsonResponse:
         return OrjsonResponse(await docs.document(request.app.state.http))
@@ -116,8 +107,6 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                                    title="Resume builder API")
 
     _add_event_docs(app)
-    if settings.metrics_enabled:
-        add_metrics_route(app, "gateway")  # outside /api: never reached from the proxy
     return observed_proxy(Gateway(app, proxy), "gateway", settings, route_of=route_label)
 
 
@@ -169,22 +158,7 @@ def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:
                                  cookie_jar=aiohttp.DummyCookieJar())
 
 
-async def _readiness(redis: Redis, http: aiohttp.ClientSession,
-                     upstreams: dict[str, str]) -> dict[str, bool]:
-    async def redis_ok() -> bool:
-        try:
-            return bool(await redis.ping())
-        except RedisError:
-            return False
-
-    async def service_ok(url: str) -> bool:
-        try:
-            async with http.get(url.rstrip("/") + "/healthz", timeout=_PROBE_TIMEOUT) as resp:
-                return resp.status == 200
-        except (TimeoutError, aiohttp.ClientError):
-            return False
-
-    names = list(upstreams)
-    results: list[Any] = await asyncio.gather(redis_ok(), *(service_ok(upstreams[n])
-                                                            for n in names))
-    return {"redis": results[0], **dict(zip(names, results[1:], strict=True))}
+def _readiness_checks(redis: Redis, http: aiohttp.ClientSession,
+                      upstreams: dict[str, str]) -> dict[str, Check]:
+    return {"redis": redis_check(redis),
+            **{name: healthz_check(http, url) for name, url in upstreams.items()}}

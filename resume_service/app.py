@@ -25,6 +25,7 @@ from runtime.http import install_http_plumbing
 from runtime.identity import IdentitySigner
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
+from runtime.ops import ops_listener, service_checks
 
 
 def create_app(settings: ResumeSettings | None = None) -> FastAPI:
@@ -42,8 +43,10 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
             if settings.read_cache else None)
         try:
-            async with bus_running(broker, _consumers(app.state.service, settings), settings,
-                                   event_tables):
+            async with (bus_running(broker, _consumers(app.state.service, settings), settings,
+                                    event_tables),
+                        ops_listener("resume_service", settings,
+                                     service_checks(engine, broker, redis))):
                 yield
         finally:
             await redis.aclose()

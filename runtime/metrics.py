@@ -3,10 +3,11 @@ that records requests (count and latency by route template and status) and write
 access-log line per request.
 
 Each service's metrics live in its own `CollectorRegistry`, found by service name, so the
-`/metrics` of a service shows only its own series even when tests run several services in
-one process. Runtime code finds the service from the context (runtime.context: set by this
-middleware for requests and by the bus for consumers) or, for the outbox relay, from the
-schema it relays (service `<schema>_service`, the naming of runtime.migrations.SERVICES).
+`/metrics` of a service (served by its ops listener, runtime.ops) shows only its own series
+even when tests run several services in one process. Runtime code finds the service from the
+context (runtime.context: set by this middleware for requests and by the bus for consumers)
+or, for the outbox relay, from the schema it relays (service `<schema>_service`, the naming
+of runtime.migrations.SERVICES).
 
 Names: `rb_http_requests_total`, `rb_http_request_duration_seconds`, `rb_events_appended_total`,
 `rb_events_published_total`, `rb_outbox_backlog`, `rb_outbox_oldest_unpublished_age_seconds`,
@@ -21,10 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -46,7 +44,6 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 WORK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-METRICS_PATH = "/metrics"
 SLOW_SECONDS = 1.0  # a proxy logs a request it forwarded only when it failed or was this slow
 
 
@@ -160,7 +157,7 @@ class ObservabilityMiddleware:
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope)
@@ -205,15 +202,3 @@ class ObservabilityMiddleware:
             access_log.info("%s %s %d", method, scope["path"], status, extra={"data": {
                 "method": method, "route": route, "status": status,
                 "duration_ms": round(seconds * 1000, 2)}})
-
-
-def metrics_response(service: str) -> Response:
-    return Response(service_metrics(service).exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-def add_metrics_route(app: FastAPI, service: str) -> None:
-    """GET /metrics on the service itself (outside /api: the gateway never forwards it)."""
-
-    @app.get(METRICS_PATH, include_in_schema=False)
-    async def metrics() -> Response:
-        return metrics_response(service)

@@ -1,9 +1,8 @@
-"""One call per process to make it observable: JSON logs, the request/metrics middleware and
-`/metrics` (or, without HTTP, a metrics server on METRICS_PORT). Switched by METRICS_ENABLED,
-ACCESS_LOG, LOG_FORMAT and LOG_LEVEL."""
+"""One call per process to make it observable: JSON logs and the request/metrics middleware.
+Switched by METRICS_ENABLED, ACCESS_LOG, LOG_FORMAT and LOG_LEVEL. The metrics are served by
+the process's ops listener (runtime.ops, on OPS_PORT), never by its public listener."""
 
 from fastapi import FastAPI
-from prometheus_client import start_http_server
 from starlette.types import ASGIApp
 
 from runtime.context import set_process_service
@@ -11,9 +10,7 @@ from runtime.logs import setup_logging
 from runtime.metrics import (
     ObservabilityMiddleware,
     RouteOf,
-    add_metrics_route,
     route_template,
-    service_metrics,
 )
 from runtime.settings import ServiceSettings
 
@@ -22,8 +19,6 @@ def install_observability(app: FastAPI, service: str, settings: ServiceSettings)
     """Call after the other middleware is added, so this one is the outermost. It also gives
     each request its id (X-Request-ID), metrics and access log on or off."""
     _setup_process(service, settings)
-    if settings.metrics_enabled:
-        add_metrics_route(app, service)
     # always: it is also the layer that fixes and returns the request id
     app.add_middleware(ObservabilityMiddleware, service=service,
                        metrics=settings.metrics_enabled, access_log=settings.access_log)
@@ -31,7 +26,7 @@ def install_observability(app: FastAPI, service: str, settings: ServiceSettings)
 
 def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
                    route_of: RouteOf = route_template) -> ASGIApp:
-    """The same for a plain ASGI proxy (the gateway): wraps it; /metrics is the app's job.
+    """The same for a plain ASGI proxy (the gateway): wraps it.
     Its access lines are only for failed or slow requests (the services log the rest)."""
     _setup_process(service, settings)
     if not (settings.metrics_enabled or settings.access_log):
@@ -42,11 +37,9 @@ def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
 
 
 def observe_process(service: str, settings: ServiceSettings) -> None:
-    """For a process without HTTP (outbox relay, standalone worker): logs, and /metrics on
-    METRICS_PORT when it is set."""
+    """For a process without HTTP (outbox relay, standalone worker): its logs (its metrics are
+    on the ops listener its main coroutine runs)."""
     _setup_process(service, settings)
-    if settings.metrics_enabled and settings.metrics_port:
-        start_http_server(settings.metrics_port, registry=service_metrics(service).registry)
 
 
 def _setup_process(service: str, settings: ServiceSettings) -> None:

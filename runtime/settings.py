@@ -27,8 +27,11 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     # observability (runtime.observe): Prometheus /metrics, JSON logs, one access line per request
     metrics_enabled: bool = True
-    metrics_port: int = Field(0, ge=0, description="Processes without HTTP (outbox relay) "
-                                                   "serve /metrics on this port; 0: none.")
+    # the ops listener (runtime.ops): /metrics, /readyz, /healthz, never on the public port
+    ops_port: int = Field(0, ge=0, le=65535, description="Port of the process's ops listener "
+                                                         "(/metrics, /readyz, /healthz); 0: none.")
+    ops_host: str = Field("127.0.0.1", description="Address the ops listener binds; 0.0.0.0 "
+                                                  "only inside a private container network.")
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     access_log: bool = True

@@ -1,5 +1,7 @@
-"""deploy/compose.yaml is valid and runs every process of the Procfile."""
+"""deploy/compose.yaml is valid and runs every process of the Procfile; every process has an
+ops listener of its own, never published on the host."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,6 +58,27 @@ def test_env_file_and_data_volumes_are_declared() -> None:
     assert {"pgdata", "artifacts"} <= set(document["volumes"])
     for name in ("compile", "compile_worker"):
         assert "artifacts:/data/artifacts" in document["services"][name]["volumes"]
+
+
+INFRA_SERVICES = {"postgres", "redis", "rabbitmq", "migrate"}
+
+
+def test_every_procfile_process_has_an_ops_port_of_its_own() -> None:
+    ops = {name: re.match(r"OPS_PORT=\$\{(\w+):-(\d+)\} ", command)
+           for name, command in procfile_processes().items()}
+    assert all(ops.values()), [name for name, match in ops.items() if not match]
+    variables = {match.group(1) for match in ops.values() if match}
+    defaults = {match.group(2) for match in ops.values() if match}
+    assert len(variables) == len(defaults) == len(ops)
+
+
+def test_compose_ops_listeners_are_not_published_on_the_host() -> None:
+    for name, service in compose_services().items():
+        if name in INFRA_SERVICES:
+            continue
+        port = service["environment"]["OPS_PORT"]
+        published = [p for p in service.get("ports", []) if str(p).split(":")[-1] == port]
+        assert published == [], name
 
 
 @pytest.mark.skipif(

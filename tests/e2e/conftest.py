@@ -1,6 +1,6 @@
 """The real stack for the end-to-end tests: every process of the Procfile (gateway, four
 services, two workers, three outbox relays; ai_service's runs in its worker) started by
-honcho as separate processes on free loopback ports, with the local OIDC issuer
+honcho as separate processes on free loopback ports (ops listeners too), with the local OIDC issuer
 (tests/fakes/oidc.py) and the fake Gemini server (tests/fakes/gemini.py) standing in for Google.
 
 It gets a RabbitMQ vhost of its own, Redis db 2 and a database of its own next to the
@@ -57,6 +57,11 @@ ROOT = HERE.parents[1]
 PROCFILE = ROOT / "Procfile"
 HONCHO = ROOT / ".venv" / "bin" / "honcho"
 PORT_VARIABLES = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT")
+# the ops listener of each Procfile process (runtime.ops: /metrics, /readyz, /healthz)
+OPS_PORT_VARIABLES = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT",
+                      "COMPILE_OPS_PORT", "AI_OPS_PORT", "COMPILE_WORKER_OPS_PORT",
+                      "AI_WORKER_OPS_PORT", "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT",
+                      "COMPILE_RELAY_OPS_PORT")
 GEMINI_KEY = "test-key"
 START_TIMEOUT = 60.0
 STOP_GRACE = 15.0
@@ -151,11 +156,11 @@ async def consumer_counts(amqp_url: str, queues: list[str]) -> dict[str, int]:
 # -- the stack ---------------------------------------------------------------------------
 
 def free_ports() -> dict[str, int]:
-    """One free loopback port per Procfile port variable (sockets held until all are bound,
-    so they are distinct)."""
+    """One free loopback port per Procfile port variable, public and ops (sockets held until
+    all are bound, so they are distinct)."""
     with contextlib.ExitStack() as held:
         ports = {}
-        for variable in PORT_VARIABLES:
+        for variable in PORT_VARIABLES + OPS_PORT_VARIABLES:
             sock = held.enter_context(contextlib.closing(socket.socket()))
             sock.bind(("127.0.0.1", 0))
             ports[variable] = sock.getsockname()[1]
@@ -173,7 +178,7 @@ def stack_env(ports: dict[str, int], database_url: str, amqp_url: str, issuer: F
         "ENVIRONMENT": "test", "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
         "REDIS_URL": urlsplit(REDIS_URL)._replace(path="/2").geturl(),
         "INTERNAL_SECRET": secrets.token_urlsafe(32), "RELAY_POLL_SECONDS": "0.2",
-        "METRICS_PORT": "0", "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1",
         "ALLOWED_ORIGINS": f"{gateway},{FRONTEND}",
         "RATE_LIMIT_PER_SESSION": "100000", "RATE_LIMIT_PER_IP": "100000",
         "OIDC_SERVER_METADATA_URL": issuer.metadata_url, "OIDC_CLIENT_ID": issuer.client_id,
@@ -254,7 +259,7 @@ def wait_until_up(process: subprocess.Popen[bytes], ports: dict[str, int], amqp_
                   log: Path) -> None:
     """Every HTTP process answers /healthz (runtime.wait_healthy reads the ports the way
     `make up` does) and every consumer the Procfile starts is on its queue."""
-    with mock.patch.dict(os.environ, {k: str(v) for k, v in ports.items()}):
+    with mock.patch.dict(os.environ, {k: str(ports[k]) for k in PORT_VARIABLES}):
         pending = health_urls(PROCFILE)
     assert len(pending) == len(PORT_VARIABLES), pending
     deadline = time.monotonic() + START_TIMEOUT
@@ -294,6 +299,7 @@ class Stack:
         return self.url_of("GATEWAY_PORT")
 
     def url_of(self, port_variable: str) -> str:
+        """A public listener (`AUTH_PORT`) or an ops listener (`AUTH_OPS_PORT`)."""
         return f"http://127.0.0.1:{self.ports[port_variable]}"
 
     def client(self) -> httpx.AsyncClient:

@@ -82,7 +82,8 @@ async def wait_settled(db: asyncpg.Connection, timeout: float = 30.0) -> None:
 
 
 async def handled(stack: Stack, port_variable: str, consumer: str) -> dict[str, float]:
-    """Deliveries the consumer in that HTTP process finished, by outcome (its /metrics)."""
+    """Deliveries the consumer in that HTTP process finished, by outcome (its /metrics, on its
+    ops listener)."""
     async with stack.client() as client:
         response = await client.get(f"{stack.url_of(port_variable)}/metrics")
     assert response.status_code == 200, response.text
@@ -106,8 +107,8 @@ async def queue_depths(amqp: aio_pika.abc.AbstractConnection) -> dict[str, int]:
 
 async def wait_drained(amqp: aio_pika.abc.AbstractConnection, queue: str,
                        timeout: float = 20.0) -> None:
-    """No message ready on `queue` (the ai app and the ai worker both consume it, and the
-    worker serves no metrics to count on)."""
+    """No message ready on `queue` (the ai app and the ai worker both consume it, so one
+    process's count of handled deliveries does not tell)."""
     deadline = time.monotonic() + timeout
     while (depth := (await queue_depths(amqp))[queue]) > 0:
         assert time.monotonic() < deadline, f"{queue} still holds {depth} messages"
@@ -178,8 +179,8 @@ async def test_replay_to_one_consumer_changes_nothing_and_reaches_no_other(
     resume_events = await db.fetchval("SELECT count(*) FROM resume.events")
     rows_before = await snapshot(db, READ_MODELS + PROCESSED)
     depths_before = await queue_depths(amqp)
-    compile_before = await handled(stack, "COMPILE_PORT", COMPILE_RESUMES_CONSUMER)
-    ai_before = await handled(stack, "AI_PORT", AI_RESUMES_CONSUMER)
+    compile_before = await handled(stack, "COMPILE_OPS_PORT", COMPILE_RESUMES_CONSUMER)
+    ai_before = await handled(stack, "AI_OPS_PORT", AI_RESUMES_CONSUMER)
 
     result = await rb(stack, "replay", "--to", COMPILE_RESUMES_CONSUMER,
                       "--from-position", "1", "--source", "resume")
@@ -187,7 +188,7 @@ async def test_replay_to_one_consumer_changes_nothing_and_reaches_no_other(
 
     expected = compile_before["handled"] + resume_events
     deadline = time.monotonic() + 20
-    while (now := await handled(stack, "COMPILE_PORT", COMPILE_RESUMES_CONSUMER)
+    while (now := await handled(stack, "COMPILE_OPS_PORT", COMPILE_RESUMES_CONSUMER)
            )["handled"] < expected:
         assert time.monotonic() < deadline, f"compile handled {now}, expected {expected}"
         await asyncio.sleep(0.2)
@@ -196,7 +197,7 @@ async def test_replay_to_one_consumer_changes_nothing_and_reaches_no_other(
     assert await snapshot(db, READ_MODELS + PROCESSED) == rows_before
     # nothing went through the events exchange, so no other consumer received anything
     assert await observer.get(no_ack=True, fail=False, timeout=5) is None
-    assert await handled(stack, "AI_PORT", AI_RESUMES_CONSUMER) == ai_before
+    assert await handled(stack, "AI_OPS_PORT", AI_RESUMES_CONSUMER) == ai_before
     assert await queue_depths(amqp) == depths_before
     await channel.close()
 
@@ -205,11 +206,11 @@ async def test_replay_to_the_ai_replica_leaves_the_compile_consumer_alone(
         stack: Stack, db: asyncpg.Connection, amqp: aio_pika.abc.AbstractConnection,
         history: None) -> None:
     rows_before = await snapshot(db, READ_MODELS + PROCESSED)
-    compile_before = await handled(stack, "COMPILE_PORT", COMPILE_RESUMES_CONSUMER)
+    compile_before = await handled(stack, "COMPILE_OPS_PORT", COMPILE_RESUMES_CONSUMER)
 
     await rb(stack, "replay", "--to", AI_RESUMES_CONSUMER, "--from-position", "1",
              "--source", "resume")
     await wait_drained(amqp, AI_RESUMES_CONSUMER)
 
     assert await snapshot(db, READ_MODELS + PROCESSED) == rows_before
-    assert await handled(stack, "COMPILE_PORT", COMPILE_RESUMES_CONSUMER) == compile_before
+    assert await handled(stack, "COMPILE_OPS_PORT", COMPILE_RESUMES_CONSUMER) == compile_before

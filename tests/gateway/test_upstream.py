@@ -155,13 +155,11 @@ async def test_rate_limit_per_ip_counts_anonymous_requests(tight_gateway: Any) -
         assert statuses == [401] * 8 + [429]
 
 
-async def test_health_readiness_and_merged_openapi(stack: Stack) -> None:
+async def test_health_and_merged_openapi(stack: Stack) -> None:
     async with stack.client() as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
-        ready = await client.get("/readyz")
-        assert ready.status_code == 503  # compile and ai are not running here
-        assert ready.json()["checks"] == {"redis": "ok", "auth": "ok", "resume": "ok",
-                                          "compile": "down", "ai": "down"}
+        # readiness is on the ops listener (tests/observability/test_ops.py), never here
+        assert (await client.get("/readyz")).status_code == 404
         spec = (await client.get("/api/openapi.json")).json()
         assert "/api/resume/{resume_id}" in spec["paths"]
         assert "/api/auth/login" in spec["paths"] and "/api/user/me" in spec["paths"]

@@ -1,10 +1,12 @@
 """The stack the observability tests watch: a local OIDC issuer, auth_service,
 resume_service, compile_service (with its worker, real pdflatex) and the gateway, each a
-uvicorn server on loopback (the gateway tests' helpers), and every JSON log line written
+uvicorn server on loopback (the gateway tests' helpers) with its ops listener on a free
+loopback port of its own (runtime.ops: /metrics, /readyz), and every JSON log line written
 meanwhile, collected by service."""
 
 import contextlib
 import logging
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -59,6 +61,7 @@ class LogCollector(logging.Handler):
 class ObservedStack:
     stack: Stack  # what the gateway tests' helpers (sign_in) take
     urls: dict[str, str] = field(default_factory=dict)  # service -> its own base URL
+    ops_urls: dict[str, str] = field(default_factory=dict)  # service -> its ops listener
     logs: LogCollector = field(default_factory=LogCollector)
 
     def client(self) -> httpx.AsyncClient:
@@ -89,24 +92,28 @@ async def observed(service_env: dict[str, Any], log_collector: LogCollector,
     names = ("gateway", "auth_service", "resume_service", "compile_service")
     socks = {name: bound_socket() for name in names}
     urls = {name: url_of(sock) for name, sock in socks.items()}
+    ops_ports = {name: free_port() for name in names}
+    ops_urls = {name: f"http://127.0.0.1:{port}" for name, port in ops_ports.items()}
     work = tmp_path_factory.mktemp("observed")
     apps = {
         "auth_service": create_auth(AuthSettings(
             **service_env, oidc_server_metadata_url=issuer.metadata_url,
             oidc_client_id=issuer.client_id, oidc_client_secret=issuer.client_secret,
             oidc_redirect_uri=f"{urls['gateway']}/api/auth/callback", cookie_secure=False,
-            relay_poll_seconds=0.2)),
-        "resume_service": create_resume_app(ResumeSettings(**service_env, relay_poll_seconds=0.2)),
+            relay_poll_seconds=0.2, ops_port=ops_ports["auth_service"])),
+        "resume_service": create_resume_app(ResumeSettings(
+            **service_env, relay_poll_seconds=0.2, ops_port=ops_ports["resume_service"])),
         "compile_service": create_compile(CompileSettings(
             **service_env, artifacts_dir=str(work / "artifacts"),
             compile_work_dir=str(work / "tex"), compile_templates_extra_dir=str(TEMPLATES),
-            compile_timeout_seconds=10, relay_poll_seconds=0.2)),
+            compile_timeout_seconds=10, relay_poll_seconds=0.2,
+            ops_port=ops_ports["compile_service"])),
     }
     gateway_settings = GatewaySettings(
         **service_env, auth_service_url=urls["auth_service"],
         resume_service_url=urls["resume_service"], compile_service_url=urls["compile_service"],
         ai_service_url=closed_port_url(), allowed_origins=f"{urls['gateway']},{FRONTEND}",
-        rate_limit_per_session=100_000, rate_limit_per_ip=100_000)
+        rate_limit_per_session=100_000, rate_limit_per_ip=100_000, ops_port=ops_ports["gateway"])
     async with contextlib.AsyncExitStack() as running:
         for name, app in apps.items():
             await running.enter_async_context(serving(app, socks[name]))
@@ -114,8 +121,38 @@ async def observed(service_env: dict[str, Any], log_collector: LogCollector,
                                                   socks["gateway"]))
         stack = Stack(issuer, urls["gateway"], urls["auth_service"], urls["resume_service"],
                       gateway_settings)
-        yield ObservedStack(stack, urls, log_collector)
+        yield ObservedStack(stack, urls, ops_urls, log_collector)
     await issuer.stop()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a listener that binds it itself)."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP listener on `port` is bound to (from /proc/net/tcp{,6}):
+    {"127.0.0.1"} for a loopback-only listener."""
+    addresses = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    addresses.add(_address(address, width))
+    return addresses
+
+
+def _address(hex_address: str, width: int) -> str:
+    raw = bytes.fromhex(hex_address)
+    if width == 8:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])  # little-endian in the table
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
 
 
 async def create_resume(client: httpx.AsyncClient, **headers: str) -> httpx.Response:

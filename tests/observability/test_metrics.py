@@ -1,6 +1,7 @@
-"""Each service's /metrics after some traffic: requests counted by route template and status,
-latency histograms, events appended and published, the read cache, consumers, compile
-outcomes (a failed compile counted as failed), and /metrics never reachable through /api."""
+"""Each service's /metrics (on its ops listener) after some traffic: requests counted by route
+template and status, latency histograms, events appended and published, the read cache,
+consumers, compile outcomes (a failed compile counted as failed), and /metrics never
+reachable through /api."""
 
 import asyncio
 import re
@@ -10,12 +11,13 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from resume_service.app import create_app as create_resume_app
-from resume_service.settings import ResumeSettings
+from runtime.ops import ops_listener
+from runtime.settings import ServiceSettings
 from tests.observability.conftest import (
     ObservedStack,
     compile_and_wait,
     create_resume,
+    free_port,
 )
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -46,7 +48,7 @@ class Delta:
 
 
 async def scrape_all(observed: ObservedStack) -> dict[str, Samples]:
-    return {name: await scrape(observed.urls[name]) for name in SERVICES}
+    return {name: await scrape(observed.ops_urls[name]) for name in SERVICES}
 
 
 async def test_each_service_counts_requests_events_and_compile_outcomes(
@@ -99,7 +101,7 @@ async def test_each_service_counts_requests_events_and_compile_outcomes(
 async def test_histograms_are_consistent_and_route_labels_are_templates(
         observed: ObservedStack) -> None:
     for name in SERVICES:
-        samples = await scrape(observed.urls[name])
+        samples = await scrape(observed.ops_urls[name])
         routes = {dict(labels)["route"] for (metric, labels) in samples
                   if metric == "rb_http_requests_total"}
         assert routes, name
@@ -122,9 +124,9 @@ async def test_metrics_are_not_reachable_through_the_public_api(
             assert "rb_http_requests_total" not in response.text
 
 
-def test_metrics_can_be_switched_off(service_env: dict[str, Any]) -> None:
-    app = create_resume_app(ResumeSettings(**service_env, metrics_enabled=False,
-                                           access_log=False))
-    assert "/metrics" not in {getattr(route, "path", None) for route in app.routes}
-    on = create_resume_app(ResumeSettings(**service_env))
-    assert "/metrics" in {getattr(route, "path", None) for route in on.routes}
+async def test_metrics_can_be_switched_off(service_env: dict[str, Any]) -> None:
+    settings = ServiceSettings(**service_env, metrics_enabled=False, ops_port=free_port())
+    url = f"http://127.0.0.1:{settings.ops_port}"
+    async with ops_listener("resume_service", settings, {}), httpx.AsyncClient() as client:
+        assert (await client.get(f"{url}/metrics")).status_code == 404
+        assert (await client.get(f"{url}/readyz")).status_code == 200  # no checks: ready
