@@ -64,7 +64,7 @@ def main() -> None:
     with uvicorn_process("resume_service.app:create_app",
                          {"READ_CACHE": "true"}) as (resume_base, resume_pid):
         gateway_env = {"RESUME_SERVICE_URL": resume_base, "RATE_LIMIT_PER_SESSION": "100000000",
-                       "RATE_LIMIT_PER_IP": "100000000"}
+                       "RATE_LIMIT_PER_IP": "100000000", "COOKIE_SECURE": "false"}
         with uvicorn_process("gateway.app:create_app", gateway_env) as (gateway_base,
                                                                         gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}

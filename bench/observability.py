@@ -54,7 +54,7 @@ def stack(mode: str, logs: Path) -> Iterator[Stack]:
             "resume_service.app:create_app", env, log=logs / f"resume-{mode}.log"))
         gateway, gateway_pid = running.enter_context(uvicorn_process("gateway.app:create_app", {
             **env, "RESUME_SERVICE_URL": resume, "RATE_LIMIT_PER_SESSION": "100000000",
-            "RATE_LIMIT_PER_IP": "100000000", "OPS_PORT": str(ops_port)},
+            "RATE_LIMIT_PER_IP": "100000000", "OPS_PORT": str(ops_port), "COOKIE_SECURE": "false"},
             log=logs / f"gateway-{mode}.log"))
         yield Stack(resume, gateway, f"http://127.0.0.1:{ops_port}",
                     [resume_pid, gateway_pid])
