@@ -10,7 +10,6 @@ never forwarded, only the one the gateway signs. Failures answer JSON: 401, 403,
 """
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -43,7 +42,6 @@ _IDENTITY = IDENTITY_HEADER.lower().encode()
 _API_PREFIX = API_PREFIX.encode()
 _SESSION_PREFIX = SESSION_COOKIE + "="
 _BUFFER_LIMIT = 64 * 1024
-_TOKEN_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -68,7 +66,6 @@ class Proxy:
         self.policy, self.signer = policy, signer
         self.max_body_bytes, self.trust_forwarded_for = max_body_bytes, trust_forwarded_for
         self.pools: dict[str, UpstreamPool] = {}
-        self._tokens: dict[str, tuple[bytes, float]] = {}
         self.gate: Gate | None = None
 
     def start(self, gate: Gate, pool_size: int, connect_timeout: float,
@@ -207,22 +204,23 @@ class Proxy:
         if incoming.content_length is not None:
             headers.append((b"content-length", b"%d" % incoming.content_length))
         if user_id is not None:
-            headers.append((_IDENTITY, self._identity(user_id)))
+            headers.append((_IDENTITY, self._identity(scope, incoming, target, user_id)))
         return headers
 
-    def _identity(self, user_id: str) -> bytes:
-        """The signed identity, reused for half its lifetime (signing is per user, not per
-        request; the token still expires on schedule)."""
-        now = time.time()
-        cached = self._tokens.get(user_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        if len(self._tokens) >= _TOKEN_CACHE_SIZE:
-            self._tokens.clear()
-        token = self.signer.sign(user_id, now)
-        encoded = token.encode()
-        self._tokens[user_id] = (encoded, now + self.signer.ttl_seconds / 2)
-        return encoded
+    def _identity(self, scope: Scope, incoming: Incoming, target: Route,
+                  user_id: str) -> bytes:
+        """A token for this one request: its service, method and the target exactly as the
+        service receives it (the upstream's base path, then the forwarded path and query)."""
+        upstream_target = target.upstream_path.encode("latin-1")
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            upstream_target += b"?" + query
+        pool = self.pools.get(target.service)
+        if pool is not None:
+            upstream_target = pool.base_path + upstream_target
+        session_id = _session_cookie(incoming.cookie) if target.service == "auth" else None
+        return self.signer.sign(user_id, target.service, scope["method"], upstream_target,
+                                session_id)
 
     def _client_ip(self, scope: Scope, incoming: Incoming) -> str:
         if self.trust_forwarded_for and incoming.forwarded_for:
