@@ -77,11 +77,6 @@ _AS_USER = "as-user:"
 OTHER_KEY = "Lq7dY2-_wXMuVVOhN9QwUY9q0-hG1x3uj3AqjVbWq3Y"  # a signing key no service trusts
 
 
-@pytest.fixture(scope="session")
-def signer() -> IdentitySigner:
-    return TEST_SIGNER
-
-
 @pytest.fixture
 def user_id() -> str:
     return f"user-{uuid.uuid4()}"
