@@ -22,7 +22,7 @@ from ai_service.worker import NOT_CONFIGURED, ratings_consumer, resumes_consumer
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.http import install_http_plumbing
-from runtime.identity import IdentitySigner
+from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
@@ -44,7 +44,8 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         consumers = [resumes_consumer(components, settings)]
         if settings.ai_worker_in_app and components.client is not None:
             consumers.append(ratings_consumer(components, settings))
-        app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
+        app.state.settings = settings
+        app.state.identity = IdentityVerifier(settings.identity_public_key, "ai")
         app.state.service, app.state.waiter = components.service, waiter
         try:
             async with (bus_running(broker, consumers, settings, event_tables,

@@ -1,9 +1,10 @@
 """HTTP routes of auth_service (the gateway adds the `/api` prefix). The gateway resolves the
-session cookie; routes that need a user take it from the signed internal header."""
+session cookie; routes take the user and the session from the signed internal token, never
+from the cookie (sign-out and sign-in end the session the gateway resolved)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from auth_service.domain import DEV_ISSUER, Profile, safe_next_path
@@ -12,11 +13,10 @@ from auth_service.service import AuthService, UserNotFound
 from auth_service.settings import AuthSettings
 from auth_service.views import DevLoginIn, UserOut
 from runtime.http import ApiError, error_responses
-from runtime.identity import CurrentUser
-from runtime.sessions import SESSION_COOKIE, session_cookie_name
+from runtime.identity import CurrentIdentity, CurrentSessionId, CurrentUser
+from runtime.sessions import session_cookie_name
 
 NEXT_KEY = "rb_next"
-SessionCookie = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 
 router = APIRouter(tags=["auth"])
 
@@ -44,7 +44,7 @@ async def login(request: Request,
 
 @router.get("/auth/callback", status_code=303, responses=error_responses(400, 503),
             summary="Where the identity provider sends the browser back")
-async def callback(request: Request, current: SessionCookie = None) -> Response:
+async def callback(request: Request, current: CurrentSessionId) -> Response:
     oidc: OidcSignIn = request.app.state.oidc
     profile = await oidc.complete(request)
     target = safe_next_path(request.session.pop(NEXT_KEY, None))
@@ -55,8 +55,8 @@ async def callback(request: Request, current: SessionCookie = None) -> Response:
 
 @router.post("/auth/logout", status_code=204, responses=error_responses(401),
              summary="Sign out: the session dies at once")
-async def logout(request: Request, user: CurrentUser, current: SessionCookie = None) -> Response:
-    await _service(request).sign_out(user, current)
+async def logout(request: Request, identity: CurrentIdentity) -> Response:
+    await _service(request).sign_out(identity.user_id, identity.session_id)
     response = Response(status_code=204)
     secure = _settings(request).cookie_secure
     response.delete_cookie(session_cookie_name(secure), path="/", secure=secure,
@@ -79,7 +79,7 @@ dev_router = APIRouter(tags=["auth"])
 @dev_router.post("/auth/dev-login", response_model=UserOut, responses=error_responses(422),
                  summary="Development sign-in without an identity provider (off by default)")
 async def dev_login(request: Request, body: DevLoginIn, response: Response,
-                    current: SessionCookie = None) -> UserOut:
+                    current: CurrentSessionId) -> UserOut:
     profile = Profile(issuer=DEV_ISSUER, subject=body.email.lower(), email=body.email,
                       name=body.name, picture=body.picture)
     user_id = await _open_session(request, response, profile, "dev", current)

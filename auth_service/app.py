@@ -23,7 +23,7 @@ from runtime.bus import make_broker
 from runtime.db import make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
-from runtime.identity import IdentitySigner
+from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
@@ -43,7 +43,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         sessions = SessionStore(redis, settings.session_idle_seconds,
                                 settings.session_absolute_seconds)
         app.state.settings = settings
-        app.state.identity = IdentitySigner(settings.internal_secret)
+        app.state.identity = IdentityVerifier(settings.identity_public_key, "auth")
         app.state.oidc = OidcSignIn(settings, redis)
         app.state.service = AuthService(make_sessionmaker(engine),
                                         EventStore(event_tables, AUTH_PRODUCER), sessions)

@@ -41,13 +41,13 @@ from bench.common import (
     Result,
     background_process,
     cpu_seconds,
+    identity,
     uvicorn_process,
     uvicorn_server,
     wait_replicated,
     wrk,
 )
 from runtime.db import asyncpg_dsn
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
 from tests.fakes.gemini import FakeGemini
@@ -91,12 +91,12 @@ class Baseline:
         self.samples.append((time.perf_counter() - started) * 1000)
 
 
-async def create_resumes(session: aiohttp.ClientSession, resume_base: str,
-                         headers: dict[str, str], run: str) -> list[str]:
-    ids = []
+async def create_resumes(session: aiohttp.ClientSession, resume_base: str, user: str,
+                         run: str) -> list[str]:
+    ids, url = [], f"{resume_base}/resume/create"
     for index in range(RATINGS + 1):
-        async with session.post(f"{resume_base}/resume/create", json=document(run, index),
-                                headers=headers) as response:
+        async with session.post(url, json=document(run, index),
+                                headers=identity(user, "POST", url)) as response:
             ids.append((await response.json())["id"])
     await wait_replicated("ai", ids, "ai_service.resumes")  # the replica caught up first
     return ids
@@ -112,22 +112,23 @@ class CommitClock:
         self.seen[job_id] = time.perf_counter()
 
 
-async def rate_once(session: aiohttp.ClientSession, ai_base: str, headers: dict[str, str],
+async def rate_once(session: aiohttp.ClientSession, ai_base: str, user: str,
                     resume_id: str, clock: CommitClock) -> tuple[float, float]:
     t0 = time.perf_counter()
-    async with session.post(f"{ai_base}/ai/rate/{resume_id}", json={"version": 1},
-                            headers=headers) as response:
+    rate = f"{ai_base}/ai/rate/{resume_id}"
+    async with session.post(rate, json={"version": 1},
+                            headers=identity(user, "POST", rate)) as response:
         assert response.status == 202, await response.text()
         job_id = (await response.json())["job_id"]
-    async with session.get(f"{ai_base}/ai/ratings/{job_id}", params={"wait": "10"},
-                           headers=headers) as response:
+    status = f"{ai_base}/ai/ratings/{job_id}?wait=10"
+    async with session.get(status, headers=identity(user, "GET", status)) as response:
         job = await response.json()
     done = time.perf_counter()
     assert job["status"] == "completed", job
     return (done - t0) * 1000, (clock.seen.get(job_id, done) - t0) * 1000
 
 
-async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str, str],
+async def request_to_completed(resume_base: str, ai_base: str, user: str,
                                dsn: str, fake_url: str, pids: dict[str, int],
                                ) -> tuple[Result, Result, Result, str, dict[str, float]]:
     """The ratings one at a time; also the CPU milliseconds each of `pids` spent per rating."""
@@ -135,15 +136,15 @@ async def request_to_completed(resume_base: str, ai_base: str, headers: dict[str
     await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
     baseline = Baseline(fake_url)
     async with aiohttp.ClientSession() as session:
-        ids = await create_resumes(session, resume_base, headers, uuid.uuid4().hex)
-        await rate_once(session, ai_base, headers, ids[-1], clock)  # warm-up
+        ids = await create_resumes(session, resume_base, user, uuid.uuid4().hex)
+        await rate_once(session, ai_base, user, ids[-1], clock)  # warm-up
         for _ in range(20):
             await baseline.once()
         baseline.samples.clear()
         client, recorded, started = [], [], time.perf_counter()
         cpu_before = {who: cpu_seconds(pid) for who, pid in pids.items()}
         for resume_id in ids[:-1]:
-            seen_by_client, committed = await rate_once(session, ai_base, headers, resume_id,
+            seen_by_client, committed = await rate_once(session, ai_base, user, resume_id,
                                                         clock)
             client.append(seen_by_client)
             recorded.append(committed)
@@ -166,7 +167,6 @@ def main() -> None:
     settings = ServiceSettings()
     upgrade_all(settings.database_url)
     user = f"bench-ai-{uuid.uuid4().hex[:8]}"
-    headers = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(user)}
     fake = FakeGemini().start()
     ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
               "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
@@ -178,10 +178,10 @@ def main() -> None:
                 background_process("-m", "ai_service.worker", env=worker) as worker_pid:
             pids = {"ai_service HTTP": ai_pid, "ai_service worker (and relay)": worker_pid}
             base_result, e2e, recorded, rated, cpu_ms = asyncio.run(request_to_completed(
-                resume_base, ai_base, headers, asyncpg_dsn(settings.database_url), fake.url,
+                resume_base, ai_base, user, asyncpg_dsn(settings.database_url), fake.url,
                 pids))
             url = f"{ai_base}/ai/rate/{rated}"
-            post = {**headers, "Content-Type": "application/json"}
+            post = {**identity(user, "POST", url), "Content-Type": "application/json"}
             body = json.dumps({"version": 1})
             wrk("warm-up", url, post, seconds=2, connections=1, method="POST", body=body)
             cached_1 = wrk("cached rating (1 conn)", url, post, seconds=5, connections=1,

@@ -13,15 +13,21 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
+import httpx
 from redis.asyncio import Redis
 
+from gateway.routing import SERVICE_OF_SEGMENT
+from gateway.settings import GatewaySettings
+from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +89,30 @@ def cpu_seconds(pid: int) -> float:
     """The CPU time (user + system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@cache
+def _signer(ttl_seconds: int) -> IdentitySigner:
+    return IdentitySigner(GatewaySettings().identity_signing_key, ttl_seconds)
+
+
+def identity(user_id: str, method: str, url: str, ttl_seconds: int = 3600) -> dict[str, str]:
+    """The identity header the gateway would send with this one request (its method, its
+    URL's path and query; the service from the path), for benches that call a service
+    directly. It lasts `ttl_seconds`, so wrk can repeat the same request with it."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    audience = SERVICE_OF_SEGMENT[parts.path.split("/")[1]]
+    token = _signer(ttl_seconds).sign(user_id, audience, method, target.encode())
+    return {IDENTITY_HEADER: token.decode()}
+
+
+def identity_hook(user_id: str) -> Callable[[httpx.Request], Awaitable[None]]:
+    """An httpx request hook: every request gets its own identity header."""
+    async def sign(request: httpx.Request) -> None:
+        request.headers.update(identity(user_id, request.method,
+                                        request.url.raw_path.decode("ascii")))
+    return sign
 
 
 async def open_session(redis_url: str, user_id: str) -> str:

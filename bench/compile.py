@@ -27,10 +27,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, uvicorn_server, wait_replicated
+from bench.common import ROOT, identity_hook, uvicorn_server, wait_replicated
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from contracts.resume import ResumeDocument
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
 
@@ -178,8 +177,7 @@ async def measure(client: Client, renderer: Renderer) -> None:
 def main() -> None:
     settings = ServiceSettings()
     upgrade_all(settings.database_url)
-    headers = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(
-        f"bench-{uuid.uuid4()}")}
+    hook = identity_hook(f"bench-{uuid.uuid4()}")  # each request signed as it goes
     with tempfile.TemporaryDirectory() as scratch:
         env = {"ARTIFACTS_DIR": f"{scratch}/artifacts", "COMPILE_WORK_DIR": f"{scratch}/runs",
                "COMPILE_WORKER_IN_APP": "false", "COMPILE_CONCURRENCY": "2",
@@ -190,8 +188,8 @@ def main() -> None:
               worker_process(env)):
 
             async def run() -> None:
-                async with httpx.AsyncClient(timeout=60) as http:
-                    await measure(Client(http, resume_base, compile_base, headers), renderer)
+                async with httpx.AsyncClient(timeout=60, event_hooks={"request": [hook]}) as http:
+                    await measure(Client(http, resume_base, compile_base, {}), renderer)
 
             asyncio.run(run())
 

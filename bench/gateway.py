@@ -15,18 +15,23 @@ repeats the throughput figure (both are printed).
 """
 
 import asyncio
-import json
 import statistics
 import sys
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bench.common import Result, cpu_seconds, interleaved, open_session, uvicorn_process, wrk
-from bench.resume_service import DOCUMENT
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
+from bench.common import (
+    Result,
+    cpu_seconds,
+    identity,
+    interleaved,
+    open_session,
+    uvicorn_process,
+    wrk,
+)
+from bench.resume_service import create_resume
 from runtime.sessions import SESSION_COOKIE
 from runtime.settings import ServiceSettings
 
@@ -48,17 +53,8 @@ def measured(name: str, url: str, headers: dict[str, str], pids: dict[str, int],
     return result
 
 
-def create_resume(base: str, headers: dict[str, str]) -> str:
-    request = urllib.request.Request(
-        f"{base}/resume/create", data=json.dumps(DOCUMENT).encode(), method="POST",
-        headers={**headers, "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        return str(json.load(response)["id"])
-
-
 def main() -> None:
     settings = ServiceSettings()
-    identity = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(USER)}
     session_id = asyncio.run(open_session(settings.redis_url, USER))
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
     with uvicorn_process("resume_service.app:create_app",
@@ -68,17 +64,18 @@ def main() -> None:
         with uvicorn_process("gateway.app:create_app", gateway_env) as (gateway_base,
                                                                         gateway_pid):
             pids = {"resume_service": resume_pid, "gateway": gateway_pid}
-            resume_id = create_resume(resume_base, identity)
+            resume_id = create_resume(resume_base, USER)
             direct_url = f"{resume_base}/resume/{resume_id}"
+            direct = identity(USER, "GET", direct_url)
             gateway_url = f"{gateway_base}/api/resume/{resume_id}"
-            wrk("warm-up", direct_url, identity, seconds=2)
+            wrk("warm-up", direct_url, direct, seconds=2)
             wrk("warm-up", gateway_url, cookie, seconds=2)
             rounds: dict[str, list[Result]] = {name: [] for name in RUNS}
             cpu: dict[str, dict[str, list[float]]] = {name: {} for name in RUNS}
             for _ in range(ROUNDS):  # alternating, so both see the same drift of the machine
                 for name, (connections, through_gateway) in RUNS.items():
                     url, headers = ((gateway_url, cookie) if through_gateway
-                                    else (direct_url, identity))
+                                    else (direct_url, direct))
                     rounds[name].append(measured(name, url, headers, pids, cpu[name],
                                                  connections))
     report(rounds, cpu)

@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, cpu_seconds, free_port, open_session, uvicorn_process, wrk
 from bench.resume_service import create_resume
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.sessions import SESSION_COOKIE
 from runtime.settings import ServiceSettings
 
@@ -68,14 +67,13 @@ def summary(name: str, rounds: list[Result]) -> Result:
 
 def main() -> None:
     settings = ServiceSettings()
-    identity = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign(USER)}
     cookie = {"Cookie": f"{SESSION_COOKIE}={asyncio.run(open_session(settings.redis_url, USER))}"}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
         logs = Path(tmp)
         urls, stacks = {}, {}
         for mode in MODES:
             stacks[mode] = running.enter_context(stack(mode, logs))
-            resume_id = create_resume(stacks[mode].resume, identity)
+            resume_id = create_resume(stacks[mode].resume, USER)
             urls[mode] = f"{stacks[mode].gateway}/api/resume/{resume_id}"
             wrk(f"warm-up {mode}", urls[mode], cookie, seconds=2)
         rounds: dict[str, list[Result]] = {mode: [] for mode in MODES}

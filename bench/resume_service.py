@@ -14,9 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, background_process, interleaved, uvicorn_server, wrk
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
-from runtime.settings import ServiceSettings
+from bench.common import Result, background_process, identity, interleaved, uvicorn_server, wrk
 
 APP = "resume_service.app:create_app"
 ROUNDS, ROUND_SECONDS = 3, 4
@@ -30,23 +28,26 @@ DOCUMENT = {
 }
 
 
-def create_resume(base: str, headers: dict[str, str]) -> str:
+def create_resume(base: str, user: str) -> str:
+    url = f"{base}/resume/create"
     request = urllib.request.Request(
-        f"{base}/resume/create", data=json.dumps(DOCUMENT).encode(), method="POST",
-        headers={**headers, "Content-Type": "application/json"})
+        url, data=json.dumps(DOCUMENT).encode(), method="POST",
+        headers={**identity(user, "POST", url), "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         return str(json.load(response)["id"])
 
 
 def main() -> None:
-    settings = ServiceSettings()
-    headers = {IDENTITY_HEADER: IdentitySigner(settings.internal_secret, 3600).sign("bench-user")}
+    user = "bench-user"
     body = json.dumps(DOCUMENT)
     relay = background_process("-m", "runtime.relay", "resume_service")
     with relay, uvicorn_server(APP, {"READ_CACHE": "true", "RELAY_IN_PROCESS": "false"}) as base, \
             uvicorn_server(APP, {"READ_CACHE": "false", "RELAY_IN_PROCESS": "false"}) as plain:
-        resume_id = create_resume(base, headers)
+        resume_id = create_resume(base, user)
         cached_url, uncached_url = f"{base}/resume/{resume_id}", f"{plain}/resume/{resume_id}"
+        headers = identity(user, "GET", cached_url)  # the same path on both servers
+        update_url = f"{base}/resume/update/{resume_id}"
+        update = {**identity(user, "PUT", update_url), "Content-Type": "application/json"}
         wrk("warm-up", cached_url, headers, seconds=2)
         wrk("warm-up", uncached_url, headers, seconds=2)
         rounds: dict[str, list[Result]] = {"cached": [], "uncached": []}
@@ -54,11 +55,9 @@ def main() -> None:
             rounds["cached"].append(wrk("cached", cached_url, headers, seconds=ROUND_SECONDS))
             rounds["uncached"].append(wrk("uncached", uncached_url, headers,
                                           seconds=ROUND_SECONDS))
-        update_1 = wrk("update (1 connection)", f"{base}/resume/update/{resume_id}",
-                       {**headers, "Content-Type": "application/json"}, seconds=6,
+        update_1 = wrk("update (1 connection)", update_url, update, seconds=6,
                        connections=1, method="PUT", body=body)
-        update_8 = wrk("update (8 connections)", f"{base}/resume/update/{resume_id}",
-                       {**headers, "Content-Type": "application/json"}, seconds=6,
+        update_8 = wrk("update (8 connections)", update_url, update, seconds=6,
                        method="PUT", body=body)
     cached = interleaved("cached GET /resume/{id}", rounds["cached"])
     uncached = interleaved("uncached GET /resume/{id}", rounds["uncached"])

@@ -21,7 +21,7 @@ from compile_service.worker import jobs_consumer, resumes_consumer
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn
 from runtime.http import install_http_plumbing
-from runtime.identity import IdentitySigner
+from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
@@ -40,7 +40,8 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         if settings.compile_worker_in_app:
             sweep_stale_runs(settings.compile_work_dir)
             consumers.append(jobs_consumer(components, settings))
-        app.state.settings, app.state.identity = settings, IdentitySigner(settings.internal_secret)
+        app.state.settings = settings
+        app.state.identity = IdentityVerifier(settings.identity_public_key, "compile")
         app.state.service, app.state.renderer = components.service, components.renderer
         app.state.artifacts, app.state.waiter = components.compiler.artifacts, waiter
         try:

@@ -57,7 +57,7 @@ class Gateway:
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     proxy = Proxy(settings.upstreams, OriginPolicy(settings.origins),
-                  IdentitySigner(settings.internal_secret, settings.identity_ttl_seconds),
+                  IdentitySigner(settings.identity_signing_key, settings.identity_ttl_seconds),
                   edge_rules(settings))
     docs = MergedOpenApi(settings.upstreams, settings.openapi_cache_seconds)
 

@@ -14,7 +14,6 @@ address), 503 (service down or busy, with Retry-After), 504 (service too slow).
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -54,7 +53,6 @@ _DROP_RESPONSE = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"se
 _IDENTITY = IDENTITY_HEADER.lower().encode()
 _API_PREFIX = API_PREFIX.encode()
 _BUFFER_LIMIT = 64 * 1024
-_TOKEN_CACHE_SIZE = 10_000
 _RETRY_SECONDS = 1  # Retry-After of a 503: the gateway's own dependencies recover fast
 
 
@@ -96,7 +94,6 @@ class Proxy:
         self.internal_hosts = frozenset(urlsplit(url).netloc.lower().encode()
                                         for url in self.upstreams.values())
         self.pools: dict[str, UpstreamPool] = {}
-        self._tokens: dict[str, tuple[bytes, float]] = {}
         self.gate: Gate | None = None
 
     def start(self, gate: Gate, pool_size: int, connect_timeout: float,
@@ -214,7 +211,8 @@ class Proxy:
         upstream_target = target.upstream_path.encode("latin-1")
         if query:
             upstream_target += b"?" + query
-        headers = self._upstream_headers(scope, incoming, target, user_id, client)
+        headers = self._upstream_headers(scope, incoming, target, upstream_target, user_id,
+                                         client)
         try:
             response = await self.pools[target.service].request(
                 method, upstream_target, headers, body)
@@ -280,7 +278,8 @@ class Proxy:
             raise exc
 
     def _upstream_headers(self, scope: Scope, incoming: Incoming, target: Route,
-                          user_id: str | None, client: str) -> list[tuple[bytes, bytes]]:
+                          upstream_target: bytes, user_id: str | None,
+                          client: str) -> list[tuple[bytes, bytes]]:
         keep_cookies = target.service == "auth"  # only auth_service needs them
         headers = [(name, value) for name, value in scope["headers"]
                    if name not in _DROP_REQUEST and (keep_cookies or name != b"cookie")]
@@ -291,22 +290,20 @@ class Proxy:
             (b"x-forwarded-prefix", _API_PREFIX),  # for the links services return
         )
         if user_id is not None:
-            headers.append((_IDENTITY, self._identity(user_id)))
+            headers.append((_IDENTITY, self._identity(scope["method"], target, upstream_target,
+                                                      incoming, user_id)))
         return headers
 
-    def _identity(self, user_id: str) -> bytes:
-        """The signed identity, reused for half its lifetime (signing is per user, not per
-        request; the token still expires on schedule)."""
-        now = time.time()
-        cached = self._tokens.get(user_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        if len(self._tokens) >= _TOKEN_CACHE_SIZE:
-            self._tokens.clear()
-        token = self.signer.sign(user_id, now)
-        encoded = token.encode()
-        self._tokens[user_id] = (encoded, now + self.signer.ttl_seconds / 2)
-        return encoded
+    def _identity(self, method: str, target: Route, upstream_target: bytes,
+                  incoming: Incoming, user_id: str) -> bytes:
+        """A token for this one request: its service, method and the target exactly as the
+        service receives it (the upstream's base path, then the forwarded path and query);
+        auth_service also learns the session the gateway resolved (logout, sign-in)."""
+        pool = self.pools.get(target.service)
+        if pool is not None:
+            upstream_target = pool.base_path + upstream_target
+        session_id = incoming.session_id if target.service == "auth" else None
+        return self.signer.sign(user_id, target.service, method, upstream_target, session_id)
 
     def _client_address(self, scope: Scope, incoming: Incoming) -> str:
         client = scope.get("client")

@@ -3,11 +3,17 @@
 from pydantic import Field, model_validator
 
 from gateway.addresses import Network, parse_networks
+from runtime.identity import DEV_IDENTITY_SIGNING_KEY, public_half
 from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS, session_cookie_name
-from runtime.settings import ServiceSettings
+from runtime.settings import ServiceSettings, refuse_placeholder
 
 
 class GatewaySettings(ServiceSettings):
+    # base64url (no padding) of the raw 32-byte Ed25519 private key that signs the identity
+    # the gateway sends to services; the gateway alone holds it (deploy/gateway.env)
+    identity_signing_key: str = DEV_IDENTITY_SIGNING_KEY
+    # each token is for one request; it only has to outlive the trip to the service
+    identity_ttl_seconds: int = Field(15, ge=1, le=300)
     auth_service_url: str = "http://127.0.0.1:8001"
     resume_service_url: str = "http://127.0.0.1:8002"
     compile_service_url: str = "http://127.0.0.1:8003"
@@ -51,6 +57,14 @@ class GatewaySettings(ServiceSettings):
         parse_networks(self.trusted_proxies)  # refuses a bad entry at start, naming it
         if self.environment == "production" and not self.cookie_secure:
             raise ValueError("COOKIE_SECURE must stay on in production")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unusable_signing_key(self) -> "GatewaySettings":
+        if self.environment == "production":
+            refuse_placeholder("IDENTITY_SIGNING_KEY", self.identity_signing_key)
+        if public_half(self.identity_signing_key) != self.identity_public_key.strip():
+            raise ValueError("IDENTITY_SIGNING_KEY and IDENTITY_PUBLIC_KEY are not one key pair")
         return self
 
     @property

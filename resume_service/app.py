@@ -22,7 +22,7 @@ from runtime.cache import ReadCache
 from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
-from runtime.identity import IdentitySigner
+from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
@@ -36,7 +36,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         redis = Redis.from_url(settings.redis_url)
         broker = make_broker(settings.amqp_url)
-        app.state.identity = IdentitySigner(settings.internal_secret)
+        app.state.identity = IdentityVerifier(settings.identity_public_key, "resume")
         app.state.service = ResumeService(
             make_sessionmaker(engine), make_read_sessionmaker(engine),
             EventStore(event_tables, RESUME_PRODUCER),

@@ -17,10 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resume_service.service import ALL_KEY, resume_key
 from runtime.cache import CachedRead
-from runtime.identity import IDENTITY_HEADER
 
 _PREFIX = "/resume/"
-_IDENTITY = IDENTITY_HEADER.lower().encode()
 _STATE_KEY = "read_cache_lookup"
 
 
@@ -71,8 +69,8 @@ def _lookup_of(scope: Scope) -> tuple[Any, str, str, _RouteLabel] | None:
     key, route = _cache_key(path[len(_PREFIX):])
     if key is None:
         return None
-    user_id = _verified_user(scope)
-    return (service, user_id, key, route) if user_id else None
+    identity = scope["app"].state.identity.verify_scope(scope)
+    return (service, identity.user_id, key, route) if identity else None
 
 
 def _cache_key(rest: str) -> tuple[str | None, _RouteLabel]:
@@ -84,14 +82,6 @@ def _cache_key(rest: str) -> tuple[str | None, _RouteLabel]:
         return resume_key(str(uuid.UUID(rest))), _ONE
     except ValueError:
         return None, _ONE
-
-
-def _verified_user(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == _IDENTITY:
-            return scope["app"].state.identity.verify(  # type: ignore[no-any-return]
-                value.decode("latin-1"))
-    return None
 
 
 def prefetched(request: Request, user_id: str, key: str) -> CachedRead | None:

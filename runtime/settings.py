@@ -6,8 +6,27 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.db import asyncpg_dsn
+from runtime.identity import (
+    DEV_IDENTITY_PUBLIC_KEY,
+    DEV_IDENTITY_SIGNING_KEY,
+    entropy_bits,
+    public_key,
+)
 
 DEV_SECRET = "dev-only-internal-secret-change-me"
+# what deploy/compose.env and deploy/gateway.env ship: refused in production like the dev values
+SECRET_PLACEHOLDER = "change-me-to-a-long-random-secret-value"
+KEY_PLACEHOLDER = "change-me-run-python-m-runtime.identity-keygen"
+PLACEHOLDERS = frozenset({DEV_SECRET, SECRET_PLACEHOLDER, KEY_PLACEHOLDER,
+                          DEV_IDENTITY_SIGNING_KEY, DEV_IDENTITY_PUBLIC_KEY})
+MIN_SECRET_CHARS, MIN_SECRET_BITS = 32, 128
+
+
+def refuse_placeholder(variable: str, value: str) -> None:
+    """Outside development: no published value, nothing that says "change me"."""
+    if value.strip() in PLACEHOLDERS or "change-me" in value.lower():
+        raise ValueError(f"{variable} is a known placeholder; in production set a real value "
+                         "(`python -m runtime.identity keygen` prints one)")
 
 
 class ServiceSettings(BaseSettings):
@@ -17,8 +36,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/resumebuilder"
     redis_url: str = "redis://127.0.0.1:6379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # auth_service derives its login-flow cookie key from it
     internal_secret: str = Field(DEV_SECRET, min_length=16)
-    identity_ttl_seconds: int = 60
+    # base64url (no padding) of the gateway's raw 32-byte Ed25519 public key
+    identity_public_key: str = DEV_IDENTITY_PUBLIC_KEY
     cache_ttl_seconds: int = 300
     read_cache: bool = True
     max_body_bytes: int = 256 * 1024
@@ -42,6 +63,16 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":
-        if self.environment == "production" and self.internal_secret == DEV_SECRET:
-            raise ValueError("INTERNAL_SECRET must be set to a real secret in production")
+        if self.environment == "production":
+            refuse_placeholder("INTERNAL_SECRET", self.internal_secret)
+            refuse_placeholder("IDENTITY_PUBLIC_KEY", self.identity_public_key)
+            _refuse_weak_secret("INTERNAL_SECRET", self.internal_secret)
+        public_key(self.identity_public_key)  # malformed: refused in every environment
         return self
+
+
+def _refuse_weak_secret(variable: str, value: str) -> None:
+    if len(value) < MIN_SECRET_CHARS or entropy_bits(value) < MIN_SECRET_BITS:
+        raise ValueError(f"{variable} is too guessable: use at least {MIN_SECRET_CHARS} random "
+                         f"characters (about {MIN_SECRET_BITS} bits), e.g. from "
+                         "`python -m runtime.identity keygen`")

@@ -1,10 +1,16 @@
 """Fixtures shared by every test: the real PostgreSQL, Redis and RabbitMQ named by the
-environment (defaults: the local services), a migrated test database, signed identities."""
+environment (defaults: the local services), a migrated test database, signed identities.
+
+`as_user(user_id)` gives headers with a marker, not a token: a token is bound to one request
+(service, method, target), so the in-process clients of `asgi_client` swap the marker for a
+token signed for the very request they send."""
 
 import asyncio
+import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
@@ -13,7 +19,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from runtime.db import asyncpg_dsn
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
+from runtime.identity import AUDIENCES, DEV_IDENTITY_SIGNING_KEY, IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
 from tests.runtime.broker_control import rabbitmqctl
@@ -65,9 +71,10 @@ def service_env(database_url: str) -> dict[str, str]:
             "environment": "test", "internal_secret": DEV_SECRET}
 
 
-@pytest.fixture(scope="session")
-def signer() -> IdentitySigner:
-    return IdentitySigner(DEV_SECRET, ttl_seconds=3600)
+# signs as the gateway does, with the development key every test service trusts
+TEST_SIGNER = IdentitySigner(DEV_IDENTITY_SIGNING_KEY, ttl_seconds=3600)
+_AS_USER = "as-user:"
+OTHER_KEY = "Lq7dY2-_wXMuVVOhN9QwUY9q0-hG1x3uj3AqjVbWq3Y"  # a signing key no service trusts
 
 
 @pytest.fixture
@@ -75,20 +82,49 @@ def user_id() -> str:
     return f"user-{uuid.uuid4()}"
 
 
-def identity_headers(signer: IdentitySigner, user_id: str) -> dict[str, str]:
-    return {IDENTITY_HEADER: signer.sign(user_id)}
+def identity_headers(user_id: str, session_id: str | None = None) -> dict[str, str]:
+    """A marker that `asgi_client` turns into a token for the request it is sent with."""
+    return {IDENTITY_HEADER: _AS_USER + json.dumps([user_id, session_id])}
 
 
 @pytest.fixture
-def as_user(signer: IdentitySigner):  # type: ignore[no-untyped-def]
-    """as_user(user_id) -> headers that authenticate the request as that user."""
-    return lambda uid: identity_headers(signer, uid)
+def as_user():  # type: ignore[no-untyped-def]
+    """as_user(user_id, session_id=None) -> headers that authenticate the request as that
+    user (with `sid` = session_id, as the gateway sends to auth_service)."""
+    return identity_headers
 
 
-async def asgi_client(app, base_url: str = "http://service") -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+def token_for(audience: str, method: str, target: bytes | str, user_id: str,
+              session_id: str | None = None, now: float | None = None) -> str:
+    raw = target.encode() if isinstance(target, str) else target
+    return TEST_SIGNER.sign(user_id, audience, method, raw, session_id, now).decode()
+
+
+def signing_hook(audience: str | None) -> Callable[[httpx.Request], Awaitable[None]]:
+    """httpx request hook: the `as_user` marker becomes a token for this request."""
+    async def sign(request: httpx.Request) -> None:
+        marker = request.headers.get(IDENTITY_HEADER, "")
+        if not marker.startswith(_AS_USER):
+            return
+        if audience is None:
+            raise ValueError("as_user needs a client whose audience is known (asgi_client's "
+                             "base_url host: auth, resume, compile or ai)")
+        user, sid = json.loads(marker[len(_AS_USER):])
+        request.headers[IDENTITY_HEADER] = token_for(audience, request.method,
+                                                     request.url.raw_path, user, sid)
+    return sign
+
+
+async def asgi_client(app, base_url: str = "http://service",  # type: ignore[no-untyped-def]
+                      audience: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of `app`; tokens from `as_user` are for `audience`, by default
+    the host of `base_url` (http://resume: resume_service)."""
+    audience = audience or urlsplit(base_url).hostname
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url, event_hooks={
+                "request": [signing_hook(audience if audience in AUDIENCES else None)]},
+        ) as client:
             yield client
 
 

@@ -14,34 +14,39 @@ from auth_service.domain import DEV_ISSUER, user_id_for
 from auth_service.settings import AuthSettings
 from auth_service.tables import event_tables
 from runtime.db import make_engine
+from runtime.identity import keygen
 from tests.conftest import asgi_client
+
+
+def production_keys() -> dict[str, str]:
+    """Generated INTERNAL_SECRET and IDENTITY_PUBLIC_KEY (placeholders are refused first)."""
+    lines = [line.split("=", 1) for line in keygen().splitlines() if line[:1] != "#"]
+    return {name.lower(): value for name, value in lines if name != "IDENTITY_SIGNING_KEY"}
 
 
 def test_dev_login_is_refused_at_start_up_in_production() -> None:
     with pytest.raises(ValueError, match="DEV_LOGIN_ENABLED"):
         AuthSettings(environment="production", dev_login_enabled=True,
-                     internal_secret="a-real-production-secret", oidc_client_id="c",
-                     oidc_client_secret="s")
+                     **production_keys(), oidc_client_id="c", oidc_client_secret="s")
 
 
 def test_insecure_cookies_are_refused_in_production() -> None:
     with pytest.raises(ValueError, match="COOKIE_SECURE"):
         AuthSettings(environment="production", cookie_secure=False, dev_login_enabled=False,
-                     internal_secret="a-real-production-secret", oidc_client_id="c",
-                     oidc_client_secret="s")
+                     **production_keys(), oidc_client_id="c", oidc_client_secret="s")
 
 
 @pytest.fixture
 async def dev_auth(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     settings = AuthSettings(**service_env, dev_login_enabled=True, cookie_secure=False,
                             oidc_client_id="")
-    async for client in asgi_client(create_app(settings)):
+    async for client in asgi_client(create_app(settings), base_url="http://auth"):
         yield client
 
 
 async def test_dev_login_is_absent_unless_enabled(service_env: dict[str, str]) -> None:
     settings = AuthSettings(**service_env, dev_login_enabled=False)
-    async for client in asgi_client(create_app(settings)):
+    async for client in asgi_client(create_app(settings), base_url="http://auth"):
         response = await client.post("/auth/dev-login", json={"email": "a@b.c"})
         assert response.status_code == 404
 

@@ -41,7 +41,7 @@ async def _no_stale_jobs() -> None:
 
 @contextlib.asynccontextmanager
 async def compile_client(settings: CompileSettings) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in asgi_client(create_app(settings)):
+    async for client in asgi_client(create_app(settings), base_url="http://compile"):
         await wait_for_queue(RESUMES_CONSUMER)  # resume events reach the replica from here on
         yield client
 

@@ -89,3 +89,12 @@ def test_docker_compose_accepts_the_file() -> None:
     result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_the_gateway_gets_the_identity_signing_key() -> None:
+    assert "IDENTITY_SIGNING_KEY=" not in (COMPOSE.parent / "compose.env").read_text()
+    assert "IDENTITY_SIGNING_KEY=" in (COMPOSE.parent / "gateway.env").read_text()
+    for name, service in compose_services().items():
+        files = service.get("env_file", [])
+        files = [files] if isinstance(files, str) else files
+        assert ("gateway.env" in files) == (name == "gateway"), name

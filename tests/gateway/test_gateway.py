@@ -6,9 +6,8 @@ import uuid
 
 from redis.asyncio import Redis
 
-from runtime.identity import IDENTITY_HEADER, IdentitySigner
-from runtime.settings import DEV_SECRET
-from tests.conftest import REDIS_URL
+from runtime.identity import IDENTITY_HEADER
+from tests.conftest import REDIS_URL, token_for
 from tests.gateway.conftest import FRONTEND, Stack, sign_in
 
 SAME_SITE = {"Origin": FRONTEND}
@@ -49,7 +48,8 @@ async def test_forged_identity_header_is_ignored(stack: Stack) -> None:
         await sign_in(stack, alice)
         resume = await _create_resume(alice)
         alice_id = (await alice.get("/api/user/me")).json()["id"]
-        forged = {IDENTITY_HEADER: IdentitySigner(DEV_SECRET).sign(alice_id)}
+        forged = {IDENTITY_HEADER: token_for("resume", "GET", f"/resume/{resume['id']}",
+                                             alice_id)}
 
         anonymous = await bob.get(f"/api/resume/{resume['id']}", headers=forged)
         assert anonymous.status_code == 401

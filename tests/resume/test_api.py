@@ -6,6 +6,7 @@ import uuid
 import httpx
 
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
+from tests.conftest import OTHER_KEY
 
 DOC = {
     "title": "Backend engineer",
@@ -146,8 +147,8 @@ async def test_history_old_versions_and_restore(resume_api, as_user, user_id):
 
 async def test_missing_or_forged_identity_is_401(resume_api, user_id):
     assert (await resume_api.get("/resume/all")).status_code == 401
-    forged = IdentitySigner("not-the-real-secret-at-all").sign(user_id)
-    response = await resume_api.get("/resume/all", headers={IDENTITY_HEADER: forged})
+    forged = IdentitySigner(OTHER_KEY).sign(user_id, "resume", "GET", b"/resume/all")
+    response = await resume_api.get("/resume/all", headers={IDENTITY_HEADER: forged.decode()})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
 

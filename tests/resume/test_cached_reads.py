@@ -7,6 +7,7 @@ import time
 
 from runtime.identity import IDENTITY_HEADER, IdentitySigner
 from runtime.metrics import service_metrics
+from tests.conftest import OTHER_KEY, token_for
 from tests.resume.test_api import create
 
 
@@ -49,14 +50,16 @@ async def test_a_miss_costs_one_lookup_not_two(resume_api, as_user, user_id):
 
 
 async def test_a_warm_cache_is_never_served_without_a_valid_identity(resume_api, as_user,
-                                                                     user_id, signer):
+                                                                     user_id):
     headers = as_user(user_id)
     rid = (await create(resume_api, headers))["id"]
     for _ in range(2):
         assert (await resume_api.get(f"/resume/{rid}", headers=headers)).status_code == 200
-    expired = signer.sign(user_id, now=time.time() - 3600)
-    forged = IdentitySigner("not-the-real-secret-at-all").sign(user_id)
-    for token in (expired, forged, "v1." + user_id):
+    target = f"/resume/{rid}"
+    expired = token_for("resume", "GET", target, user_id, now=time.time() - 3600 * 2)
+    forged = IdentitySigner(OTHER_KEY).sign(user_id, "resume", "GET", target.encode()).decode()
+    elsewhere = token_for("resume", "GET", "/resume/all", user_id)
+    for token in (expired, forged, elsewhere, "v2." + user_id):
         response = await resume_api.get(f"/resume/{rid}", headers={IDENTITY_HEADER: token})
         assert response.status_code == 401, token
         assert response.json()["error"]["code"] == "unauthenticated"

@@ -65,7 +65,8 @@ async def test_every_event_arrives_in_stream_order_across_a_broker_restart(
         await queue.bind(EVENTS_EXCHANGE, routing_key="resume.#")
     engine = make_engine(service_env["database_url"])
     try:
-        async for client in asgi_client(create_app(ResumeSettings(**service_env))):
+        async for client in asgi_client(create_app(ResumeSettings(**service_env)),
+                                     base_url="http://resume"):
             writer = asyncio.create_task(write_resumes(client, as_user(user_id)))
             await asyncio.sleep(1.0)
             await restart_broker(down_seconds=2.0)
