@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aio_pika
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from auth_service.app import create_app as create_auth_app
@@ -114,6 +116,31 @@ async def test_sessions_store_down_is_503_for_sign_in(service_env: dict[str, str
     async for client in asgi_client(create_auth_app(settings)):
         response = await client.post("/auth/dev-login", json={"email": "down@example.com"})
         assert_unavailable(response, "cache")
+
+
+async def raised_by(work: Any) -> BaseException:
+    try:
+        await work
+    except Exception as exc:
+        return exc
+    raise AssertionError("it did not fail")
+
+
+async def test_each_dependency_is_named_from_what_its_client_raises(tmp_path: Any) -> None:
+    closed = free_port()
+    database = make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed}/x")
+    try:
+        assert dependency_of(await raised_by(database.connect().start())) == "database"
+    finally:
+        await database.dispose()
+    cache = Redis.from_url(f"redis://127.0.0.1:{closed}/0")
+    assert dependency_of(await raised_by(cache.get("k"))) == "cache"
+    await cache.aclose()
+    broker = aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{closed}/")
+    assert dependency_of(await raised_by(broker)) == "broker"
+    # an OSError of our own (a file, not a server) is a bug or a disk problem: a 500
+    missing = asyncio.to_thread((tmp_path / "missing").read_bytes)
+    assert dependency_of(await raised_by(missing)) is None
 
 
 async def test_other_database_errors_are_not_taken_for_an_outage(database_url: str) -> None:
