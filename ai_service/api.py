@@ -22,6 +22,7 @@ from ai_service.settings import AiSettings
 from ai_service.tables import resume_replica
 from ai_service.views import RatingJobOut, job_out
 from ai_service.worker import NOT_CONFIGURED
+from runtime.bounds import Version
 from runtime.http import (
     ApiError,
     OrjsonResponse,
@@ -35,8 +36,8 @@ from runtime.waiting import JobWaiter
 
 
 class RateIn(BaseModel):
-    version: int | None = Field(None, ge=1, description="The version to rate (default: the "
-                                                        "latest).")
+    version: Version | None = Field(None, description="The version to rate (default: the "
+                                                      "latest).")
 
 
 async def get_service(request: Request) -> RatingService:
@@ -46,12 +47,12 @@ async def get_service(request: Request) -> RatingService:
 Service = Annotated[RatingService, Depends(get_service)]
 
 
-router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404, 422))
+router = APIRouter(prefix="/ai", tags=["ai"], responses=error_responses(401, 404, 503))
 
 
 @router.post("/rate/{resume_id}", response_model=RatingJobOut, status_code=202,
              responses={200: {"model": RatingJobOut, "description": "Rated before: the "
-                              "stored rating"}, **error_responses(409, 429, 503)},
+                              "stored rating"}, **error_responses(409, 413, 422, 429)},
              summary="Rate a resume version with Gemini (asynchronous, never paid twice)")
 async def rate_resume(resume_id: UUID, request: Request, user: CurrentUser,
                       service: Service,
@@ -65,11 +66,12 @@ async def rate_resume(resume_id: UUID, request: Request, user: CurrentUser,
                           headers={"Location": f"{public_prefix(request)}/ai/ratings/{row.job_id}"})
 
 
-@router.get("/ratings/{job_id}", response_model=RatingJobOut,
+@router.get("/ratings/{job_id}", response_model=RatingJobOut, responses=error_responses(422),
             summary="A rating job's status and result (optionally waiting for it to finish)")
 async def rating_job(job_id: UUID, request: Request, user: CurrentUser, service: Service,
-                     wait: Annotated[float, Query(ge=0, description="Seconds to wait for "
-                                                                    "the job to finish")] = 0,
+                     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait "
+                                                                          "for the job to "
+                                                                          "finish")] = 0,
                      ) -> OrjsonResponse:
     def load() -> Awaitable[Any]:
         return service.job(user, str(job_id))
@@ -86,7 +88,7 @@ async def rating_job(job_id: UUID, request: Request, user: CurrentUser, service:
     return OrjsonResponse(job_out(job))
 
 
-@router.get("/rate/{resume_id}", response_model=RatingJobOut,
+@router.get("/rate/{resume_id}", response_model=RatingJobOut, responses=error_responses(422),
             summary="The latest completed rating of a resume")
 async def latest_rating(resume_id: UUID, user: CurrentUser, service: Service) -> OrjsonResponse:
     async with service.reads() as session:

@@ -18,7 +18,7 @@ from runtime.sessions import session_cookie_name
 
 NEXT_KEY = "rb_next"
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=error_responses(503))
 
 
 def _service(request: Request) -> AuthService:
@@ -29,7 +29,7 @@ def _settings(request: Request) -> AuthSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-@router.get("/auth/login", status_code=302, responses=error_responses(400, 503),
+@router.get("/auth/login", status_code=302, responses=error_responses(400, 422),
             summary="Start signing in: redirect to the identity provider")
 async def login(request: Request,
                 next: Annotated[str | None, Query(max_length=2048)] = None) -> Response:
@@ -42,7 +42,7 @@ async def login(request: Request,
     return response
 
 
-@router.get("/auth/callback", status_code=303, responses=error_responses(400, 503),
+@router.get("/auth/callback", status_code=303, responses=error_responses(400, 422),
             summary="Where the identity provider sends the browser back")
 async def callback(request: Request, current: CurrentSessionId) -> Response:
     oidc: OidcSignIn = request.app.state.oidc
@@ -53,7 +53,7 @@ async def callback(request: Request, current: CurrentSessionId) -> Response:
     return response
 
 
-@router.post("/auth/logout", status_code=204, responses=error_responses(401),
+@router.post("/auth/logout", status_code=204, responses=error_responses(401, 422),
              summary="Sign out: the session dies at once")
 async def logout(request: Request, identity: CurrentIdentity) -> Response:
     await _service(request).sign_out(identity.user_id, identity.session_id)
@@ -73,10 +73,11 @@ async def me(request: Request, user: CurrentUser) -> UserOut:
         raise ApiError(401, "unauthenticated", "the session's user no longer exists") from exc
 
 
-dev_router = APIRouter(tags=["auth"])
+dev_router = APIRouter(tags=["auth"], responses=error_responses(503))
 
 
-@dev_router.post("/auth/dev-login", response_model=UserOut, responses=error_responses(422),
+@dev_router.post("/auth/dev-login", response_model=UserOut,
+                 responses=error_responses(413, 422),
                  summary="Development sign-in without an identity provider (off by default)")
 async def dev_login(request: Request, body: DevLoginIn, response: Response,
                     current: CurrentSessionId) -> UserOut:

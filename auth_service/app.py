@@ -56,7 +56,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             await redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="auth_service", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title="auth_service", version="1.0.0", lifespan=lifespan,
+                  redirect_slashes=False)  # a redirect would name this service's address
     install_http_plumbing(app, settings.max_body_bytes)
     # holds only a signed marker of the login flow in progress (and the `next` path)
     app.add_middleware(SessionMiddleware, secret_key=_derived_secret(settings, "login-flow"),

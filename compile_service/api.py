@@ -44,7 +44,7 @@ async def owned_job(job_id: UUID, user: CurrentUser, service: Service) -> Any:
 
 OwnedJob = Annotated[Any, Depends(owned_job)]
 
-router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 422))
+router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
 
 
 @router.get("/templates", response_model=list[TemplateOut], summary="Available templates")
@@ -55,7 +55,7 @@ async def list_templates(request: Request, _: CurrentUser) -> list[TemplateOut]:
 
 
 @router.post("/{resume_id}", response_model=JobOut, status_code=202,
-             responses=error_responses(404, 409, 413),
+             responses=error_responses(404, 409, 413, 422),
              summary="Compile a resume to PDF; 202 with the job and its status URL")
 async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
                           service: Service,
@@ -67,7 +67,7 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
                           headers={"Location": job.status_url})
 
 
-@router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404),
+@router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404, 422),
             summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
 async def job_status(job_id: UUID, request: Request, user: CurrentUser, service: Service,
                      wait: Annotated[float, Query(ge=0, le=60)] = 0) -> JobOut:
@@ -88,7 +88,7 @@ async def job_status(job_id: UUID, request: Request, user: CurrentUser, service:
 
 @router.get("/pdf/{job_id}", response_class=StreamingResponse,
             responses={200: {"content": {"application/pdf": {}}}, 304: {"description": "Same"},
-                       **error_responses(404, 409)},
+                       **error_responses(404, 409, 422)},
             summary="The PDF of a succeeded job, named after the resume")
 async def job_pdf(job: OwnedJob, request: Request,
                   if_none_match: Annotated[str | None, Header()] = None) -> Response:

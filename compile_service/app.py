@@ -53,7 +53,8 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         finally:
             await components.db.dispose()
 
-    app = FastAPI(title="compile_service", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title="compile_service", version="1.0.0", lifespan=lifespan,
+                  redirect_slashes=False)  # a redirect would name this service's address
     install_http_plumbing(app, settings.max_body_bytes)
     install_domain_error_handlers(app)
     app.include_router(router)

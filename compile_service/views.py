@@ -5,12 +5,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from runtime.bounds import Version
+
 
 class CompileIn(BaseModel):
     template: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_-]+$",
                                  description="Template name; default: the resume's own.")
-    version: int | None = Field(None, ge=1, description="Compile exactly this version (waits "
-                                "a bounded time for it to arrive); default: the latest.")
+    version: Version | None = Field(None, description="Compile exactly this version (waits "
+                                    "a bounded time for it to arrive); default: the latest.")
 
 
 class Timings(BaseModel):

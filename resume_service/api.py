@@ -1,5 +1,6 @@
 """HTTP routes of resume_service (the gateway adds the `/api` prefix)."""
 
+import re
 from typing import Annotated
 from uuid import UUID, uuid4
 
@@ -18,6 +19,7 @@ from resume_service.domain import (
 )
 from resume_service.service import ALL_KEY, ResumeService, resume_key
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
+from runtime.bounds import INT4_MAX, VersionInPath
 from runtime.eventstore import VersionConflict
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
@@ -32,8 +34,7 @@ async def get_service(request: Request) -> ResumeService:
 Service = Annotated[ResumeService, Depends(get_service)]
 ResumeId = Annotated[UUID, "resume id"]
 
-router = APIRouter(prefix="/resume", tags=["resume"],
-                   responses=error_responses(401, 422))
+router = APIRouter(prefix="/resume", tags=["resume"], responses=error_responses(401, 503))
 
 
 @router.get("/all", response_model=list[ResumeOut], summary="All of the caller's resumes")
@@ -43,7 +44,7 @@ async def list_resumes(request: Request, user: CurrentUser, service: Service) ->
 
 
 @router.post("/create", response_model=ResumeOut, status_code=201,
-             responses=error_responses(413), summary="Create a resume with a server id")
+             responses=error_responses(413, 422), summary="Create a resume with a server id")
 async def create_resume(user: CurrentUser, service: Service,
                         body: Annotated[ResumeIn | None, Body()] = None) -> Response:
     document = body.document() if body else ResumeDocument()
@@ -53,7 +54,7 @@ async def create_resume(user: CurrentUser, service: Service,
 
 @router.post("/create/{resume_id}", response_model=ResumeOut, status_code=201,
              responses={200: {"description": "Already created by this user: returned as is"},
-                        **error_responses(409, 413)},
+                        **error_responses(409, 413, 422)},
              summary="Create a resume with a client-chosen UUID (idempotent)")
 async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Service,
                                 body: Annotated[ResumeIn | None, Body()] = None) -> Response:
@@ -62,7 +63,7 @@ async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Ser
     return Response(payload, status_code=201 if created else 200, media_type=JSON)
 
 
-@router.get("/{resume_id}", response_model=ResumeOut, responses=error_responses(404),
+@router.get("/{resume_id}", response_model=ResumeOut, responses=error_responses(404, 422),
             summary="One resume")
 async def get_resume(request: Request, resume_id: UUID, user: CurrentUser,
                      service: Service) -> Response:
@@ -72,7 +73,7 @@ async def get_resume(request: Request, resume_id: UUID, user: CurrentUser,
 
 
 @router.put("/update/{resume_id}", response_model=ResumeOut,
-            responses=error_responses(404, 409, 413),
+            responses=error_responses(400, 404, 409, 413, 422),
             summary="Replace the document; stale expected version -> 409")
 async def update_resume(resume_id: UUID, body: ResumeIn, user: CurrentUser, service: Service,
                         if_match: Annotated[str | None, Header()] = None) -> Response:
@@ -82,7 +83,7 @@ async def update_resume(resume_id: UUID, body: ResumeIn, user: CurrentUser, serv
     return Response(payload, media_type=JSON)
 
 
-@router.delete("/delete/{resume_id}", status_code=204, responses=error_responses(404),
+@router.delete("/delete/{resume_id}", status_code=204, responses=error_responses(404, 422),
                summary="Delete a resume (its history stays in the event store)")
 async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
     await service.execute(str(resume_id), DeleteResume(user))
@@ -90,32 +91,38 @@ async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) ->
 
 
 @router.get("/{resume_id}/history", response_model=list[HistoryEntry],
-            responses=error_responses(404), summary="Every version, with what changed")
+            responses=error_responses(404, 422), summary="Every version, with what changed")
 async def resume_history(resume_id: UUID, user: CurrentUser,
                          service: Service) -> list[HistoryEntry]:
     return await service.history(user, str(resume_id))
 
 
 @router.get("/{resume_id}/versions/{version}", response_model=ResumeAtVersion,
-            responses=error_responses(404), summary="The resume as it was at a version")
-async def resume_at_version(resume_id: UUID, version: int, user: CurrentUser,
+            responses=error_responses(404, 422), summary="The resume as it was at a version")
+async def resume_at_version(resume_id: UUID, version: VersionInPath, user: CurrentUser,
                             service: Service) -> ResumeAtVersion:
     return await service.at_version(user, str(resume_id), version)
 
 
 @router.post("/{resume_id}/restore/{version}", response_model=ResumeOut,
-             responses=error_responses(404, 409),
+             responses=error_responses(404, 409, 422),
              summary="Make an old version current again (a new event; nothing is rewritten)")
-async def restore_resume(resume_id: UUID, version: int, user: CurrentUser,
+async def restore_resume(resume_id: UUID, version: VersionInPath, user: CurrentUser,
                          service: Service) -> Response:
     return Response(await service.restore(user, str(resume_id), version), media_type=JSON)
 
 
+_VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?')
+
+
 def parse_if_match(value: str) -> int:
-    candidate = value.strip().removeprefix("W/").strip('"')
-    if not candidate.isdigit():
+    """The version an If-Match names; 400 unless it is one a resume can have (1..INT4_MAX;
+    ASCII digits only: str.isdigit would let "²" through to a failing int())."""
+    match = _VERSION_TAG.fullmatch(value.strip())
+    version = int(match.group(1)) if match else 0
+    if not 1 <= version <= INT4_MAX:
         raise ApiError(400, "bad_if_match", "If-Match must carry the resume version, e.g. \"3\"")
-    return int(candidate)
+    return version
 
 
 def install_domain_error_handlers(app: FastAPI) -> None:

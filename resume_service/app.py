@@ -52,7 +52,8 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
             await redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="resume_service", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title="resume_service", version="1.0.0", lifespan=lifespan,
+                  redirect_slashes=False)  # a redirect would name this service's address
     app.add_middleware(CachedReadShortcut)  # innermost of the middleware: errors, ids, metrics
     install_http_plumbing(app, settings.max_body_bytes)
     install_domain_error_handlers(app)

@@ -7,6 +7,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from contracts.resume import ResumeDocument
+from runtime.bounds import Version
 
 
 class ResumeOut(ResumeDocument):
@@ -21,7 +22,7 @@ class ResumeIn(ResumeDocument):
     ignored, so a client can send back what it read; `version` is the expected version."""
 
     id: str | None = None
-    version: int | None = Field(None, ge=0)
+    version: Version | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -1,20 +1,32 @@
-"""HTTP plumbing every service shares: one JSON error shape, body limits, request ids.
+"""HTTP plumbing every service shares: one JSON error shape, body limits, request ids,
+503 when a database, cache or broker is down.
 
 Errors look like ``{"error": {"code": "...", "message": "...", ...details}}``.
 """
 
+import logging
 import re
+from collections.abc import Iterator, Mapping
+from types import TracebackType
 from typing import Any
 
+import aiormq.exceptions
+import asyncpg
 import orjson
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
+
 REQUEST_ID_HEADER = "X-Request-ID"
+DEPENDENCY_RETRY_AFTER_SECONDS = 1
 
 
 class OrjsonResponse(JSONResponse):
@@ -41,10 +53,13 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> OrjsonResponse:
-    headers = {"Retry-After": str(details["retry_after"])} if "retry_after" in details else None
+def error_response(status: int, code: str, message: str,
+                   headers: Mapping[str, str] | None = None, **details: Any) -> OrjsonResponse:
+    headers = dict(headers or {})
+    if "retry_after" in details:
+        headers["Retry-After"] = str(details["retry_after"])
     return OrjsonResponse({"error": {"code": code, "message": message, **details}},
-                          status_code=status, headers=headers)
+                          status_code=status, headers=headers or None)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -71,9 +86,97 @@ def install_error_handlers(app: FastAPI) -> None:
                               fields=_field_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
+
+    for error in DEPENDENCY_ERRORS:
+        app.add_exception_handler(error, _dependency_unavailable)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app accepts for the request's path (asked of the
+    routes themselves: FastAPI nests an included router's routes in one route)."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in routes)]
+
+
+# What a database, cache or broker that is down (or refusing connections) raises. The ones
+# that can also mean something else (DBAPIError, OSError) are sorted by dependency_of.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.DBAPIError, sqlalchemy.exc.TimeoutError, asyncpg.PostgresError,
+    asyncpg.InterfaceError, OSError, redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError, aiormq.exceptions.ChannelInvalidStateError,
+)
+_DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE 08: connection refused, lost, or never made
+    asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,  # 57P03, 57P01
+    asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,  # 57P02, 53300
+    asyncpg.InvalidCatalogNameError,  # the database is not there (yet)
+    asyncpg.InterfaceError,  # "connection is closed"
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+)
+_CACHE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_BROKER_DOWN = (aiormq.exceptions.AMQPConnectionError,
+                aiormq.exceptions.ChannelInvalidStateError)
+_LIBRARIES = {"sqlalchemy": "database", "asyncpg": "database", "redis": "cache",
+              "aiormq": "broker", "aio_pika": "broker", "faststream": "broker"}
+
+
+def dependency_of(exc: BaseException) -> str | None:
+    """"database", "cache" or "broker" when `exc` says that one is unreachable; None when it
+    is some other failure (a constraint, a bug), which stays a 500."""
+    for cause in _causes(exc):
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return "database"
+        for kinds, dependency in ((_CACHE_DOWN, "cache"), (_BROKER_DOWN, "broker"),
+                                  (_DATABASE_DOWN, "database")):
+            if isinstance(cause, kinds):
+                return dependency
+        if isinstance(cause, OSError):  # a socket error: whose, says the library raising it
+            return _library_raising(cause.__traceback__)
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _library_raising(tb: TracebackType | None) -> str | None:
+    modules = []
+    while tb is not None:
+        modules.append(tb.tb_frame.f_globals.get("__name__", "").partition(".")[0])
+        tb = tb.tb_next
+    return next((_LIBRARIES[m] for m in reversed(modules) if m in _LIBRARIES), None)
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__.partition('.')[0]}.{cls.__name__}"
+
+
+async def _dependency_unavailable(request: Request, exc: Exception) -> OrjsonResponse:
+    dependency = dependency_of(exc)
+    if dependency is None:
+        raise exc
+    # class names only: the text of a DBAPIError carries the statement's parameters
+    log.warning("%s unavailable during %s %s: %s", dependency, request.method,
+                request.url.path, " <- ".join(_qualified(type(c)) for c in _causes(exc)))
+    return error_response(503, "dependency_unavailable",
+                          f"the {dependency} is unavailable; retry shortly",
+                          dependency=dependency, retry_after=DEPENDENCY_RETRY_AFTER_SECONDS)
 
 
 _PREFIX = re.compile(r"(/[A-Za-z0-9_-]+){1,4}")

@@ -1,0 +1,31 @@
+"""auth_service's HTTP edge: no redirects to its own address, 405 with Allow."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from auth_service.app import create_app
+from auth_service.settings import AuthSettings
+from tests.conftest import asgi_client
+from tests.http_edges import assert_allow, assert_trailing_slash_is_404
+
+
+@pytest.fixture(scope="module")
+async def auth_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    settings = AuthSettings(**service_env, dev_login_enabled=True, cookie_secure=False,
+                            oidc_client_id="")
+    async for client in asgi_client(create_app(settings)):
+        yield client
+
+
+async def test_a_trailing_slash_is_404_not_a_redirect(auth_api: httpx.AsyncClient,
+                                                      as_user: Any, user_id: str) -> None:
+    await assert_trailing_slash_is_404(auth_api, as_user(user_id), "/user/me/", "/auth/login/")
+
+
+async def test_405_allows_every_method_of_the_path(auth_api: httpx.AsyncClient) -> None:
+    await assert_allow(auth_api, "GET", "/auth/logout", {"POST"})
+    await assert_allow(auth_api, "GET", "/auth/dev-login", {"POST"})
+    await assert_allow(auth_api, "DELETE", "/user/me", {"GET"})
