@@ -15,6 +15,7 @@ from ai_service.tables import event_tables
 from contracts.topology import AI_PRODUCER
 from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
+from runtime.redis_pool import make_redis
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Components:
 def build(settings: AiSettings) -> Components:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    redis = Redis.from_url(settings.redis_url)
+    redis = make_redis(settings.redis_url)
     client = make_client(settings)
     limiter = RateLimiter(redis, "rl:ai:rate", settings.rating_limit,
                           settings.rating_limit_window_seconds)

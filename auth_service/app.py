@@ -10,7 +10,6 @@ import hmac
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 from starlette.middleware.sessions import SessionMiddleware
 
 from auth_service.api import dev_router, router
@@ -27,6 +26,7 @@ from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
+from runtime.redis_pool import make_redis
 from runtime.sessions import SessionStore
 
 LOGIN_FLOW_COOKIE = "rb_login"
@@ -38,7 +38,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        redis = Redis.from_url(settings.redis_url)
+        redis = make_redis(settings.redis_url)
         broker = make_broker(settings.amqp_url)
         sessions = SessionStore(redis, settings.session_idle_seconds,
                                 settings.session_absolute_seconds)

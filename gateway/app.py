@@ -90,7 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             await redis.aclose()
 
     app = FastAPI(title="gateway", version="1.0.0", lifespan=lifespan, openapi_url=None,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, redirect_slashes=False)
     install_error_handlers(app)
 
     @app.get("/healthz")

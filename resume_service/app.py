@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from contracts.topology import RESUME_PRODUCER
 from resume_service.api import install_domain_error_handlers, router
@@ -26,6 +25,7 @@ from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
+from runtime.redis_pool import make_redis
 
 
 def create_app(settings: ResumeSettings | None = None) -> FastAPI:
@@ -34,7 +34,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        redis = Redis.from_url(settings.redis_url)
+        redis = make_redis(settings.redis_url)
         broker = make_broker(settings.amqp_url)
         app.state.identity = IdentityVerifier(settings.identity_public_key, "resume")
         app.state.service = ResumeService(

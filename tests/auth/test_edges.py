@@ -16,7 +16,7 @@ from tests.http_edges import assert_allow, assert_trailing_slash_is_404
 async def auth_api(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     settings = AuthSettings(**service_env, dev_login_enabled=True, cookie_secure=False,
                             oidc_client_id="")
-    async for client in asgi_client(create_app(settings)):
+    async for client in asgi_client(create_app(settings), base_url="http://auth"):
         yield client
 
 

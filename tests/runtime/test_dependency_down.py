@@ -113,7 +113,7 @@ async def test_a_cache_stopped_after_warming_leaves_reads_to_the_database(
 async def test_sessions_store_down_is_503_for_sign_in(service_env: dict[str, str]) -> None:
     settings = AuthSettings(**{**service_env, "redis_url": f"redis://127.0.0.1:{free_port()}/0"},
                             dev_login_enabled=True, cookie_secure=False, oidc_client_id="")
-    async for client in asgi_client(create_auth_app(settings)):
+    async for client in asgi_client(create_auth_app(settings), base_url="http://auth"):
         response = await client.post("/auth/dev-login", json={"email": "down@example.com"})
         assert_unavailable(response, "cache")
 
