@@ -27,7 +27,8 @@ from schemathesis.engine.statistic import Statistic
 from tests.e2e.conftest import Stack, off_loop, sign_in
 from tests.gateway.conftest import FRONTEND
 
-pytestmark = pytest.mark.fuzz
+# the fuzzing takes about a minute; on a busy machine it may take three
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(360)]
 
 SEED = 20261201
 MAX_EXAMPLES = 50  # per operation and generation phase: about a minute on two shared cores
@@ -151,18 +152,21 @@ def session_cookie(stack: Stack) -> str:
 
 
 @pytest.fixture
-def summary(request: pytest.FixtureRequest,
+def summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str],
             record_property: Any) -> Iterator[Outcome]:
-    """The outcome's counts, printed on the terminal (past pytest's capture, with or without
-    -s) and kept as properties of the test (junitxml); a failure's message lists them all."""
+    """The outcome's counts, printed on the terminal past pytest's capture (with or without
+    -s, passed or failed) and kept as properties of the test (junitxml); a failure's message
+    lists every failure."""
     outcome = Outcome()
     yield outcome
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.write_line(outcome.headline())
     record_property("schemathesis_cases", outcome.cases)
     record_property("schemathesis_failures", outcome.failure_count)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    with capsys.disabled():
+        if reporter is not None:
+            reporter.write("\n" + outcome.headline() + "\n")
+        else:
+            print(outcome.headline())
 
 
 def test_every_public_operation_answers_as_documented(stack: Stack, summary: Outcome) -> None:
