@@ -114,6 +114,8 @@ def _with_gateway_answers(path: str, item: dict[str, Any]) -> dict[str, Any]:
     for method, operation in item.items():
         if method not in _HTTP_METHODS or not isinstance(operation, dict):
             continue
+        if path in PUBLIC_PATHS:
+            operation["security"] = []  # no session needed: the sign-in routes
         responses: dict[str, Any] = operation.setdefault("responses", {})
         for status, description in GATEWAY_ANSWERS.items():
             if status == "401" and path in PUBLIC_PATHS:

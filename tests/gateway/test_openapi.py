@@ -56,6 +56,9 @@ def test_every_operation_lists_the_gateways_own_answers_in_the_shared_error_shap
             content = operation["responses"][status]["content"]["application/json"]
             assert content["schema"] == ERROR_REF, (method, path, status)
     assert "401" not in operations[("GET", "/api/auth/login")]["responses"]
+    assert operations[("GET", "/api/auth/login")]["security"] == []  # no session needed
+    assert "security" not in operations[("POST", "/api/auth/logout")]  # the document's own
+    assert merged["security"] == [{"session": []}]
     assert "403" not in operations[("GET", "/api/ai/rate/{resume_id}")]["responses"]
     assert "403" in operations[("POST", "/api/ai/rate/{resume_id}")]["responses"]
     assert merged["components"]["schemas"]["ErrorResponse"] == (
