@@ -54,7 +54,8 @@ async def list_templates(request: Request, _: CurrentUser) -> list[TemplateOut]:
             for t in renderer.templates.values()]
 
 
-@router.post("/{resume_id}", response_model=JobOut, status_code=202,
+# `:uuid`: `/compile/templates` is not a resume id (a POST to it is a 405)
+@router.post("/{resume_id:uuid}", response_model=JobOut, status_code=202,
              responses=error_responses(404, 409, 413, 422),
              summary="Compile a resume to PDF; 202 with the job and its status URL")
 async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,

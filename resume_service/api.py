@@ -63,7 +63,8 @@ async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Ser
     return Response(payload, status_code=201 if created else 200, media_type=JSON)
 
 
-@router.get("/{resume_id}", response_model=ResumeOut, responses=error_responses(404, 422),
+# `:uuid`: `/resume/create` and `/resume/all` are not a resume id (a GET of the first is a 405)
+@router.get("/{resume_id:uuid}", response_model=ResumeOut, responses=error_responses(404, 422),
             summary="One resume")
 async def get_resume(request: Request, resume_id: UUID, user: CurrentUser,
                      service: Service) -> Response:

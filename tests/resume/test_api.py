@@ -175,10 +175,16 @@ async def test_body_over_the_limit_is_413(resume_api, as_user, user_id):
     assert response.status_code == 413
 
 
-async def test_unknown_resume_and_bad_id_are_404_and_422(resume_api, as_user, user_id):
+async def test_unknown_resume_and_bad_id_are_404_and_a_route_name_is_no_id(
+        resume_api, as_user, user_id):
     headers = as_user(user_id)
     assert (await resume_api.get(f"/resume/{uuid.uuid4()}", headers=headers)).status_code == 404
-    assert (await resume_api.get("/resume/not-a-uuid", headers=headers)).status_code == 422
+    assert (await resume_api.get("/resume/not-a-uuid", headers=headers)).status_code == 404
+    create = await resume_api.get("/resume/create", headers=headers)
+    assert create.status_code == 405
+    assert create.headers["allow"] == "POST"
+    assert (await resume_api.get(f"/resume/{uuid.uuid4()}/history",
+                                 headers=headers)).status_code == 404
 
 
 async def test_openapi_documents_every_route_with_its_errors(resume_api):
