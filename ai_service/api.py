@@ -124,4 +124,5 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RateLimiterUnavailable)
     async def _no_limiter(*_: object) -> OrjsonResponse:
         return error_response(503, "rate_limiter_unavailable",
-                              "ratings are paused: the rate limiter is unavailable")
+                              "ratings are paused: the rate limiter is unavailable",
+                              retry_after=1)

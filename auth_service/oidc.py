@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
@@ -28,6 +29,8 @@ from runtime.http import ApiError
 log = logging.getLogger(__name__)
 
 PROVIDER = "oidc"
+# Authlib 1.9 talks to the issuer with httpx2 (httpx's fork), whose errors are not httpx's
+ISSUER_UNREACHABLE = (httpx.HTTPError, httpx2.HTTPError)
 
 
 @dataclass
@@ -68,7 +71,7 @@ class OidcSignIn:
         try:
             response: RedirectResponse = await self.client.authorize_redirect(
                 request, self.settings.oidc_redirect_uri)
-        except httpx.HTTPError as exc:
+        except ISSUER_UNREACHABLE as exc:
             raise _issuer_unreachable(exc) from exc
         return response
 
@@ -86,7 +89,7 @@ class OidcSignIn:
             log.warning("sign-in refused: %r", exc)
             raise ApiError(400, "sign_in_refused", "the identity provider's answer was "
                            "refused", reason=type(exc).__name__) from exc
-        except httpx.HTTPError as exc:
+        except ISSUER_UNREACHABLE as exc:
             raise _issuer_unreachable(exc) from exc
         return _profile(token.get("userinfo"))
 
@@ -112,4 +115,5 @@ def _profile(claims: Any) -> Profile:
 
 def _issuer_unreachable(exc: Exception) -> ApiError:
     log.warning("identity provider unreachable: %r", exc)
-    return ApiError(503, "identity_provider_unavailable", "the identity provider is unreachable")
+    return ApiError(503, "identity_provider_unavailable", "the identity provider is unreachable",
+                    retry_after=5)

@@ -308,6 +308,7 @@ async def test_without_its_rate_limiter_rating_answers_503_and_records_nothing(
     refused = await request_rating(limiterless_ai_api, as_user(user_id), resume_id)
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"]["code"] == "rate_limiter_unavailable"
+    assert refused.headers["retry-after"] == "1"
     # the job it had claimed was rolled back: a working instance makes a new one
     accepted = await request_rating(ai_api, as_user(user_id), resume_id)
     assert accepted.status_code == 202 and accepted.json()["cached"] is False

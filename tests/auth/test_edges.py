@@ -9,6 +9,7 @@ import pytest
 from auth_service.app import create_app
 from auth_service.settings import AuthSettings
 from tests.conftest import asgi_client
+from tests.gateway.conftest import closed_port_url
 from tests.http_edges import assert_allow, assert_trailing_slash_is_404
 
 
@@ -29,3 +30,15 @@ async def test_405_allows_every_method_of_the_path(auth_api: httpx.AsyncClient) 
     await assert_allow(auth_api, "GET", "/auth/logout", {"POST"})
     await assert_allow(auth_api, "GET", "/auth/dev-login", {"POST"})
     await assert_allow(auth_api, "DELETE", "/user/me", {"GET"})
+
+
+async def test_an_unreachable_identity_provider_is_503_with_retry_after(
+        service_env: dict[str, str]) -> None:
+    settings = AuthSettings(**service_env, cookie_secure=False, oidc_client_id="client",
+                            oidc_client_secret="secret",
+                            oidc_server_metadata_url=f"{closed_port_url()}/.well-known/x")
+    async for client in asgi_client(create_app(settings), base_url="http://auth"):
+        response = await client.get("/auth/login")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "identity_provider_unavailable"
+    assert response.headers["retry-after"] == "5"
