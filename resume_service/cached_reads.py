@@ -26,7 +26,7 @@ _STATE_KEY = "read_cache_lookup"
 class _RouteLabel:
     """What metrics read from `scope["route"]`: the template the request matched."""
 
-    path: str
+    path_format: str
 
 
 _ONE, _ALL = _RouteLabel("/resume/{resume_id}"), _RouteLabel("/resume/all")

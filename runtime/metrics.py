@@ -132,7 +132,7 @@ def route_template(scope: Scope) -> str:
     """The template of the route that served the request (`/resume/{resume_id}`), so labels
     stay few; requests no route matched share one label."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)  # without convertors: `{id}`, not `{id:uuid}`
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
