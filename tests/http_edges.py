@@ -34,6 +34,22 @@ def assert_refused(response: httpx.Response, *fields: str) -> None:
     assert {f["path"] for f in response.json()["error"]["fields"]} >= set(fields)
 
 
+async def assert_versions_refused(client: httpx.AsyncClient, headers: dict[str, str],
+                                  path: str, seen_failing: int) -> None:
+    """POST `{"version": n}` to `path` for a number once seen to fail there, and the edges."""
+    for version in (seen_failing, TOO_BIG, 0, -1):
+        response = await client.post(path, json={"version": version}, headers=headers)
+        assert_refused(response, "version")
+
+
+async def assert_waits_refused(client: httpx.AsyncClient, headers: dict[str, str],
+                               path: str) -> None:
+    """A long poll's `?wait=` past its bound, or no number at all, is a 422."""
+    for wait in ("61", "-1", "inf", "nan", "1e400"):
+        response = await client.get(path, params={"wait": wait}, headers=headers)
+        assert_refused(response, "wait")
+
+
 def parameter_schema(spec: dict[str, Any], path: str, method: str,
                      name: str) -> dict[str, Any]:
     parameters = spec["paths"][path][method]["parameters"]

@@ -7,7 +7,12 @@ import httpx
 
 from runtime.bounds import INT4_MAX
 from tests.ai.conftest import Headers
-from tests.http_edges import TOO_BIG, assert_allow, assert_refused, assert_trailing_slash_is_404
+from tests.http_edges import (
+    assert_allow,
+    assert_trailing_slash_is_404,
+    assert_versions_refused,
+    assert_waits_refused,
+)
 
 
 async def test_a_trailing_slash_is_404_not_a_redirect(ai_api: httpx.AsyncClient,
@@ -24,18 +29,13 @@ async def test_405_allows_every_method_of_the_path(ai_api: httpx.AsyncClient) ->
 async def test_versions_out_of_the_columns_range_are_422(ai_api: httpx.AsyncClient,
                                                          as_user: Headers,
                                                          user_id: str) -> None:
-    for version in (122252874468, TOO_BIG, 0, -1):
-        response = await ai_api.post(f"/ai/rate/{uuid.uuid4()}", json={"version": version},
-                                     headers=as_user(user_id))
-        assert_refused(response, "version")
+    await assert_versions_refused(ai_api, as_user(user_id), f"/ai/rate/{uuid.uuid4()}",
+                                  122252874468)
 
 
 async def test_a_status_wait_beyond_the_bound_is_422(ai_api: httpx.AsyncClient,
                                                      as_user: Headers, user_id: str) -> None:
-    for wait in ("61", "-1", "inf", "nan", "1e400"):
-        response = await ai_api.get(f"/ai/ratings/{uuid.uuid4()}", params={"wait": wait},
-                                    headers=as_user(user_id))
-        assert_refused(response, "wait")
+    await assert_waits_refused(ai_api, as_user(user_id), f"/ai/ratings/{uuid.uuid4()}")
 
 
 async def test_openapi_shows_the_version_bound(ai_api: httpx.AsyncClient) -> None:

@@ -7,7 +7,12 @@ import httpx
 
 from runtime.bounds import INT4_MAX
 from tests.compile.conftest import Headers
-from tests.http_edges import TOO_BIG, assert_allow, assert_refused, assert_trailing_slash_is_404
+from tests.http_edges import (
+    assert_allow,
+    assert_trailing_slash_is_404,
+    assert_versions_refused,
+    assert_waits_refused,
+)
 
 
 async def test_a_trailing_slash_is_404_not_a_redirect(compile_api: httpx.AsyncClient,
@@ -27,18 +32,13 @@ async def test_405_allows_every_method_of_the_path(compile_api: httpx.AsyncClien
 async def test_versions_out_of_the_columns_range_are_422(compile_api: httpx.AsyncClient,
                                                          as_user: Headers,
                                                          user_id: str) -> None:
-    for version in (11944594430895, TOO_BIG, 0, -1):
-        response = await compile_api.post(f"/compile/{uuid.uuid4()}", json={"version": version},
-                                          headers=as_user(user_id))
-        assert_refused(response, "version")
+    await assert_versions_refused(compile_api, as_user(user_id), f"/compile/{uuid.uuid4()}",
+                                  11944594430895)
 
 
 async def test_a_status_wait_beyond_the_bound_is_422(compile_api: httpx.AsyncClient,
                                                      as_user: Headers, user_id: str) -> None:
-    for wait in ("61", "-1", "inf", "nan", "1e400"):
-        response = await compile_api.get(f"/compile/status/{uuid.uuid4()}",
-                                         params={"wait": wait}, headers=as_user(user_id))
-        assert_refused(response, "wait")
+    await assert_waits_refused(compile_api, as_user(user_id), f"/compile/status/{uuid.uuid4()}")
 
 
 async def test_openapi_shows_the_version_bound(compile_api: httpx.AsyncClient) -> None:
