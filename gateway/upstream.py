@@ -100,6 +100,9 @@ class UpstreamPool:
         return Response(connection, self)
 
     async def _take_slot(self) -> None:
+        if not self._slots.locked():  # a slot is free: taken at once, no deadline to arm
+            await self._slots.acquire()
+            return
         try:
             async with asyncio.timeout(self.slot_timeout):
                 await self._slots.acquire()
