@@ -3,11 +3,19 @@
 Each user has a generation counter. Entries are stored under the generation that was current
 when the reader started; invalidation bumps the counter, so an entry written by a reader that
 raced with a write lands under a dead generation and is never served (it expires by TTL).
+
+Every call has a deadline (`DEADLINE_SECONDS`): a Redis that accepts and never answers fails
+as a redis TimeoutError, which the callers already take as "no cache". (One timer per call:
+redis-py's own socket timeout runs each write as a task, a tenth of a cached read's CPU.)
 """
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from runtime.metrics import current_metrics
 from runtime.scripts import HotScript
@@ -16,6 +24,19 @@ _READ = """
 local gen = redis.call('GET', KEYS[1]) or '0'
 return {gen, redis.call('GET', KEYS[1] .. ':' .. gen .. ':' .. ARGV[1])}
 """
+
+
+DEADLINE_SECONDS = 2.0
+
+
+@contextlib.asynccontextmanager
+async def _deadline() -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            yield
+    except TimeoutError as exc:
+        raise RedisTimeout(f"the read cache did not answer within {DEADLINE_SECONDS:g} s"
+                           ) from exc
 
 
 @dataclass
@@ -33,14 +54,18 @@ class ReadCache:
         return f"{self.namespace}:{user_id}"
 
     async def get(self, user_id: str, key: str) -> CachedRead:
-        generation, value = await self._read(keys=[self._gen_key(user_id)], args=[key])
+        async with _deadline():
+            generation, value = await self._read(keys=[self._gen_key(user_id)], args=[key])
         current_metrics().cache_lookups.labels(
             self.namespace, "miss" if value is None else "hit").inc()
         return CachedRead(generation.decode() if isinstance(generation, bytes) else generation,
                           value)
 
     async def put(self, user_id: str, generation: str, key: str, value: bytes) -> None:
-        await self.redis.set(f"{self._gen_key(user_id)}:{generation}:{key}", value, ex=self.ttl)
+        async with _deadline():
+            await self.redis.set(f"{self._gen_key(user_id)}:{generation}:{key}", value,
+                                 ex=self.ttl)
 
     async def invalidate(self, user_id: str) -> None:
-        await self.redis.incr(self._gen_key(user_id))
+        async with _deadline():
+            await self.redis.incr(self._gen_key(user_id))

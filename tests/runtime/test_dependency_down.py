@@ -17,6 +17,7 @@ from auth_service.app import create_app as create_auth_app
 from auth_service.settings import AuthSettings
 from resume_service.app import create_app as create_resume_app
 from resume_service.settings import ResumeSettings
+from runtime.cache import DEADLINE_SECONDS
 from runtime.db import make_engine
 from runtime.http import dependency_of
 from runtime.migrations import upgrade_all
@@ -153,3 +154,26 @@ async def test_other_database_errors_are_not_taken_for_an_outage(database_url: s
         await engine.dispose()
     assert dependency_of(raised.value) is None
     assert dependency_of(ValueError("not a dependency")) is None
+
+
+async def test_a_cache_that_accepts_and_never_answers_leaves_reads_to_the_database(
+        service_env: dict[str, str], as_user: Any, user_id: str) -> None:
+    """A hung Redis (it accepts, reads and never replies) costs a read its cache deadline,
+    then the database answers; nothing waits on it for ever."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    hung = f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0"
+    headers = as_user(user_id)
+    try:
+        async for client in resume_client(service_env, redis_url=hung):
+            rid = (await create(client, headers))["id"]
+            started = asyncio.get_running_loop().time()
+            response = await client.get(f"/resume/{rid}", headers=headers)
+            waited = asyncio.get_running_loop().time() - started
+            assert response.status_code == 200, response.text
+            assert waited < DEADLINE_SECONDS * 3 + 2
+    finally:
+        server.close()
