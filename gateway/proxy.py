@@ -90,7 +90,6 @@ class Proxy:
                  rules: EdgeRules) -> None:
         self.upstreams = {name: url.rstrip("/") for name, url in upstreams.items()}
         self.policy, self.signer, self.rules = policy, signer, rules
-        self.max_body_bytes = rules.max_body_bytes
         self.internal_hosts = frozenset(urlsplit(url).netloc.lower().encode()
                                         for url in self.upstreams.values())
         self.pools: dict[str, UpstreamPool] = {}
@@ -155,8 +154,9 @@ class Proxy:
         if not verdict.user_id and not target.public:
             await reply.error(401, "unauthenticated", "sign in first")
             return
-        if incoming.content_length is not None and incoming.content_length > self.max_body_bytes:
-            await reply.too_large(self.max_body_bytes)
+        limit = self.rules.max_body_bytes
+        if incoming.content_length is not None and incoming.content_length > limit:
+            await reply.too_large(limit)
             return
         try:
             body = await self._read_body(receive, incoming, reply)
@@ -190,8 +190,8 @@ class Proxy:
                         raise _Answered
                     chunk: bytes = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.max_body_bytes:
-                        await reply.too_large(self.max_body_bytes)
+                    if size > self.rules.max_body_bytes:
+                        await reply.too_large(self.rules.max_body_bytes)
                         raise _Answered
                     parts.append(chunk)
                     if not message.get("more_body", False):
@@ -299,9 +299,7 @@ class Proxy:
         """A token for this one request: its service, method and the target exactly as the
         service receives it (the upstream's base path, then the forwarded path and query);
         auth_service also learns the session the gateway resolved (logout, sign-in)."""
-        pool = self.pools.get(target.service)
-        if pool is not None:
-            upstream_target = pool.base_path + upstream_target
+        upstream_target = self.pools[target.service].base_path + upstream_target
         session_id = incoming.session_id if target.service == "auth" else None
         return self.signer.sign(user_id, target.service, method, upstream_target, session_id)
 

@@ -1,7 +1,7 @@
 """Keep-alive HTTP/1.1 connections from the gateway to one service: the forwarding client.
 
 A small client for the one job of the hot path: send a request whose head the proxy already
-built, stream its body, and hand back the status, the raw headers and the body as it comes.
+built, with its body, and hand back the status, the raw headers and the body as it comes.
 Responses are parsed by httptools (llhttp, as uvicorn's server side); connections are reused
 last-in first-out and dropped after `IDLE_SECONDS` idle, before the service's own keep-alive
 timeout (uvicorn's is 5 s) can close one under a request. Only a GET, HEAD or OPTIONS that
@@ -52,7 +52,7 @@ class Response:
     def __init__(self, connection: "_Connection", pool: "UpstreamPool") -> None:
         self._connection, self._pool = connection, pool
         self.status: int = connection.status
-        self.headers: list[tuple[bytes, bytes]] = connection.response_headers
+        self.headers: list[tuple[bytes, bytes]] = connection.headers
         self.content_length: int | None = connection.content_length
 
     async def read(self) -> bytes:
@@ -187,8 +187,9 @@ class _Connection(asyncio.Protocol):
     def _reset(self) -> None:
         self.status = 0
         self.content_length: int | None = None
-        self.headers: list[tuple[bytes, bytes]] = []  # of the answer being parsed
-        self.response_headers: list[tuple[bytes, bytes]] = []  # of the answer, once complete
+        # this exchange's own list: an answer keeps it, and nothing is added once it is
+        # complete (an unasked second answer is not parsed)
+        self.headers: list[tuple[bytes, bytes]] = []
         self._head_done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._chunks: deque[bytes | None] = deque()
         self._buffered, self._paused, self._complete = 0, False, False
@@ -241,7 +242,6 @@ class _Connection(asyncio.Protocol):
         for name, value in self.headers:
             if name.lower() == b"content-length" and value.isdigit():
                 self.content_length = int(value)
-        self.response_headers = self.headers
         if not self._head_done.done():
             self._head_done.set_result(None)
         if self._skip_body:  # HEAD: no body follows, whatever the headers say

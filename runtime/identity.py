@@ -189,7 +189,6 @@ async def current_session_id(
 
 CurrentUser = Annotated[str, Depends(current_user_id)]
 CurrentIdentity = Annotated[Identity, Depends(current_identity)]
-OptionalIdentity = Annotated[Identity | None, Depends(optional_identity)]
 CurrentSessionId = Annotated[str | None, Depends(current_session_id)]
 
 
