@@ -14,7 +14,6 @@ from auth_service.settings import AuthSettings
 from auth_service.views import DevLoginIn, UserOut
 from runtime.http import ApiError, error_responses
 from runtime.identity import CurrentIdentity, CurrentSessionId, CurrentUser
-from runtime.sessions import session_cookie_name
 
 NEXT_KEY = "rb_next"
 
@@ -58,8 +57,8 @@ async def callback(request: Request, current: CurrentSessionId) -> Response:
 async def logout(request: Request, identity: CurrentIdentity) -> Response:
     await _service(request).sign_out(identity.user_id, identity.session_id)
     response = Response(status_code=204)
-    secure = _settings(request).cookie_secure
-    response.delete_cookie(session_cookie_name(secure), path="/", secure=secure,
+    settings = _settings(request)
+    response.delete_cookie(settings.session_cookie, path="/", secure=settings.cookie_secure,
                            httponly=True, samesite="lax")
     return response
 
@@ -91,7 +90,7 @@ async def _open_session(request: Request, response: Response, profile: Profile,
                         method: Literal["oidc", "dev"], current: str | None) -> str:
     settings = _settings(request)
     user_id, session_id = await _service(request).sign_in(profile, method, replaces=current)
-    response.set_cookie(session_cookie_name(settings.cookie_secure), session_id,
+    response.set_cookie(settings.session_cookie, session_id,
                         max_age=settings.session_absolute_seconds, path="/",
                         secure=settings.cookie_secure, httponly=True, samesite="lax")
     return user_id

@@ -20,7 +20,6 @@ class AuthSettings(ServiceSettings):
     after_login_path: str = "/"
     session_idle_seconds: int = DEFAULT_IDLE_SECONDS
     session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
-    cookie_secure: bool = True
     dev_login_enabled: bool = False
 
     @model_validator(mode="after")
@@ -28,8 +27,6 @@ class AuthSettings(ServiceSettings):
         if self.environment == "production":
             if self.dev_login_enabled:
                 raise ValueError("DEV_LOGIN_ENABLED must not be set in production")
-            if not self.cookie_secure:
-                raise ValueError("COOKIE_SECURE must stay on in production")
             if not (self.oidc_client_id and self.oidc_client_secret):
                 raise ValueError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required in "
                                  "production")

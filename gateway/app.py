@@ -59,7 +59,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     proxy = Proxy(settings.upstreams, OriginPolicy(settings.origins),
                   IdentitySigner(settings.identity_signing_key, settings.identity_ttl_seconds),
                   edge_rules(settings))
-    docs = MergedOpenApi(settings.upstreams, settings.openapi_cache_seconds)
+    docs = MergedOpenApi(settings.upstreams, settings.openapi_cache_seconds,
+                         settings.session_cookie)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

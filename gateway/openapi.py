@@ -49,8 +49,10 @@ _RETRY_AFTER_REQUIRED = {"429": True, "503": False}
 
 
 class MergedOpenApi:
-    def __init__(self, upstreams: dict[str, str], cache_seconds: float) -> None:
+    def __init__(self, upstreams: dict[str, str], cache_seconds: float,
+                 session_cookie: str = SESSION_COOKIE) -> None:
         self.upstreams, self.cache_seconds = upstreams, cache_seconds
+        self.session_cookie = session_cookie  # `__Host-rb_session` over HTTPS
         self._cached: tuple[float, dict[str, Any]] | None = None
 
     async def document(self, http: aiohttp.ClientSession) -> dict[str, Any]:
@@ -59,7 +61,7 @@ class MergedOpenApi:
             return self._cached[1]
         names = list(self.upstreams)
         specs = await asyncio.gather(*(self._fetch(http, self.upstreams[n]) for n in names))
-        merged = merge(dict(zip(names, specs, strict=True)))
+        merged = merge(dict(zip(names, specs, strict=True)), self.session_cookie)
         if not merged["x-unavailable-services"]:
             self._cached = (now, merged)  # keep retrying while a service is missing
         return merged
@@ -77,7 +79,8 @@ class MergedOpenApi:
             return None
 
 
-def merge(specs: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+def merge(specs: dict[str, dict[str, Any] | None],
+          session_cookie: str = SESSION_COOKIE) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     for spec in specs.values():
@@ -96,7 +99,7 @@ def merge(specs: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
                                 "/api/auth/login; the session cookie authenticates the rest."},
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": schemas, "securitySchemes": {
-            "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}}},
+            "session": {"type": "apiKey", "in": "cookie", "name": session_cookie}}},
         "security": [{"session": []}],
         "x-unavailable-services": sorted(name for name, spec in specs.items() if not spec),
     }

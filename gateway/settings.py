@@ -4,7 +4,7 @@ from pydantic import Field, model_validator
 
 from gateway.addresses import Network, parse_networks
 from runtime.identity import DEV_IDENTITY_SIGNING_KEY, public_half
-from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS, session_cookie_name
+from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS
 from runtime.settings import ServiceSettings, refuse_placeholder
 
 
@@ -46,8 +46,6 @@ class GatewaySettings(ServiceSettings):
     # only from them is X-Forwarded-For read (gateway.addresses); the gateway runs with
     # uvicorn's --no-proxy-headers, so this is the only such rule
     trusted_proxies: str = ""
-    # production: the session cookie is `__Host-rb_session` (Secure, Path=/, no Domain)
-    cookie_secure: bool = True
     openapi_cache_seconds: float = 30.0
 
     @model_validator(mode="after")
@@ -55,8 +53,6 @@ class GatewaySettings(ServiceSettings):
         if "*" in self.origins:
             raise ValueError("ALLOWED_ORIGINS must list origins; '*' cannot carry credentials")
         parse_networks(self.trusted_proxies)  # refuses a bad entry at start, naming it
-        if self.environment == "production" and not self.cookie_secure:
-            raise ValueError("COOKIE_SECURE must stay on in production")
         return self
 
     @model_validator(mode="after")
@@ -70,10 +66,6 @@ class GatewaySettings(ServiceSettings):
     @property
     def proxy_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
-
-    @property
-    def session_cookie(self) -> str:
-        return session_cookie_name(self.cookie_secure)
 
     @property
     def origins(self) -> frozenset[str]:

@@ -12,6 +12,7 @@ from runtime.identity import (
     entropy_bits,
     public_key,
 )
+from runtime.sessions import session_cookie_name
 
 DEV_SECRET = "dev-only-internal-secret-change-me"
 # what deploy/compose.env and deploy/gateway.env ship: refused in production like the dev values
@@ -40,6 +41,9 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = Field(DEV_SECRET, min_length=16)
     # base64url (no padding) of the gateway's raw 32-byte Ed25519 public key
     identity_public_key: str = DEV_IDENTITY_PUBLIC_KEY
+    # the session cookie (set by auth_service, read by the gateway) is Secure and, so, named
+    # `__Host-rb_session` (Path=/, no Domain); off only for plain HTTP in development
+    cookie_secure: bool = True
     cache_ttl_seconds: int = 300
     read_cache: bool = True
     max_body_bytes: int = 256 * 1024
@@ -64,11 +68,17 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":
         if self.environment == "production":
+            if not self.cookie_secure:
+                raise ValueError("COOKIE_SECURE must stay on in production")
             refuse_placeholder("INTERNAL_SECRET", self.internal_secret)
             refuse_placeholder("IDENTITY_PUBLIC_KEY", self.identity_public_key)
             _refuse_weak_secret("INTERNAL_SECRET", self.internal_secret)
         public_key(self.identity_public_key)  # malformed: refused in every environment
         return self
+
+    @property
+    def session_cookie(self) -> str:
+        return session_cookie_name(self.cookie_secure)
 
 
 def _refuse_weak_secret(variable: str, value: str) -> None:

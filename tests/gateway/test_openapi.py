@@ -98,3 +98,9 @@ def test_the_error_shape_is_there_when_no_service_answers() -> None:
     assert schemas["ErrorResponse"]["properties"]["error"] == {
         "$ref": "#/components/schemas/ErrorBody"}
     assert set(schemas["ErrorBody"]["required"]) == {"code", "message"}
+
+
+def test_the_session_scheme_names_the_cookie_the_gateway_reads() -> None:
+    assert merge({})["components"]["securitySchemes"]["session"]["name"] == "rb_session"
+    secure = merge({}, "__Host-rb_session")["components"]["securitySchemes"]["session"]
+    assert secure == {"type": "apiKey", "in": "cookie", "name": "__Host-rb_session"}
