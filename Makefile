@@ -40,8 +40,13 @@ lint:
 typecheck:
 	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service
 
+# the unit level first, with every server address pointing at a closed port: it must need none
+OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL=redis://127.0.0.1:9/0 \
+	AMQP_URL=amqp://guest:guest@127.0.0.1:9/ DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:9/none
+
 pytest:
-	$(VENV)/pytest
+	$(OFFLINE) $(VENV)/pytest tests/unit
+	$(VENV)/pytest tests/integration tests/e2e
 
 schemas:
 	$(VENV)/python -m contracts.generate

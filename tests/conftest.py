@@ -1,5 +1,7 @@
 """Fixtures shared by every test: the real PostgreSQL, Redis and RabbitMQ named by the
 environment (defaults: the local services), a migrated test database, signed identities.
+Nothing here touches a server until a test asks for a fixture that needs one, so
+`pytest tests/unit` runs with every server unreachable.
 
 `as_user(user_id)` gives headers with a marker, not a token: a token is bound to one request
 (service, method, target), so the in-process clients of `asgi_client` swap the marker for a
@@ -22,7 +24,7 @@ from runtime.db import asyncpg_dsn
 from runtime.identity import AUDIENCES, DEV_IDENTITY_SIGNING_KEY, IDENTITY_HEADER, IdentitySigner
 from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
-from tests.runtime.broker_control import rabbitmqctl
+from tests.integration.runtime.broker_control import rabbitmqctl
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 # A database of its own for each test session (dropped at its end), so a run never sees
@@ -36,13 +38,13 @@ TEST_VHOST = None if "AMQP_URL" in os.environ else f"rb_test_{os.getpid()}_{uuid
 AMQP_URL = os.environ.get("AMQP_URL", f"amqp://guest:guest@127.0.0.1:5672/{TEST_VHOST}")
 
 
-def pytest_configure(config: pytest.Config) -> None:
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """The session's RabbitMQ vhost, made on first use and deleted at the end."""
     if TEST_VHOST:
         rabbitmqctl("add_vhost", TEST_VHOST)
         rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
+    yield AMQP_URL
     if TEST_VHOST:
         rabbitmqctl("delete_vhost", TEST_VHOST)
 
@@ -65,9 +67,9 @@ async def drop_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url: str) -> dict[str, str]:
+def service_env(database_url: str, amqp_url: str) -> dict[str, str]:
     """Settings every service under test shares."""
-    return {"database_url": database_url, "redis_url": REDIS_URL, "amqp_url": AMQP_URL,
+    return {"database_url": database_url, "redis_url": REDIS_URL, "amqp_url": amqp_url,
             "environment": "test", "internal_secret": DEV_SECRET}
 
 

@@ -49,7 +49,7 @@ from runtime.wait_healthy import health_urls, healthy
 from tests.conftest import AMQP_URL, REDIS_URL, drop_database
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.oidc import FakeIssuer
-from tests.gateway.conftest import FRONTEND, authorize, start_sign_in
+from tests.integration.gateway.conftest import FRONTEND, authorize, start_sign_in
 
 T = TypeVar("T")
 HERE = Path(__file__).parent

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from tests.e2e.conftest import OPS_PORT_VARIABLES, PORT_VARIABLES, Stack
-from tests.observability.conftest import listening_addresses
+from tests.integration.observability.conftest import listening_addresses
 
 READY_TIMEOUT = 20.0
 

@@ -18,7 +18,6 @@ from runtime.bus import EVENTS
 from runtime.cli import app as rb_app
 from runtime.cli.projections import load_projections
 from runtime.db import asyncpg_dsn
-from tests.compile.conftest import resume_document
 from tests.e2e.conftest import (
     AI_RESUMES_CONSUMER,
     COMPILE_RESUMES_CONSUMER,
@@ -28,6 +27,7 @@ from tests.e2e.conftest import (
     rate_version,
     sign_in,
 )
+from tests.integration.compile.conftest import resume_document
 
 # service -> its projections (runtime.projection) -> the table each one fills. A projection
 # missing here fails the first test: add its table, so rebuilds of it are checked too.

@@ -25,7 +25,7 @@ from schemathesis.engine import events
 from schemathesis.engine.statistic import Statistic
 
 from tests.e2e.conftest import Stack, off_loop, sign_in
-from tests.gateway.conftest import FRONTEND
+from tests.integration.gateway.conftest import FRONTEND
 
 # the fuzzing takes about a minute; on a busy machine it may take three
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(360)]
@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(360)]
 SEED = 20261201
 MAX_EXAMPLES = 50  # per operation and generation phase: about a minute on two shared cores
 # Each of these signs in (or out): fuzzing them would fight the session the run uses.
-# login and callback are the OIDC redirects (tests/gateway/test_sign_in.py, test_stack.py);
+# login and callback are the OIDC redirects (tests/integration/gateway/test_sign_in.py,
+# test_stack.py);
 # dev-login is off on this stack (and not in its document) but would mint sessions;
 # logout ends the run's session: it gets a run of its own, with a new session per case.
 SIGN_IN_PATHS = ["/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"]

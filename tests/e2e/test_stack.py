@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 
-from tests.compile.conftest import pdftotext, resume_document
 from tests.e2e.conftest import GEMINI_KEY, Stack, compile_version, rate_version, sign_in
 from tests.fakes.gemini import GOOD_RATING
+from tests.integration.compile.conftest import pdftotext, resume_document
 
 
 async def test_a_user_writes_compiles_rates_and_signs_out_through_the_gateway(
