@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from compile_service.api import install_domain_error_handlers, router
-from compile_service.bootstrap import build
 from compile_service.engine import sweep_stale_runs
 from compile_service.service import FINISHED_CHANNEL
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables
+from compile_service.wiring import build
 from compile_service.worker import jobs_consumer, resumes_consumer
 from runtime.bus import make_broker
 from runtime.db import asyncpg_dsn

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 
-from compile_service.bootstrap import Components, build
 from compile_service.compiler import Compiler, Prepared
 from compile_service.domain import FinishAttempt
 from compile_service.engine import sweep_stale_runs, worker_name
@@ -26,6 +25,7 @@ from compile_service.metrics import observe_compile
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables, resume_replica
+from compile_service.wiring import Components, build
 from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import COMPILE_PRODUCER, routing_key

@@ -1,10 +1,16 @@
-"""Names of the bus topology. Services use these constants, never string literals.
+"""Names of the bus topology and of the stores behind it. Services use these constants (and
+event types as `SomeEvent.event_type`), never string literals.
 
 Every event is published to one topic exchange with the routing key
 ``<producer>.<EventType>`` (e.g. ``resume.ResumeUpdated``). Each consumer owns one durable
 quorum queue named after it, bound to the keys it needs, plus a dead-letter queue
 ``<consumer>.dlq`` reached through the dead-letter exchange with the consumer's name as key.
 """
+
+from contracts.ai_events import RatingRequested
+from contracts.auth_events import UserSignedOut
+from contracts.compile_events import CompileRequested
+from contracts.resume_events import RESUME_EVENTS
 
 EVENTS_EXCHANGE = "events"
 DEAD_LETTER_EXCHANGE = "events.dlx"
@@ -13,6 +19,20 @@ RESUME_PRODUCER = "resume"
 AUTH_PRODUCER = "auth"
 COMPILE_PRODUCER = "compile"
 AI_PRODUCER = "ai"
+
+# A producer's events are stored in the PostgreSQL schema of the same name: a projection fed by
+# another service's events reads them from there (rebuilds) or from the bus (live).
+RESUME_SCHEMA = RESUME_PRODUCER
+AUTH_SCHEMA = AUTH_PRODUCER
+COMPILE_SCHEMA = COMPILE_PRODUCER
+AI_SCHEMA = AI_PRODUCER
+
+# Consumers, each the name of its own queue.
+RESUME_SESSIONS_CONSUMER = "resume_service.sessions"
+COMPILE_RESUMES_CONSUMER = "compile_service.resumes"
+COMPILE_JOBS_CONSUMER = "compile_service.jobs"
+AI_RESUMES_CONSUMER = "ai_service.resumes"
+AI_RATINGS_CONSUMER = "ai_service.ratings"
 
 
 def routing_key(producer: str, event_type: str) -> str:
@@ -23,18 +43,17 @@ def dead_letter_queue(consumer: str) -> str:
     return f"{consumer}.dlq"
 
 
-RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t)
-                          for t in ("ResumeCreated", "ResumeUpdated", "ResumeDeleted"))
+RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t) for t in RESUME_EVENTS)
 
 # Every consumer (= its queue's name) and the routing keys its queue binds. Every process
 # declares all of them when it connects, so an event published before its consumer ever ran
 # still waits in that consumer's queue.
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    "resume_service.sessions": (routing_key(AUTH_PRODUCER, "UserSignedOut"),),
-    "compile_service.resumes": RESUME_EVENT_KEYS,
-    "compile_service.jobs": (routing_key(COMPILE_PRODUCER, "CompileRequested"),),
-    "ai_service.resumes": RESUME_EVENT_KEYS,
-    "ai_service.ratings": (routing_key(AI_PRODUCER, "RatingRequested"),),
+    RESUME_SESSIONS_CONSUMER: (routing_key(AUTH_PRODUCER, UserSignedOut.event_type),),
+    COMPILE_RESUMES_CONSUMER: RESUME_EVENT_KEYS,
+    COMPILE_JOBS_CONSUMER: (routing_key(COMPILE_PRODUCER, CompileRequested.event_type),),
+    AI_RESUMES_CONSUMER: RESUME_EVENT_KEYS,
+    AI_RATINGS_CONSUMER: (routing_key(AI_PRODUCER, RatingRequested.event_type),),
 }
 
 # The broker dead-letters a message after this many deliveries (a backstop for consumers
