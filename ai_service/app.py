@@ -1,7 +1,7 @@
-"""Wiring of ai_service: database, Redis, Gemini client, broker with the resume-replica
-consumer (and, unless AI_WORKER_IN_APP=false or no GEMINI_API_KEY is set, the rating worker),
-the outbox relay (unless RELAY_IN_PROCESS=false) and the job waiter, all built in the app
-factory and lifespan, never at import time.
+"""The HTTP app of ai_service: its factory and lifespan. The lifespan builds the components
+(wiring.py), runs the resume-replica consumer (and, unless JOB_WORKER_IN_APP=false or no
+GEMINI_API_KEY is set, the rating worker), the outbox relay (unless RELAY_IN_PROCESS=false)
+and the job waiter, and stops them at the end.
 
 Run: ``uvicorn ai_service.app:create_app --factory --port 8004``
 Workers on their own: ``python -m ai_service.worker``
@@ -14,19 +14,17 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from ai_service.api import install_domain_error_handlers, router
-from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables
-from ai_service.wiring import build
+from ai_service.wiring import build, expose
 from ai_service.worker import NOT_CONFIGURED, ratings_consumer, resumes_consumer
 from runtime.bus import make_broker
-from runtime.db import asyncpg_dsn
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
+from runtime.jobs import sweep_stale_jobs
 from runtime.lifecycle import bus_running
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
-from runtime.waiting import JobWaiter
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +38,16 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         if components.client is None:
             log.warning("%s; POST /ai/rate answers 503 until then", NOT_CONFIGURED)
         broker = make_broker(settings.amqp_url)
-        waiter = JobWaiter(asyncpg_dsn(settings.database_url), FINISHED_CHANNEL)
-        consumers = [resumes_consumer(components, settings)]
-        if settings.ai_worker_in_app and components.client is not None:
+        consumers, loops = [resumes_consumer(components, settings)], [
+            components.jobs.waiter.run_forever()]
+        if settings.job_worker_in_app and components.client is not None:
             consumers.append(ratings_consumer(components, settings))
+            loops.append(sweep_stale_jobs(components.jobs, settings))
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "ai")
-        app.state.service, app.state.waiter = components.service, waiter
+        expose(components, app.state)
         try:
-            async with (bus_running(broker, consumers, settings, event_tables,
-                                    waiter.run_forever()),
+            async with (bus_running(broker, consumers, settings, event_tables, *loops),
                         ops_listener("ai_service", settings, service_checks(
                             components.engine, broker, components.redis))):
                 yield
@@ -62,5 +60,4 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
     install_domain_error_handlers(app)
     app.include_router(router)
     install_observability(app, "ai_service", settings)
-
     return app

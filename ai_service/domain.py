@@ -1,106 +1,44 @@
-"""The rating job aggregate as pure functions, and the content hash.
-
-`decide(state, command) -> events` and `evolve(state, event) -> state`; a job's state is the
-fold of its stream. A job is requested once, then closed once: completing or failing a job
-that is already closed decides nothing, which is what makes a redelivered work message
-harmless.
-"""
+"""The rating job: a job of the common lifecycle (runtime.jobs) whose input is exactly what
+the model is shown (a hash of it, the model and the prompt version) and whose result is a
+validated `Rating`. A queued, running or succeeded job answers every identical request of
+the same owner, so the same input is never paid for twice; a failed one does not."""
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-from contracts.ai_events import (
-    FailureCode,
-    Rating,
-    RatingCompleted,
-    RatingEvent,
-    RatingFailed,
-    RatingRequested,
-)
-
-Status = Literal["new", "pending", "completed", "failed"]
+from contracts.ai_events import RatingFinished, RatingRequested, RatingStarted
+from runtime.jobs import JobKind
 
 
-class JobAlreadyExists(Exception):
-    """A request named a job id that is already taken."""
+class RatingNotConfigured(Exception):
+    """No GEMINI_API_KEY: new ratings cannot be made."""
 
 
-@dataclass(frozen=True)
-class RatingJob:
-    job_id: str
-    version: int = 0
-    status: Status = "new"
-    owner_id: str = ""
-    resume_id: str = ""
-    resume_version: int = 0
-    content_hash: str = ""
-    model: str = ""
-    prompt_version: str = ""
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class RequestRating:
-    owner_id: str
-    resume_id: str
-    resume_version: int
-    content_hash: str
-    model: str
-    prompt_version: str
-
-
-@dataclass(frozen=True)
-class CompleteRating:
-    rating: Rating
-    model_calls: int
-
-
-@dataclass(frozen=True)
-class FailRating:
-    code: FailureCode
-    reason: str
-    model_calls: int = 0
-
-
-Command = RequestRating | CompleteRating | FailRating
-
-
-def decide(state: RatingJob, command: Command) -> list[RatingEvent]:
-    if isinstance(command, RequestRating):
-        if state.status != "new":
-            raise JobAlreadyExists(state.job_id)
-        return [RatingRequested(job_id=state.job_id, **vars(command))]
-    if state.status != "pending":
-        return []  # closed already: a duplicate delivery, nothing to record
-    ids = {"job_id": state.job_id, "resume_id": state.resume_id, "owner_id": state.owner_id}
-    if isinstance(command, CompleteRating):
-        return [RatingCompleted(**ids, rating=command.rating, model_calls=command.model_calls)]
-    return [RatingFailed(**ids, code=command.code, reason=command.reason[:2000],
-                         model_calls=command.model_calls)]
-
-
-def evolve(state: RatingJob, event: RatingEvent) -> RatingJob:
-    version = state.version + 1
-    if isinstance(event, RatingRequested):
-        return replace(state, version=version, status="pending", owner_id=event.owner_id,
-                       resume_id=event.resume_id, resume_version=event.resume_version,
-                       content_hash=event.content_hash, model=event.model,
-                       prompt_version=event.prompt_version)
-    status: Status = "completed" if isinstance(event, RatingCompleted) else "failed"
-    return replace(state, version=version, status=status)
-
-
-def fold(job_id: str, events: Iterable[RatingEvent]) -> RatingJob:
-    state = RatingJob(job_id)
-    for event in events:
-        state = evolve(state, event)
-    return state
+class RateLimiterUnavailable(Exception):
+    """Redis is down: refuse paid work rather than let it through unlimited."""
 
 
 def content_hash(model_input: Any) -> str:
     """SHA-256 of the canonical JSON of exactly what the model is shown: equal input, equal
     hash, whatever the key order."""
     return hashlib.sha256(orjson.dumps(model_input, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def same_input(request: RatingRequested) -> str:
+    return (f"{request.owner_id}:{request.content_hash}:{request.model}:"
+            f"{request.prompt_version}")
+
+
+RATING_JOB = JobKind(
+    name="rating", requested=RatingRequested, started=RatingStarted, finished=RatingFinished,
+    reuse_key=same_input, reuse_succeeded=True, not_found_code="rating_not_found",
+    noun="rating job",
+)

@@ -1,11 +1,12 @@
-"""What the API returns: a rating job with its status and, once completed, its rating."""
+"""What the API returns: a rating job with its status and, once succeeded, its rating."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from contracts.ai_events import Rating
+from runtime.jobs import Status
 
 
 class JobError(BaseModel):
@@ -17,7 +18,7 @@ class RatingJobOut(BaseModel):
     job_id: str
     resume_id: str
     resume_version: int
-    status: Literal["pending", "completed", "failed"]
+    status: Status
     cached: bool = Field(description="True when an earlier rating of the same content was "
                                      "returned instead of making a new one.")
     model: str
@@ -26,17 +27,22 @@ class RatingJobOut(BaseModel):
     rating: Rating | None = None
     error: JobError | None = None
     model_calls: int
+    attempts: int = Field(description="Deliveries of the job that reached a worker.")
     requested_at: datetime
+    started_at: datetime | None = None
     finished_at: datetime | None = None
 
 
 def job_out(row: Any, cached: bool = False) -> dict[str, Any]:
-    """The JSON of a ratings row (kept as a dict: the stored rating was validated already)."""
+    """The JSON of a job row (kept as a dict: the stored rating was validated already)."""
+    request, result = row.input, row.result or {}
     error = {"code": row.error_code, "message": row.error} if row.status == "failed" else None
     return {
-        "job_id": row.job_id, "resume_id": row.resume_id, "resume_version": row.resume_version,
-        "status": row.status, "cached": cached, "model": row.model,
-        "prompt_version": row.prompt_version, "content_hash": row.content_hash,
-        "rating": row.rating, "error": error, "model_calls": row.model_calls,
-        "requested_at": row.requested_at, "finished_at": row.finished_at,
+        "job_id": row.job_id, "resume_id": row.resume_id,
+        "resume_version": request["resume_version"], "status": row.status, "cached": cached,
+        "model": request["model"], "prompt_version": request["prompt_version"],
+        "content_hash": request["content_hash"], "rating": result.get("rating"),
+        "error": error, "model_calls": result.get("model_calls", 0),
+        "attempts": row.attempts, "requested_at": row.requested_at,
+        "started_at": row.started_at, "finished_at": row.finished_at,
     }

@@ -1,12 +1,11 @@
 """The consumers of ai_service, and the standalone worker process.
 
 - `ai_service.ratings` (work queue, binds ``ai.RatingRequested``): many workers, prefetch =
-  RATING_CONCURRENCY. Order does not matter (each message is its own job). Duplicates and
-  redeliveries are harmless because the job stream decides: a closed job is acknowledged
-  without calling the model, and a message is acknowledged only after the outcome
-  (`RatingCompleted` or `RatingFailed`) is recorded. Model failures are outcomes; an
-  infrastructure failure (database down) raises, so the message is retried with backoff and,
-  when it keeps failing, dead-lettered to `ai_service.ratings.dlq`.
+  RATING_CONCURRENCY, each message its own job run by runtime.jobs.JobRunner (claim, call
+  the model, close; a closed job is acknowledged without calling the model). Model failures
+  are outcomes; an infrastructure failure (database down) raises, so the message is retried
+  with backoff and, on its last attempt, the job is closed as failed and the message goes to
+  `ai_service.ratings.dlq`.
 - `ai_service.resumes` (the resume replica, runtime.replica): relies on every resume event
   carrying the whole document, so order and duplicates do not matter.
 
@@ -15,75 +14,71 @@ Run a worker on its own: ``python -m ai_service.worker``.
 
 import logging
 import time
+from typing import Any
 
-from ai_service.domain import CompleteRating, FailRating
 from ai_service.gemini import GeminiRater, RatingError
 from ai_service.metrics import observe_rating
 from ai_service.service import RatingService
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables, resume_replica
 from ai_service.wiring import Components, build
-from contracts.envelope import EventEnvelope
-from contracts.topology import AI_PRODUCER, routing_key
+from contracts.ai_events import RatingFinished, RatingRequested
+from contracts.topology import AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
-from runtime.lifecycle import run_bus, run_process, stop_broker
+from runtime.jobs import JobRunner, JobState, serve_worker
+from runtime.lifecycle import run_process
 from runtime.observe import observe_process
-from runtime.ops import ops_listener, service_checks
+from runtime.ops import service_checks
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
 
-RATINGS_CONSUMER = "ai_service.ratings"
-RESUMES_CONSUMER = "ai_service.resumes"
 NOT_CONFIGURED = "rating is not configured: set GEMINI_API_KEY"
+DELETED = "the resume version was deleted before it was rated"
 
 
-class RatingRunner:
+class RatingWork:
+    """Read what the model is shown (while the claim is recorded), then ask the model."""
+
     def __init__(self, service: RatingService, rater: GeminiRater) -> None:
         self.service, self.rater = service, rater
 
-    async def handle(self, envelope: EventEnvelope) -> None:
-        job, data = await self.service.pending_job(envelope.stream_id)
-        if job is None:  # closed already: a redelivery (or a job this store never had)
-            return
-        if data is None:
-            outcome: CompleteRating | FailRating = FailRating(
-                "resume_unavailable", "the resume version was deleted before it was rated")
-        else:
-            outcome = await self._rate(data)
-        await self.service.close(job, outcome, causation_id=str(envelope.event_id))
+    async def prepare(self, request: RatingRequested) -> dict[str, Any] | None:
+        return await self.service.model_input_of(request)
 
-    async def _rate(self, data: dict[str, object]) -> CompleteRating | FailRating:
+    async def run(self, job: JobState, request: RatingRequested,
+                  data: dict[str, Any] | None) -> RatingFinished:
+        if data is None:
+            return RatingFinished(job_id=job.job_id, outcome="failed",
+                                  error_code="resume_unavailable", error=DELETED)
         started = time.perf_counter()
         try:
             result = await self.rater.rate(data)
         except RatingError as exc:
             observe_rating(exc.code, exc.model_calls, time.perf_counter() - started)
-            return FailRating(exc.code, exc.reason, exc.model_calls)
-        observe_rating("completed", result.model_calls, time.perf_counter() - started)
-        return CompleteRating(result.rating, result.model_calls)
+            return RatingFinished(job_id=job.job_id, outcome="failed", error_code=exc.code,
+                                  error=exc.reason[:2000], model_calls=exc.model_calls)
+        observe_rating("succeeded", result.model_calls, time.perf_counter() - started)
+        return RatingFinished(job_id=job.job_id, outcome="succeeded", rating=result.rating,
+                              model_calls=result.model_calls)
 
 
 def ratings_consumer(components: Components, settings: AiSettings) -> Consumer:
     assert components.client is not None, "a rating worker needs GEMINI_API_KEY"
-    runner = RatingRunner(components.service, GeminiRater(components.client, settings))
-    return Consumer(RATINGS_CONSUMER, (routing_key(AI_PRODUCER, "RatingRequested"),),
-                    runner.handle, max_attempts=settings.consumer_max_attempts,
-                    prefetch=settings.rating_concurrency)
+    work = RatingWork(components.service, GeminiRater(components.client, settings))
+    runner = JobRunner(components.jobs, work, settings.consumer_max_attempts)
+    return runner.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency)
 
 
 def resumes_consumer(components: Components, settings: AiSettings) -> Consumer:
-    return resume_replica_consumer(RESUMES_CONSUMER, components.sessions,
+    return resume_replica_consumer(AI_RESUMES_CONSUMER, components.sessions,
                                    event_tables.processed, resume_replica,
                                    settings.consumer_max_attempts)
 
 
 async def run_worker(settings: AiSettings) -> None:
-    """The rating consumer, the resume replica consumer (so a worker alone has the resumes)
-    and, unless RELAY_IN_PROCESS=false, a standby outbox relay (the outcomes it records must
-    leave even when no HTTP process runs; the advisory lock keeps one relay active).
-
-    Without GEMINI_API_KEY the worker does not take rating jobs at all: they wait in the
+    """The rating consumer and the resume replica consumer (so a worker alone has the
+    resumes). Without GEMINI_API_KEY the worker takes no rating jobs at all: they wait in the
     queue for a worker that can do them, instead of failing."""
     components = build(settings)
     consumers = [resumes_consumer(components, settings)]
@@ -93,12 +88,10 @@ async def run_worker(settings: AiSettings) -> None:
         consumers.append(ratings_consumer(components, settings))
     broker = make_broker(settings.amqp_url)
     try:
-        async with ops_listener("ai_service", settings,
-                                service_checks(components.engine, broker)):
-            await run_bus(broker, consumers, settings.relay_dsn(), event_tables,
-                          settings.relay_poll_seconds)
+        await serve_worker("ai_service", settings, broker, consumers, event_tables,
+                           service_checks(components.engine, broker, components.redis),
+                           components.jobs if components.client is not None else None)
     finally:
-        await stop_broker(broker)
         await components.aclose()
 
 

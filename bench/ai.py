@@ -1,4 +1,4 @@
-"""ai_service benchmark: request-to-completed latency of a rating, and a cached rating.
+"""ai_service benchmark: request-to-succeeded latency of a rating, and a cached rating.
 
 Run with the local services up: ``.venv/bin/python bench/ai.py`` (about 40 s).
 
@@ -8,8 +8,8 @@ HTTP process and its rating worker (with the outbox relay); the fake Gemini serv
 - baseline: the fake's own round trip through the same google-genai client and the service's
   Gemini wrapper (prompt, schema, validation), the part a real model call would replace, timed
   once after each rating (interleaved, so both see the same load);
-- request-to-completed: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
-  the job is completed, one rating at a time, each of a resume never rated before; the
+- request-to-succeeded: POST /ai/rate (202) then GET /ai/ratings/{id}?wait (long poll) until
+  the job succeeded, one rating at a time, each of a resume never rated before; the
   service's own overhead = its p50 minus the baseline's p50 (target < 20 ms);
 - request-to-recorded: the same runs, to the moment the completing transaction commits (the
   NOTIFY it sends, heard on a LISTEN connection of this process): the time without the
@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ai_service.gemini import GeminiRater, make_client
 from ai_service.prompt import model_input
-from ai_service.service import FINISHED_CHANNEL
 from ai_service.settings import AiSettings
 from bench.common import (
     Result,
@@ -47,7 +46,9 @@ from bench.common import (
     wait_replicated,
     wrk,
 )
+from contracts.topology import AI_RESUMES_CONSUMER, AI_SCHEMA
 from runtime.db import asyncpg_dsn
+from runtime.jobs import job_finished_channel
 from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
 from tests.fakes.gemini import FakeGemini
@@ -98,7 +99,7 @@ async def create_resumes(session: aiohttp.ClientSession, resume_base: str, user:
         async with session.post(url, json=document(run, index),
                                 headers=identity(user, "POST", url)) as response:
             ids.append((await response.json())["id"])
-    await wait_replicated("ai", ids, "ai_service.resumes")  # the replica caught up first
+    await wait_replicated(AI_SCHEMA, ids, AI_RESUMES_CONSUMER)  # the replica caught up first
     return ids
 
 
@@ -124,7 +125,7 @@ async def rate_once(session: aiohttp.ClientSession, ai_base: str, user: str,
     async with session.get(status, headers=identity(user, "GET", status)) as response:
         job = await response.json()
     done = time.perf_counter()
-    assert job["status"] == "completed", job
+    assert job["status"] == "succeeded", job
     return (done - t0) * 1000, (clock.seen.get(job_id, done) - t0) * 1000
 
 
@@ -133,7 +134,7 @@ async def request_to_completed(resume_base: str, ai_base: str, user: str,
                                ) -> tuple[Result, Result, Result, str, dict[str, float]]:
     """The ratings one at a time; also the CPU milliseconds each of `pids` spent per rating."""
     clock, listener = CommitClock(), await asyncpg.connect(dsn)
-    await listener.add_listener(FINISHED_CHANNEL, clock.on_notify)
+    await listener.add_listener(job_finished_channel(AI_SCHEMA), clock.on_notify)
     baseline = Baseline(fake_url)
     async with aiohttp.ClientSession() as session:
         ids = await create_resumes(session, resume_base, user, uuid.uuid4().hex)
@@ -159,7 +160,7 @@ async def request_to_completed(resume_base: str, ai_base: str, user: str,
     elapsed = time.perf_counter() - started
     return (summary("baseline: fake Gemini call", baseline.samples,
                     sum(baseline.samples) / 1000),
-            summary("request -> completed", client, elapsed),
+            summary("request -> succeeded", client, elapsed),
             summary("request -> recorded", recorded, elapsed), ids[-1], cpu_ms)
 
 
@@ -170,7 +171,7 @@ def main() -> None:
     fake = FakeGemini().start()
     ai_env = {"GEMINI_API_KEY": "bench", "GEMINI_BASE_URL": fake.url,
               "RATING_LIMIT": "100000", "LOG_LEVEL": "warning"}
-    as_deployed = {**ai_env, "AI_WORKER_IN_APP": "false", "RELAY_IN_PROCESS": "false"}
+    as_deployed = {**ai_env, "JOB_WORKER_IN_APP": "false", "RELAY_IN_PROCESS": "false"}
     worker = {**ai_env, "RELAY_IN_PROCESS": "true"}
     try:
         with uvicorn_server("resume_service.app:create_app") as resume_base, \
@@ -193,8 +194,8 @@ def main() -> None:
     for result in (base_result, e2e, recorded, cached_1, cached_8):
         print(result.line())
     overhead = e2e.p50_ms - base_result.p50_ms
-    print(f"service overhead p50 (request->completed minus baseline): {overhead:.2f} ms "
-          f"(target < 20 ms); ratio request->completed / baseline p50: "
+    print(f"service overhead p50 (request->succeeded minus baseline): {overhead:.2f} ms "
+          f"(target < 20 ms); ratio request->succeeded / baseline p50: "
           f"{e2e.p50_ms / base_result.p50_ms:.2f}x")
     print(f"overhead p50 without the client's long poll (request->recorded minus baseline): "
           f"{recorded.p50_ms - base_result.p50_ms:.2f} ms")

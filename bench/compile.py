@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, identity_hook, uvicorn_server, wait_replicated
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from contracts.resume import ResumeDocument
+from contracts.topology import COMPILE_RESUMES_CONSUMER, COMPILE_SCHEMA
 from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
 
@@ -118,8 +119,8 @@ def line(name: str, seconds: list[float], wall: float, count: int) -> str:
 async def measure(client: Client, renderer: Renderer) -> None:
     tag = uuid.uuid4().hex[:6]
     resumes = [await client.create(f"Grace {tag} {i}") for i in range(RUNS + 3 * ROUNDS + 1)]
-    await wait_replicated("compile", [resume_id for resume_id, _ in resumes],
-                          "compile_service.resumes")
+    await wait_replicated(COMPILE_SCHEMA, [resume_id for resume_id, _ in resumes],
+                          COMPILE_RESUMES_CONSUMER)
     warm = resumes.pop()
     await client.compile(warm)
 
@@ -180,7 +181,7 @@ def main() -> None:
     hook = identity_hook(f"bench-{uuid.uuid4()}")  # each request signed as it goes
     with tempfile.TemporaryDirectory() as scratch:
         env = {"ARTIFACTS_DIR": f"{scratch}/artifacts", "COMPILE_WORK_DIR": f"{scratch}/runs",
-               "COMPILE_WORKER_IN_APP": "false", "COMPILE_CONCURRENCY": "2",
+               "JOB_WORKER_IN_APP": "false", "COMPILE_CONCURRENCY": "2",
                "RELAY_POLL_SECONDS": "0.5"}
         renderer = Renderer([BUILTIN_TEMPLATES])
         with (uvicorn_server("resume_service.app:create_app") as resume_base,

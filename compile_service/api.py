@@ -1,22 +1,19 @@
 """HTTP routes of compile_service (the gateway adds the `/api` prefix). Ownership of a job
-is checked once, in `owned_job`; another user's resume or job answers 404."""
+is checked once, by runtime.jobs' `OwnedJob`/`WaitedJob`; another user's resume or job
+answers 404 exactly like a missing one."""
 
 import re
 import unicodedata
-from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from compile_service.artifacts import ArtifactStore
-from compile_service.compiler import UnknownTemplate
-from compile_service.domain import TERMINAL
-from compile_service.rendering import Renderer
-from compile_service.service import CompileService, ResumeNotFound, VersionNotAvailable
+from compile_service.domain import UnknownTemplate, VersionNotAvailable
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
+from compile_service.wiring import Artifacts, Service, Templates
 from runtime.http import (
     ApiError,
     OrjsonResponse,
@@ -25,31 +22,14 @@ from runtime.http import (
     public_prefix,
 )
 from runtime.identity import CurrentUser
-from runtime.waiting import JobWaiter
-
-
-async def get_service(request: Request) -> CompileService:
-    return request.app.state.service  # type: ignore[no-any-return]
-
-
-Service = Annotated[CompileService, Depends(get_service)]
-
-
-async def owned_job(job_id: UUID, user: CurrentUser, service: Service) -> Any:
-    row = await service.job(user, str(job_id))
-    if row is None:
-        raise ApiError(404, "job_not_found", "no such compile job")
-    return row
-
-
-OwnedJob = Annotated[Any, Depends(owned_job)]
+from runtime.jobs import OwnedJob, WaitedJob, install_job_error_handlers
+from runtime.replica import ResumeNotFound
 
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
 
 
 @router.get("/templates", response_model=list[TemplateOut], summary="Available templates")
-async def list_templates(request: Request, _: CurrentUser) -> list[TemplateOut]:
-    renderer: Renderer = request.app.state.renderer
+async def list_templates(renderer: Templates, _: CurrentUser) -> list[TemplateOut]:
     return [TemplateOut(name=t.name, engine=t.engine, description=t.description)
             for t in renderer.templates.values()]
 
@@ -70,20 +50,7 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
 
 @router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404, 422),
             summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
-async def job_status(job_id: UUID, request: Request, user: CurrentUser, service: Service,
-                     wait: Annotated[float, Query(ge=0, le=60)] = 0) -> JobOut:
-    def load() -> Awaitable[Any]:
-        return service.job(user, str(job_id))
-
-    if wait > 0:  # the waiter's first load is also the ownership check
-        waiter: JobWaiter = request.app.state.waiter
-        limit = min(wait, request.app.state.settings.compile_status_max_wait_seconds)
-        job = await waiter.wait(str(job_id), limit, load,
-                                lambda row: row is None or row.status in TERMINAL)
-    else:
-        job = await load()
-    if job is None:
-        raise ApiError(404, "job_not_found", "no such compile job")
+async def job_status(job: WaitedJob, request: Request) -> JobOut:
     return job_out(job, public_prefix(request))
 
 
@@ -91,22 +58,22 @@ async def job_status(job_id: UUID, request: Request, user: CurrentUser, service:
             responses={200: {"content": {"application/pdf": {}}}, 304: {"description": "Same"},
                        **error_responses(404, 409, 422)},
             summary="The PDF of a succeeded job, named after the resume")
-async def job_pdf(job: OwnedJob, request: Request,
+async def job_pdf(job: OwnedJob, store: Artifacts,
                   if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    if job.status != "succeeded" or job.artifact_key is None:
+    artifact_key = (job.result or {}).get("artifact_key")
+    if job.status != "succeeded" or artifact_key is None:
         raise ApiError(409, "pdf_not_ready", f"the job is {job.status}, not succeeded",
                        job_status=job.status)
-    store: ArtifactStore = request.app.state.artifacts
-    size = await store.size(job.artifact_key)
+    size = await store.size(artifact_key)
     if size is None:
         raise ApiError(404, "pdf_gone", "the PDF is no longer stored; compile again")
-    etag = f'"{job.artifact_key}"'
+    etag = f'"{artifact_key}"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    headers |= {"Content-Disposition": content_disposition(job.title),
+    headers |= {"Content-Disposition": content_disposition(job.input["title"]),
                 "Content-Length": str(size)}
-    return StreamingResponse(store.chunks(job.artifact_key), media_type="application/pdf",
+    return StreamingResponse(store.chunks(artifact_key), media_type="application/pdf",
                              headers=headers)
 
 
@@ -120,6 +87,8 @@ def content_disposition(title: str) -> str:
 
 
 def install_domain_error_handlers(app: FastAPI) -> None:
+    install_job_error_handlers(app)
+
     @app.exception_handler(ResumeNotFound)
     async def _no_resume(*_: object) -> OrjsonResponse:
         return error_response(404, "resume_not_found", "no such resume")

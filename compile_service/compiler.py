@@ -5,17 +5,14 @@ a job at once when its PDF is already stored) and the workers."""
 from dataclasses import dataclass
 
 from compile_service.artifacts import ArtifactStore
-from compile_service.domain import FinishAttempt
-from compile_service.engine import CompileFailed, Engine
+from compile_service.domain import UnknownTemplate
 from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
+from compile_service.typesetting.engine import CompileFailed, Engine
+from contracts.compile_events import CompileFinished
 from contracts.resume import ResumeDocument
 
 DEFAULT_TEMPLATE = "classic"
-
-
-class UnknownTemplate(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -50,14 +47,20 @@ class Compiler:
         count_artifact_lookup(found)
         return found
 
-    async def run(self, prepared: Prepared) -> FinishAttempt:
+    async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
         raise, so the message is retried and finally dead-lettered."""
         if await self.stored(prepared):
-            return FinishAttempt("succeeded", artifact_key=prepared.key, cached=True)
+            return already_stored(job_id, prepared.key)
         try:
             pdf = await prepared.engine.compile(prepared.rendered.source)
         except CompileFailed as failure:
-            return FinishAttempt("failed", error=str(failure))
+            return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
+                                   error=str(failure))
         await self.artifacts.put(prepared.key, pdf.data)
-        return FinishAttempt("succeeded", artifact_key=prepared.key, engine_ms=pdf.engine_ms)
+        return CompileFinished(job_id=job_id, outcome="succeeded", artifact_key=prepared.key,
+                               engine_ms=pdf.engine_ms)
+
+
+def already_stored(job_id: str, key: str) -> CompileFinished:
+    return CompileFinished(job_id=job_id, outcome="succeeded", artifact_key=key, cached=True)

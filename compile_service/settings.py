@@ -1,11 +1,12 @@
-"""Settings of compile_service (un-prefixed environment variables, see `.env.example`)."""
+"""Settings of compile_service (un-prefixed environment variables, see `.env.example`); the
+job machinery's own (JOB_*) come from runtime.jobs.JobSettings."""
 
 from pydantic import Field
 
-from runtime.settings import ServiceSettings
+from runtime.jobs import JobSettings
 
 
-class CompileSettings(ServiceSettings):
+class CompileSettings(JobSettings):
     compile_concurrency: int = Field(2, ge=1, le=32,
                                      description="Jobs one worker process runs at once.")
     compile_timeout_seconds: float = Field(20.0, gt=0, description="Wall-clock limit per run.")
@@ -16,9 +17,3 @@ class CompileSettings(ServiceSettings):
                                                   "(empty: the system temp dir).")
     artifacts_dir: str = "var/artifacts"
     compile_templates_extra_dir: str = Field("", description="Extra templates (tests, trials).")
-    compile_version_wait_seconds: float = Field(5.0, ge=0, description="How long a compile "
-                                                "waits for the resume (or the version it names) to "
-                                                "reach this service's replica.")
-    compile_status_max_wait_seconds: float = Field(30.0, ge=0)
-    compile_worker_in_app: bool = Field(True, description="Run the job worker inside the HTTP "
-                                                          "process (else: compile_service.worker).")

@@ -1,11 +1,12 @@
 """What the API returns: a job's status with its timings and links, and the templates."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from runtime.bounds import Version
+from runtime.jobs import Status
 
 
 class CompileIn(BaseModel):
@@ -26,7 +27,7 @@ class Timings(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Status
     resume_id: str
     version: int
     template: str
@@ -51,16 +52,17 @@ def _ms(start: datetime | None, end: datetime | None) -> int | None:
 
 def job_out(row: Any, prefix: str = "") -> JobOut:
     """`prefix`: where the caller sees the API (runtime.http.public_prefix), for the links."""
+    request, result = row.input, row.result or {}
     return JobOut(
         job_id=row.job_id, status=row.status, resume_id=row.resume_id,
-        version=row.resume_version, template=row.template, engine=row.engine,
-        attempts=row.attempts, cached=row.cached,
+        version=request["resume_version"], template=request["template"],
+        engine=request["engine"], attempts=row.attempts, cached=result.get("cached", False),
         status_url=f"{prefix}/compile/status/{row.job_id}",
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
         error=row.error,
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,
                         queued_ms=_ms(row.requested_at, row.started_at),
-                        engine_ms=row.engine_ms,
+                        engine_ms=result.get("engine_ms"),
                         total_ms=_ms(row.requested_at, row.finished_at)),
     )

@@ -1,21 +1,31 @@
-"""Builds what both entry points need (the HTTP app and the standalone worker) from the
-settings: database, renderer, engines, artifact store, the use cases. Nothing at import."""
+"""What both entry points (the HTTP app and the standalone worker) build from the settings:
+database, renderer, engines, artifact store, the jobs and the use cases; and how routes
+reach them (`app.state`, set by the app's lifespan). Nothing at import."""
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.datastructures import State
 
-from compile_service.artifacts import DirectoryStore
+from compile_service.artifacts import ArtifactStore, DirectoryStore
 from compile_service.compiler import Compiler
-from compile_service.engine import Engine, Limits, PdfLatex
+from compile_service.domain import COMPILE_JOB
+from compile_service.projections import job_records
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
-from compile_service.tables import event_tables
+from compile_service.tables import SCHEMA, event_tables
+from compile_service.typesetting.engine import Engine
+from compile_service.typesetting.latex import PdfLatex
+from compile_service.typesetting.sandbox import Limits
 from contracts.topology import COMPILE_PRODUCER
-from runtime.db import make_engine, make_sessionmaker
+from runtime.db import asyncpg_dsn, make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
+from runtime.jobs import Jobs, job_finished_channel
+from runtime.waiting import JobWaiter
 
 
 @dataclass
@@ -24,6 +34,7 @@ class Components:
     sessions: async_sessionmaker[AsyncSession]
     renderer: Renderer
     compiler: Compiler
+    jobs: Jobs
     service: CompileService
 
 
@@ -45,6 +56,31 @@ def build(settings: CompileSettings) -> Components:
     renderer = Renderer(template_dirs(settings))
     engine = make_pdflatex(settings)
     compiler = Compiler(renderer, {engine.name: engine}, DirectoryStore(settings.artifacts_dir))
-    service = CompileService(sessions, EventStore(event_tables, COMPILE_PRODUCER), compiler,
-                             settings.compile_version_wait_seconds)
-    return Components(db, sessions, renderer, compiler, service)
+    jobs = Jobs(COMPILE_JOB, job_records, EventStore(event_tables, COMPILE_PRODUCER), sessions,
+                make_read_sessionmaker(db),
+                JobWaiter(asyncpg_dsn(settings.database_url), job_finished_channel(SCHEMA)))
+    service = CompileService(jobs, compiler, settings.job_version_wait_seconds)
+    return Components(db, sessions, renderer, compiler, jobs, service)
+
+
+def expose(components: Components, state: State) -> None:
+    """What the routes reach through `request.app.state`."""
+    state.jobs, state.service = components.jobs, components.service
+    state.renderer, state.artifacts = components.renderer, components.compiler.artifacts
+
+
+async def get_service(request: Request) -> CompileService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+async def get_renderer(request: Request) -> Renderer:
+    return request.app.state.renderer  # type: ignore[no-any-return]
+
+
+async def get_artifacts(request: Request) -> ArtifactStore:
+    return request.app.state.artifacts  # type: ignore[no-any-return]
+
+
+Service = Annotated[CompileService, Depends(get_service)]
+Templates = Annotated[Renderer, Depends(get_renderer)]
+Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]

@@ -1,14 +1,20 @@
 """Events of ai_service, and the rating they carry.
 
-A rating job is one stream: `RatingRequested` opens it, then exactly one of `RatingCompleted`
-or `RatingFailed` closes it. The request names the exact input (resume version and a hash of
-what the model is shown), the model and the prompt version, which together decide whether a
-stored rating can be served again instead of paying for a new one.
+A rating job is one stream in the shape every job has (contracts.jobs): `RatingRequested`
+opens it, `RatingStarted` follows each time a worker takes it, one `RatingFinished` closes it.
+Streams written before that shape had `RatingCompleted` or `RatingFailed` as their last event,
+and no start; they are read as `RatingFinished` (`AI_UPCASTERS`). The request names the exact
+input (resume version and a hash of what the model is shown), the model and the prompt
+version, which together decide whether a stored rating can be served again instead of paying
+for a new one.
 """
 
-from typing import Annotated, ClassVar, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.jobs import JobEvent, JobFinished, JobRequested, JobStarted
 
 Score = Annotated[int, Field(ge=0, le=100)]
 Remark = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
@@ -51,20 +57,11 @@ class Rating(BaseModel):
 
 FailureCode = Literal[
     "timeout", "invalid_output", "model_error", "model_rate_limited", "resume_unavailable",
+    "gave_up", "stale",  # the job machinery's own (runtime.jobs)
 ]
 
 
-class RatingEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    event_type: ClassVar[str]
-    schema_version: ClassVar[int] = 1
-
-    job_id: str = Field(description="The rating job (stream) id.")
-    resume_id: str = Field(description="The resume being rated.")
-    owner_id: str = Field(description="The user who owns the resume and the job.")
-
-
-class RatingRequested(RatingEvent):
+class RatingRequested(JobRequested):
     """A user asked for a rating of one version of a resume; a worker will call the model."""
 
     event_type: ClassVar[str] = "RatingRequested"
@@ -74,23 +71,39 @@ class RatingRequested(RatingEvent):
     prompt_version: str = Field(description="Version of the instructions given to the model.")
 
 
-class RatingCompleted(RatingEvent):
-    """The model's answer passed validation and is the job's result."""
-
-    event_type: ClassVar[str] = "RatingCompleted"
-    rating: Rating
-    model_calls: int = Field(ge=1, description="Calls made to the model, retries included.")
+class RatingStarted(JobStarted):
+    event_type: ClassVar[str] = "RatingStarted"
 
 
-class RatingFailed(RatingEvent):
-    """The job ended without a rating; `reason` says why in words a user can act on."""
+class RatingFinished(JobFinished):
+    """`succeeded`: the model's answer passed validation and `rating` is the result;
+    `failed`: `error_code` and `error` say why."""
 
-    event_type: ClassVar[str] = "RatingFailed"
-    code: FailureCode
-    reason: str = Field(max_length=2000)
+    event_type: ClassVar[str] = "RatingFinished"
+    error_code: FailureCode | None = None
+    rating: Rating | None = None
     model_calls: int = Field(0, ge=0, description="Calls made to the model, retries included.")
 
 
-AI_EVENTS: dict[str, type[RatingEvent]] = {
-    cls.event_type: cls for cls in (RatingRequested, RatingCompleted, RatingFailed)
+AI_EVENTS: dict[str, type[JobEvent]] = {
+    cls.event_type: cls for cls in (RatingRequested, RatingStarted, RatingFinished)
+}
+
+
+def _completed_as_finished(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"job_id": payload["job_id"], "outcome": "succeeded", "rating": payload["rating"],
+            "model_calls": payload["model_calls"]}
+
+
+def _failed_as_finished(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"job_id": payload["job_id"], "outcome": "failed", "error_code": payload["code"],
+            "error": payload["reason"], "model_calls": payload.get("model_calls", 0)}
+
+
+# Events stored before ratings took the common job shape (contracts.jobs) are read as the
+# event that replaced them: (type, schema version) -> (new type, new version, payload mapper).
+Upcaster = tuple[str, int, Callable[[dict[str, Any]], dict[str, Any]]]
+AI_UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("RatingCompleted", 1): (RatingFinished.event_type, 1, _completed_as_finished),
+    ("RatingFailed", 1): (RatingFinished.event_type, 1, _failed_as_finished),
 }

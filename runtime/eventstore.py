@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
 from contracts.envelope import EventEnvelope
+from contracts.upcasting import upcast
 from runtime.context import current_causation_id, current_request_id
 from runtime.db import json_text
 from runtime.metrics import service_metrics, service_of_schema
@@ -109,13 +110,16 @@ def outbox_channel(schema: str) -> str:
 
 
 def row_to_envelope(row: Any) -> EventEnvelope:
+    """A stored event as today's code reads it (contracts.upcasting)."""
     meta = row.metadata or {}
+    event_type, schema_version, payload = upcast(row.event_type, row.schema_version,
+                                                 row.payload)
     return EventEnvelope(
-        event_id=row.event_id, event_type=row.event_type, schema_version=row.schema_version,
+        event_id=row.event_id, event_type=event_type, schema_version=schema_version,
         stream_id=row.stream_id, stream_version=row.stream_version,
         global_position=row.global_position, occurred_at=row.recorded_at,
         user_id=meta.get("user_id"), correlation_id=meta.get("correlation_id"),
-        causation_id=meta.get("causation_id"), payload=row.payload,
+        causation_id=meta.get("causation_id"), payload=payload,
     )
 
 

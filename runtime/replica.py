@@ -29,9 +29,11 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
+from contracts.resume_events import RESUME_EVENTS
 from contracts.topology import RESUME_EVENT_KEYS
 from runtime.bus import Consumer
 from runtime.consumers import idempotent
+from runtime.projection import Projection
 
 
 def define_resume_replica(metadata: MetaData) -> Table:
@@ -148,3 +150,28 @@ async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: 
         if time.monotonic() >= deadline:
             return None
         await asyncio.sleep(0.05)
+
+
+class ResumeNotFound(Exception):
+    """Unknown, deleted or another user's resume (or version) in this service's replica: all
+    look the same from outside."""
+
+
+def replica_projection(name: str, source_schema: str, replica: Table) -> Projection:
+    """The replica as a projection the operator tooling can rebuild from resume events."""
+    async def reset(session: AsyncSession) -> None:
+        await session.execute(sa.delete(replica))
+
+    async def apply(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await apply_resume_event(session, replica, envelope)
+
+    return Projection(name, source_schema, frozenset(RESUME_EVENTS), reset, apply)
+
+
+async def live_document(sessions: async_sessionmaker[AsyncSession], replica: Table,
+                        owner_id: str, resume_id: str, version: int) -> dict[str, Any] | None:
+    """The document of one version of the owner's live resume (what a job works on); None
+    when the resume was deleted, or is not theirs."""
+    async with sessions() as session:
+        row = await owned_version(session, replica, owner_id, resume_id, version)
+    return None if row is None else row.document  # type: ignore[no-any-return]

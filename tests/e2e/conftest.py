@@ -39,11 +39,10 @@ import httpx
 import pytest
 from aio_pika.exceptions import ChannelNotFoundEntity
 
-from ai_service.worker import RATINGS_CONSUMER
-from ai_service.worker import RESUMES_CONSUMER as AI_RESUMES_CONSUMER
-from compile_service.worker import JOBS_CONSUMER
-from compile_service.worker import RESUMES_CONSUMER as COMPILE_RESUMES_CONSUMER
-from resume_service.worker import SESSIONS_CONSUMER
+from contracts.topology import AI_RATINGS_CONSUMER as RATINGS_CONSUMER
+from contracts.topology import AI_RESUMES_CONSUMER, COMPILE_RESUMES_CONSUMER
+from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
+from contracts.topology import RESUME_SESSIONS_CONSUMER as SESSIONS_CONSUMER
 from runtime.migrations import upgrade_all
 from runtime.wait_healthy import health_urls, healthy
 from tests.conftest import AMQP_URL, REDIS_URL, drop_database
@@ -377,4 +376,4 @@ async def rate_version(client: httpx.AsyncClient, resume_id: str,
     assert response.status_code == 202, response.text
     location = response.headers["location"]  # the public link, through the gateway
     assert location == f"/api/ai/ratings/{response.json()['job_id']}"
-    return await poll(client, location, lambda job: job["status"] != "pending")
+    return await poll(client, location, lambda job: job["status"] in ("succeeded", "failed"))

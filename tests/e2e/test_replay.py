@@ -36,7 +36,7 @@ PROJECTION_TABLES = {
     "resume_service": {"resumes": "resume.resumes"},
     "compile_service": {"compile.jobs": "compile.jobs",
                         "compile.resume_versions": "compile.resume_versions"},
-    "ai_service": {"ai.ratings": "ai.ratings", "ai.resume_versions": "ai.resume_versions"},
+    "ai_service": {"ai.jobs": "ai.jobs", "ai.resume_versions": "ai.resume_versions"},
 }
 READ_MODELS = [table for tables in PROJECTION_TABLES.values() for table in tables.values()]
 # what the idempotent consumers (the replicas) recorded as processed
@@ -56,7 +56,8 @@ SETTLED = {
                            "(SELECT count(*) FROM resume.events)",
     "no compile job active": "SELECT NOT EXISTS (SELECT 1 FROM compile.jobs "
                              "WHERE status IN ('queued', 'running'))",
-    "no rating pending": "SELECT NOT EXISTS (SELECT 1 FROM ai.ratings WHERE status = 'pending')",
+    "no rating job active": "SELECT NOT EXISTS (SELECT 1 FROM ai.jobs "
+                            "WHERE status IN ('queued', 'running'))",
 }
 
 
@@ -132,7 +133,7 @@ async def amqp(stack: Stack) -> AsyncIterator[aio_pika.abc.AbstractConnection]:
 async def history(stack: Stack, db: asyncpg.Connection) -> None:
     """A stack whose every read model has rows and that has settled. After test_stack it
     has; alone, this module first signs in, writes, compiles, rates and signs out."""
-    if not await db.fetchval("SELECT count(*) FROM ai.ratings WHERE status = 'completed'"):
+    if not await db.fetchval("SELECT count(*) FROM ai.jobs WHERE status = 'succeeded'"):
         async with stack.client() as browser:
             await sign_in(stack, browser)
             created = await browser.post("/api/resume/create",
@@ -144,7 +145,7 @@ async def history(stack: Stack, db: asyncpg.Connection) -> None:
                                               "version": 1})
             assert updated.status_code == 200, updated.text
             assert (await compile_version(browser, resume_id, 2))["status"] == "succeeded"
-            assert (await rate_version(browser, resume_id, 2))["status"] == "completed"
+            assert (await rate_version(browser, resume_id, 2))["status"] == "succeeded"
             assert (await browser.post("/api/auth/logout")).status_code == 204
     await wait_settled(db)
 

@@ -47,7 +47,7 @@ async def test_a_user_writes_compiles_rates_and_signs_out_through_the_gateway(
         assert "first published algorithm" not in text  # version 2, not version 1
 
         rating = await rate_version(browser, resume_id, version=2)
-        assert rating["status"] == "completed", rating
+        assert rating["status"] == "succeeded", rating
         assert rating["rating"]["overall_score"] == GOOD_RATING["overall_score"]
         asked = [seen for seen in stack.gemini.requests if marker in str(seen.body)]
         assert len(asked) == 1 and asked[0].api_key == GEMINI_KEY

@@ -35,7 +35,7 @@ async def test_good_rating_is_stored_and_served(
     assert response.headers["location"] == f"/ai/ratings/{response.json()['job_id']}"
 
     job = await rate_and_wait_for(ai_api, as_user(user_id), response.json()["job_id"])
-    assert job["status"] == "completed" and job["cached"] is False
+    assert job["status"] == "succeeded" and job["cached"] is False
     assert job["rating"]["overall_score"] == GOOD_RATING["overall_score"]
     assert job["rating"]["suggestions"][0] == GOOD_RATING["suggestions"][0]
     assert job["model_calls"] == 1 and job["resume_version"] == version
@@ -81,7 +81,7 @@ async def test_a_429_followed_by_success_is_retried(
     fake_gemini.script(mark, Reply.error(429, "quota"), Reply.error(503), Reply.good())
     resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(mark))
     job = await rate_and_wait(ai_api, as_user(user_id), resume_id)
-    assert job["status"] == "completed", job
+    assert job["status"] == "succeeded", job
     assert job["model_calls"] == 3
     assert fake_gemini.calls(mark) == 3
 
@@ -123,7 +123,7 @@ async def test_malformed_output_followed_by_a_valid_one_completes(
     fake_gemini.script(mark, Reply.text("not json"), Reply.good())
     resume_id, _ = await create_resume(resume_api, as_user(user_id), resume_document(mark))
     job = await rate_and_wait(ai_api, as_user(user_id), resume_id)
-    assert job["status"] == "completed" and job["model_calls"] == 2
+    assert job["status"] == "succeeded" and job["model_calls"] == 2
 
 
 async def test_a_model_that_does_not_answer_in_time_fails_cleanly(
@@ -267,7 +267,7 @@ async def test_a_bad_version_answers_422(ai_api: httpx.AsyncClient, as_user: Hea
 @pytest.fixture(scope="module")
 async def keyless_ai_api(ai_env: dict[str, Any]) -> Any:
     settings = AiSettings.model_validate(
-        {**ai_env, "gemini_api_key": "", "ai_worker_in_app": False})
+        {**ai_env, "gemini_api_key": "", "job_worker_in_app": False})
     async for client in ai_client(settings):
         yield client
 
@@ -292,7 +292,7 @@ async def test_without_an_api_key_rating_answers_503_naming_the_variable(
 async def limiterless_ai_api(ai_env: dict[str, Any]) -> Any:
     """An instance whose Redis (the shared rate limiter) is unreachable."""
     settings = AiSettings.model_validate(
-        {**ai_env, "redis_url": "redis://127.0.0.1:1/0", "ai_worker_in_app": False,
+        {**ai_env, "redis_url": "redis://127.0.0.1:1/0", "job_worker_in_app": False,
          "relay_in_process": False})
     async for client in ai_client(settings):
         yield client
@@ -313,4 +313,4 @@ async def test_without_its_rate_limiter_rating_answers_503_and_records_nothing(
     accepted = await request_rating(ai_api, as_user(user_id), resume_id)
     assert accepted.status_code == 202 and accepted.json()["cached"] is False
     job = await wait_for_job(ai_api, as_user(user_id), accepted.json()["job_id"])
-    assert job["status"] == "completed" and fake_gemini.calls(mark) == 1
+    assert job["status"] == "succeeded" and fake_gemini.calls(mark) == 1

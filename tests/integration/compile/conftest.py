@@ -15,7 +15,8 @@ import pytest
 
 from compile_service.app import create_app
 from compile_service.settings import CompileSettings
-from compile_service.worker import JOBS_CONSUMER, RESUMES_CONSUMER
+from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
+from contracts.topology import COMPILE_RESUMES_CONSUMER as RESUMES_CONSUMER
 from tests.conftest import asgi_client, purge_queue, wait_for_queue
 
 TEST_TEMPLATES = Path(__file__).parent / "templates"
@@ -30,11 +31,11 @@ def compile_env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
             "compile_work_dir": str(root / "work"),
             "compile_templates_extra_dir": str(TEST_TEMPLATES),
             "compile_timeout_seconds": 4.0, "relay_poll_seconds": 0.2,
-            "compile_version_wait_seconds": 3.0}
+            "job_version_wait_seconds": 3.0}
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _no_stale_jobs() -> None:
+async def _no_stale_jobs(amqp_url: str) -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
     await purge_queue(JOBS_CONSUMER)
 

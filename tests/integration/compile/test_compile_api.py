@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 
-from compile_service.engine import CompileFailed, Limits, PdfLatex
+from compile_service.typesetting.engine import CompileFailed
+from compile_service.typesetting.latex import PdfLatex
+from compile_service.typesetting.sandbox import Limits
 from tests.integration.compile.conftest import (
     compile_and_wait,
     create_resume,
@@ -174,7 +176,7 @@ async def test_a_queued_or_running_job_is_returned_instead_of_a_new_one(
                                             json={"version": version}, headers=headers)
     assert other_template.json()["job_id"] != responses[0].json()["job_id"]
     job = await wait_for_job(compile_api, headers, again.json()["job_id"])
-    assert job["status"] == "succeeded"
+    assert job["status"] == "succeeded", job["error"]
 
 
 async def test_a_compile_without_a_version_right_after_create_waits_for_the_resume(

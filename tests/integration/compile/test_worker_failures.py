@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from compile_service.settings import CompileSettings
-from compile_service.worker import JOBS_CONSUMER
+from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import dead_letter_queue
 from tests.conftest import AMQP_URL
 from tests.integration.compile.conftest import (
@@ -85,7 +85,7 @@ async def test_a_killed_workers_job_is_finished_by_a_restarted_worker(
         compile_env: dict[str, Any], resume_api: httpx.AsyncClient, as_user: Any,
         user_id: str) -> None:
     headers = as_user(user_id)
-    settings = CompileSettings(**compile_env, compile_worker_in_app=False)
+    settings = CompileSettings(**compile_env, job_worker_in_app=False)
     async with compile_client(settings) as client:
         resume_id, version = await create_resume(resume_api, headers,
                                                  resume_document(unique("Crash")))

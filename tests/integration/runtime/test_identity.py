@@ -165,7 +165,7 @@ async def compile_api(service_env: dict[str, str], tmp_path_factory: pytest.Temp
                       ) -> AsyncIterator[httpx.AsyncClient]:
     root = tmp_path_factory.mktemp("identity-compile")
     settings = CompileSettings(**service_env, artifacts_dir=str(root / "artifacts"),
-                               compile_work_dir=str(root / "work"), compile_worker_in_app=False)
+                               compile_work_dir=str(root / "work"), job_worker_in_app=False)
     async for client in asgi_client(create_compile(settings), base_url="http://compile"):
         yield client
 

@@ -1,62 +1,14 @@
-"""The rating job aggregate, the content hash and the prompt input, without I/O."""
+"""The content hash, the prompt input and the rating's validation, without I/O (the job
+lifecycle: tests/unit/runtime/test_jobs.py)."""
 
 import pytest
 from google.genai import errors
 
-from ai_service.domain import (
-    CompleteRating,
-    FailRating,
-    JobAlreadyExists,
-    RatingJob,
-    RequestRating,
-    content_hash,
-    decide,
-    evolve,
-    fold,
-)
+from ai_service.domain import content_hash
 from ai_service.gemini import _asked_delay
 from ai_service.prompt import model_input
-from contracts.ai_events import Rating, RatingCompleted, RatingFailed, RatingRequested
+from contracts.ai_events import Rating
 from tests.fakes.gemini import GOOD_RATING
-
-REQUEST = RequestRating("owner", "resume", 3, "hash", "gemini-2.5-flash", "rating-v1")
-RATING = Rating.model_validate(GOOD_RATING)
-
-
-def requested() -> RatingJob:
-    return fold("job", decide(RatingJob("job"), REQUEST))
-
-
-def test_a_request_opens_a_pending_job() -> None:
-    [event] = decide(RatingJob("job"), REQUEST)
-    assert isinstance(event, RatingRequested) and event.resume_version == 3
-    state = evolve(RatingJob("job"), event)
-    assert state.status == "pending" and state.version == 1 and state.owner_id == "owner"
-
-
-def test_a_job_id_cannot_be_requested_twice() -> None:
-    with pytest.raises(JobAlreadyExists):
-        decide(requested(), REQUEST)
-
-
-def test_completing_a_pending_job_records_the_rating() -> None:
-    [event] = decide(requested(), CompleteRating(RATING, model_calls=2))
-    assert isinstance(event, RatingCompleted) and event.rating == RATING
-    assert evolve(requested(), event).status == "completed"
-
-
-def test_a_closed_job_decides_nothing_more() -> None:
-    completed = fold("job", [*decide(RatingJob("job"), REQUEST),
-                             RatingCompleted(job_id="job", resume_id="resume", owner_id="owner",
-                                             rating=RATING, model_calls=1)])
-    assert decide(completed, CompleteRating(RATING, 1)) == []
-    assert decide(completed, FailRating("timeout", "late")) == []
-
-
-def test_failing_records_the_code_and_reason() -> None:
-    [event] = decide(requested(), FailRating("invalid_output", "bad answer", 2))
-    assert isinstance(event, RatingFailed) and event.code == "invalid_output"
-    assert evolve(requested(), event).status == "failed"
 
 
 def test_the_content_hash_ignores_key_order() -> None:

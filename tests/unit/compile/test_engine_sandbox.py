@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from compile_service.engine import CompileFailed, Limits, PdfLatex, sweep_stale_runs
+from compile_service.typesetting.engine import CompileFailed
+from compile_service.typesetting.latex import PdfLatex
+from compile_service.typesetting.sandbox import Limits, sweep_stale_runs
 
 HEAD = "\\documentclass{article}\\begin{document}\n"
 TAIL = "\n\\end{document}\n"

@@ -5,8 +5,9 @@ import unicodedata
 
 import pytest
 
-from compile_service.engine import Limits, PdfLatex
 from compile_service.rendering import MISSING_GLYPH, TexSafe, _finalize, escape_tex, escape_url
+from compile_service.typesetting.latex import PdfLatex
+from compile_service.typesetting.sandbox import Limits
 
 TEX_SPECIALS = "\\{}$&#^_%~"
 

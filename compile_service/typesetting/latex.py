@@ -1,5 +1,4 @@
-"""Engines turn rendered source into a PDF. The interface is small on purpose (a Typst
-engine is planned next); `PdfLatex` runs TeX as an untrusted program:
+"""The pdfLaTeX engine. It runs TeX as an untrusted program (typesetting.sandbox):
 
 - ``-no-shell-escape -halt-on-error -interaction=nonstopmode``, with ``openin_any=p`` and
   ``openout_any=p`` so TeX reads and writes nothing outside its own run directory, and the
@@ -12,65 +11,16 @@ engine is planned next); `PdfLatex` runs TeX as an untrusted program:
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import re
-import resource
 import shutil
 import signal
-import socket
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-RUN_PREFIX = "rb-compile-"
-_PR_SET_PDEATHSIG = 1
-
-
-class CompileFailed(Exception):
-    """The source did not compile; `str()` is a readable reason for the user."""
-
-
-class EngineUnavailable(Exception):
-    """The engine cannot run here (not installed): an operator problem, worth a retry."""
-
-
-@dataclass(frozen=True)
-class CompiledPdf:
-    data: bytes
-    engine_ms: int
-
-
-class Engine(Protocol):
-    name: str
-
-    def fingerprint(self) -> str:
-        """What identifies this engine's output in content addresses."""
-        ...
-
-    async def compile(self, source: str) -> CompiledPdf:
-        """The PDF of `source`; raises CompileFailed or EngineUnavailable."""
-        ...
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 20.0
-    memory_bytes: int = 1024 * 2**20
-    max_file_bytes: int = 64 * 2**20
-
-
-def _limit_child(limits: Limits) -> None:
-    """Runs in the child between fork and exec: resource limits and parent-death signal."""
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
-    cpu = int(limits.wall_seconds) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+from compile_service.typesetting.engine import CompiledPdf, CompileFailed, EngineUnavailable
+from compile_service.typesetting.sandbox import Limits, fresh_run_dir, kill_group, limit_child
 
 
 class PdfLatex:
@@ -88,7 +38,7 @@ class PdfLatex:
         binary = shutil.which(self.executable)
         if binary is None:
             raise EngineUnavailable(f"{self.executable} is not installed on this worker")
-        workdir = self._fresh_run_dir()
+        workdir = fresh_run_dir(self.work_root)
         try:
             (workdir / "main.tex").write_text(source, encoding="utf-8")
             started = time.monotonic()
@@ -101,10 +51,6 @@ class PdfLatex:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _fresh_run_dir(self) -> Path:
-        os.makedirs(self.work_root, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=self.work_root))
-
     async def _run(self, binary: str, workdir: Path) -> int | None:
         """The exit code, or None when the wall-clock limit killed the process group."""
         process = await asyncio.create_subprocess_exec(
@@ -112,14 +58,14 @@ class PdfLatex:
             "-no-mktex=tfm", "-no-mktex=pk", "main.tex",
             cwd=workdir, env=self._environment(workdir), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=lambda: _limit_child(self.limits),
+            start_new_session=True, preexec_fn=lambda: limit_child(self.limits),
         )
         try:
             return await asyncio.wait_for(process.wait(), self.limits.wall_seconds)
         except TimeoutError:
             return None
         finally:
-            _kill_group(process.pid)  # TeX spawns nothing, but make sure nothing outlives it
+            kill_group(process.pid)  # TeX spawns nothing, but make sure nothing outlives it
             with contextlib.suppress(ProcessLookupError):
                 await process.wait()
 
@@ -131,11 +77,6 @@ class PdfLatex:
             "MKTEXTFM": "0", "MKTEXPK": "0", "MKTEXMF": "0", "SOURCE_DATE_EPOCH": "0",
             "FORCE_SOURCE_DATE": "1",
         }
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 _ERROR_CONTEXT_LINES = 6
@@ -171,29 +112,3 @@ _PATH = re.compile(r"(?:/[\w.+-]+){2,}/?")
 def scrub_paths(text: str) -> str:
     """Replace server paths (run directory, TeX tree, home) by their last component."""
     return _PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
-
-
-def sweep_stale_runs(work_root: str) -> int:
-    """Remove run directories left by worker processes that died (SIGKILL skips cleanup)."""
-    root = Path(work_root or tempfile.gettempdir())
-    removed = 0
-    for path in root.glob(f"{RUN_PREFIX}*-*"):
-        pid = path.name.removeprefix(RUN_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"

@@ -1,0 +1,103 @@
+"""The job lifecycle without I/O (runtime.jobs): given events, when a command, then events;
+with both job kinds there are, since each supplies its own events."""
+
+import pytest
+
+from ai_service.domain import RATING_JOB
+from compile_service.domain import COMPILE_JOB
+from contracts.ai_events import RatingFinished, RatingRequested, RatingStarted
+from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
+from runtime.jobs import (
+    Claim,
+    Close,
+    JobExists,
+    JobState,
+    RequestJob,
+    UnknownJob,
+    decide,
+    evolve,
+    fold,
+)
+
+
+def compile_requested() -> CompileRequested:
+    return CompileRequested(job_id="j", resume_id="r1", owner_id="u1", resume_version=3,
+                            template="classic", engine="pdflatex", title="CV")
+
+
+def rating_requested() -> RatingRequested:
+    return RatingRequested(job_id="j", resume_id="r1", owner_id="u1", resume_version=3,
+                           content_hash="h", model="gemini-2.5-flash", prompt_version="v1")
+
+
+def test_a_request_queues_the_job() -> None:
+    events = decide(COMPILE_JOB, JobState("j"), RequestJob(compile_requested()))
+    assert events == [compile_requested()]
+    state = fold("j", events)
+    assert (state.status, state.version, state.owner_id, state.resume_id) == (
+        "queued", 1, "u1", "r1")
+
+
+def test_a_request_whose_result_exists_finishes_at_once() -> None:
+    done = CompileFinished(job_id="j", outcome="succeeded", artifact_key="k" * 64, cached=True)
+    events = decide(COMPILE_JOB, JobState("j"), RequestJob(compile_requested(), done))
+    assert [e.event_type for e in events] == ["CompileRequested", "CompileFinished"]
+    assert fold("j", events).status == "succeeded"
+
+
+def test_a_second_request_for_the_same_job_id_is_refused() -> None:
+    with pytest.raises(JobExists):
+        decide(COMPILE_JOB, fold("j", [compile_requested()]), RequestJob(compile_requested()))
+
+
+@pytest.mark.parametrize(("kind", "requested", "started"), [
+    (COMPILE_JOB, compile_requested(), CompileStarted),
+    (RATING_JOB, rating_requested(), RatingStarted),
+])
+def test_each_claim_counts_an_attempt_in_the_kinds_own_event(
+        kind: object, requested: object, started: type) -> None:
+    state = fold("j", [requested])  # type: ignore[list-item]
+    [first] = decide(kind, state, Claim("w1"))  # type: ignore[arg-type]
+    assert first == started(job_id="j", attempt=1, worker="w1")
+    state = evolve(state, first)
+    assert state.status == "running" and state.attempts == 1
+    [second] = decide(kind, state, Claim("w2"))  # type: ignore[arg-type]
+    assert second.attempt == 2  # type: ignore[attr-defined]
+
+
+def test_closing_records_the_outcome() -> None:
+    state = fold("j", [rating_requested(), RatingStarted(job_id="j", attempt=1, worker="w")])
+    failed = RatingFinished(job_id="j", outcome="failed", error_code="invalid_output",
+                            error="bad answer", model_calls=2)
+    assert decide(RATING_JOB, state, Close(failed)) == [failed]
+    assert evolve(state, failed).status == "failed"
+
+
+def test_a_finished_job_ignores_redelivered_claims_and_closes() -> None:
+    done = CompileFinished(job_id="j", outcome="failed", error="boom")
+    state = fold("j", [compile_requested(), CompileStarted(job_id="j", attempt=1, worker="w"),
+                       done])
+    assert state.finished
+    assert decide(COMPILE_JOB, state, Claim("w2")) == []
+    again = CompileFinished(job_id="j", outcome="succeeded", artifact_key="k")
+    assert decide(COMPILE_JOB, state, Close(again)) == []
+
+
+def test_work_on_an_unknown_job_is_refused() -> None:
+    with pytest.raises(UnknownJob):
+        decide(COMPILE_JOB, JobState("nope"), Claim("w"))
+
+
+def test_identical_requests_share_a_reuse_key_and_different_ones_do_not() -> None:
+    other_template = compile_requested().model_copy(update={"template": "modern"})
+    assert COMPILE_JOB.reuse_key(compile_requested()) == COMPILE_JOB.reuse_key(
+        compile_requested().model_copy(update={"job_id": "k"}))
+    assert COMPILE_JOB.reuse_key(compile_requested()) != COMPILE_JOB.reuse_key(other_template)
+    other_owner = rating_requested().model_copy(update={"owner_id": "u2"})
+    assert RATING_JOB.reuse_key(rating_requested()) != RATING_JOB.reuse_key(other_owner)
+
+
+def test_a_kinds_failure_is_its_own_finished_event() -> None:
+    failed = RATING_JOB.failed("j", "gave_up", "x" * 5000)
+    assert isinstance(failed, RatingFinished) and failed.outcome == "failed"
+    assert failed.error is not None and len(failed.error) == 4000
