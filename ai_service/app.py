@@ -17,14 +17,12 @@ from ai_service.api import install_domain_error_handlers, router
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables
 from ai_service.wiring import build, expose
-from ai_service.worker import NOT_CONFIGURED, ratings_consumer, resumes_consumer
+from ai_service.worker import NOT_CONFIGURED, checks, consumers
 from runtime.bus import make_broker
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
-from runtime.jobs import sweep_stale_jobs
-from runtime.lifecycle import bus_running
+from runtime.jobs import jobs_running
 from runtime.observe import install_observability
-from runtime.ops import ops_listener, service_checks
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +32,18 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        components = build(settings)
+        components, broker = build(settings), make_broker(settings.amqp_url)
         if components.client is None:
             log.warning("%s; POST /ai/rate answers 503 until then", NOT_CONFIGURED)
-        broker = make_broker(settings.amqp_url)
-        consumers, loops = [resumes_consumer(components, settings)], [
-            components.jobs.waiter.run_forever()]
-        if settings.job_worker_in_app and components.client is not None:
-            consumers.append(ratings_consumer(components, settings))
-            loops.append(sweep_stale_jobs(components.jobs, settings))
+        works = settings.job_worker_in_app and components.client is not None
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "ai")
         expose(components, app.state)
         try:
-            async with (bus_running(broker, consumers, settings, event_tables, *loops),
-                        ops_listener("ai_service", settings, service_checks(
-                            components.engine, broker, components.redis))):
+            async with jobs_running("ai_service", settings, broker,
+                                    consumers(components, settings, works), event_tables,
+                                    checks(components, broker), components.jobs, waits=True,
+                                    works=works):
                 yield
         finally:
             await components.aclose()

@@ -12,9 +12,12 @@
 Run a worker on its own: ``python -m ai_service.worker``.
 """
 
+import asyncio
 import logging
 import time
 from typing import Any
+
+from faststream.rabbit import RabbitBroker
 
 from ai_service.gemini import GeminiRater, RatingError
 from ai_service.metrics import observe_rating
@@ -25,10 +28,10 @@ from ai_service.wiring import Components, build
 from contracts.ai_events import RatingFinished, RatingRequested
 from contracts.topology import AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
-from runtime.jobs import JobRunner, JobState, serve_worker
+from runtime.jobs import JobRunner, JobState, jobs_running
 from runtime.lifecycle import run_process
 from runtime.observe import observe_process
-from runtime.ops import service_checks
+from runtime.ops import Check, service_checks
 from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
@@ -63,34 +66,37 @@ class RatingWork:
                               model_calls=result.model_calls)
 
 
-def ratings_consumer(components: Components, settings: AiSettings) -> Consumer:
+def consumers(components: Components, settings: AiSettings, works: bool) -> list[Consumer]:
+    """The resume replica's consumer and, where this process `works`, the ratings'."""
+    replica = resume_replica_consumer(AI_RESUMES_CONSUMER, components.sessions,
+                                      event_tables.processed, resume_replica,
+                                      settings.consumer_max_attempts)
+    if not works:
+        return [replica]
     assert components.client is not None, "a rating worker needs GEMINI_API_KEY"
     work = RatingWork(components.service, GeminiRater(components.client, settings))
     runner = JobRunner(components.jobs, work, settings.consumer_max_attempts)
-    return runner.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency)
+    return [replica, runner.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency)]
 
 
-def resumes_consumer(components: Components, settings: AiSettings) -> Consumer:
-    return resume_replica_consumer(AI_RESUMES_CONSUMER, components.sessions,
-                                   event_tables.processed, resume_replica,
-                                   settings.consumer_max_attempts)
+def checks(components: Components, broker: RabbitBroker) -> dict[str, Check]:
+    return service_checks(components.engine, broker, components.redis)
 
 
 async def run_worker(settings: AiSettings) -> None:
     """The rating consumer and the resume replica consumer (so a worker alone has the
     resumes). Without GEMINI_API_KEY the worker takes no rating jobs at all: they wait in the
     queue for a worker that can do them, instead of failing."""
-    components = build(settings)
-    consumers = [resumes_consumer(components, settings)]
-    if components.client is None:
+    components, broker = build(settings), make_broker(settings.amqp_url)
+    works = components.client is not None
+    if not works:
         log.warning("%s; this worker takes no rating jobs", NOT_CONFIGURED)
-    else:
-        consumers.append(ratings_consumer(components, settings))
-    broker = make_broker(settings.amqp_url)
     try:
-        await serve_worker("ai_service", settings, broker, consumers, event_tables,
-                           service_checks(components.engine, broker, components.redis),
-                           components.jobs if components.client is not None else None)
+        async with jobs_running("ai_service", settings, broker,
+                                consumers(components, settings, works), event_tables,
+                                checks(components, broker), components.jobs, waits=False,
+                                works=works):
+            await asyncio.Event().wait()
     finally:
         await components.aclose()
 

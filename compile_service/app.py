@@ -19,10 +19,9 @@ from compile_service.worker import jobs_consumer, resumes_consumer
 from runtime.bus import make_broker
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
-from runtime.jobs import sweep_stale_jobs
-from runtime.lifecycle import bus_running
+from runtime.jobs import jobs_running
 from runtime.observe import install_observability
-from runtime.ops import ops_listener, service_checks
+from runtime.ops import service_checks
 
 
 def create_app(settings: CompileSettings | None = None) -> FastAPI:
@@ -30,20 +29,17 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        components = build(settings)
-        broker = make_broker(settings.amqp_url)
-        consumers, loops = [resumes_consumer(components, settings)], [
-            components.jobs.waiter.run_forever()]
-        if settings.job_worker_in_app:
-            consumers.append(jobs_consumer(components, settings))
-            loops.append(sweep_stale_jobs(components.jobs, settings))
+        components, broker = build(settings), make_broker(settings.amqp_url)
+        works = settings.job_worker_in_app
+        consumers = [resumes_consumer(components, settings),
+                     *([jobs_consumer(components, settings)] if works else [])]
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "compile")
         expose(components, app.state)
         try:
-            async with (bus_running(broker, consumers, settings, event_tables, *loops),
-                        ops_listener("compile_service", settings,
-                                     service_checks(components.db, broker))):
+            async with jobs_running("compile_service", settings, broker, consumers,
+                                    event_tables, service_checks(components.db, broker),
+                                    components.jobs, waits=True, works=works):
                 yield
         finally:
             await components.db.dispose()

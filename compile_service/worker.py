@@ -11,6 +11,7 @@
 Run a worker on its own: ``python -m compile_service.worker``.
 """
 
+import asyncio
 import time
 
 from compile_service.compiler import Compiler, Prepared
@@ -23,7 +24,7 @@ from compile_service.wiring import Components, build
 from contracts.compile_events import CompileFinished, CompileRequested
 from contracts.topology import COMPILE_JOBS_CONSUMER, COMPILE_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
-from runtime.jobs import JobRunner, JobState, serve_worker
+from runtime.jobs import JobRunner, JobState, jobs_running
 from runtime.lifecycle import run_process
 from runtime.observe import observe_process
 from runtime.ops import service_checks
@@ -75,12 +76,13 @@ def resumes_consumer(components: Components, settings: CompileSettings) -> Consu
 
 
 async def run_worker(settings: CompileSettings) -> None:
-    components = build(settings)
-    broker = make_broker(settings.amqp_url)
+    components, broker = build(settings), make_broker(settings.amqp_url)
     try:
-        await serve_worker("compile_service", settings, broker,
-                           [jobs_consumer(components, settings)], event_tables,
-                           service_checks(components.db, broker), components.jobs)
+        async with jobs_running("compile_service", settings, broker,
+                                [jobs_consumer(components, settings)], event_tables,
+                                service_checks(components.db, broker), components.jobs,
+                                waits=False, works=True):
+            await asyncio.Event().wait()
     finally:
         await components.db.dispose()
 

@@ -24,10 +24,11 @@ the finish the result), a reuse key, and the work a worker does (`JobWork`); the
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
@@ -220,6 +221,7 @@ def fold(job_id: str, events: Iterable[JobEvent]) -> JobState:
 # --- the read model ---
 
 def define_job_table(metadata: MetaData) -> Table:
+    """The `jobs` read model; migrations create it with `create_job_table`."""
     return Table(
         "jobs", metadata,
         Column("job_id", Text, primary_key=True),
@@ -248,36 +250,15 @@ def job_finished_channel(schema: str) -> str:
     return f"{schema}_job_finished"
 
 
-def create_job_table(op: Operations, schema: str, name: str = "jobs") -> None:
-    """The table of `define_job_table` and the trigger that NOTIFYs the long polls."""
-    op.create_table(
-        name,
-        sa.Column("job_id", sa.Text, primary_key=True),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("stream_version", sa.Integer, nullable=False),
-        sa.Column("owner_id", sa.Text, nullable=False),
-        sa.Column("resume_id", sa.Text, nullable=False),
-        sa.Column("status", sa.Text, nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("reuse_key", sa.Text, nullable=True),
-        sa.Column("input", JSONB, nullable=False),
-        sa.Column("result", JSONB, nullable=True),
-        sa.Column("error_code", sa.Text, nullable=True),
-        sa.Column("error", sa.Text, nullable=True),
-        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        schema=schema,
-    )
-    op.create_index("ux_jobs_reuse", name, ["kind", "reuse_key"], unique=True, schema=schema,
-                    postgresql_where=sa.text("reuse_key IS NOT NULL"))
-    op.create_index("ix_jobs_owner", name, ["owner_id", "requested_at"], schema=schema)
-    op.create_index("ix_jobs_resume", name, ["resume_id", "requested_at"], schema=schema)
+def create_job_table(op: Operations, schema: str) -> None:
+    """The table of `define_job_table`, with its indexes, and the trigger that NOTIFYs the
+    long polls when a job finishes."""
+    define_job_table(MetaData(schema=schema)).create(op.get_bind())
     channel = job_finished_channel(schema)
     op.execute(f'CREATE OR REPLACE FUNCTION "{schema}".notify_job_finished() RETURNS trigger '
                f"LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{channel}', NEW.job_id); "
                f"RETURN NULL; END $$")
-    op.execute(f'CREATE TRIGGER job_finished AFTER UPDATE OF status ON "{schema}"."{name}" '
+    op.execute(f'CREATE TRIGGER job_finished AFTER UPDATE OF status ON "{schema}".jobs '
                f"FOR EACH ROW WHEN (NEW.status IN ('succeeded', 'failed') "
                f"AND OLD.status IS DISTINCT FROM NEW.status) "
                f'EXECUTE FUNCTION "{schema}".notify_job_finished()')
@@ -584,17 +565,21 @@ async def sweep_stale_jobs(jobs: Jobs, settings: JobSettings,
         await asyncio.sleep(every_seconds)
 
 
-async def serve_worker(service: str, settings: JobSettings, broker: RabbitBroker,
-                       consumers: list[Consumer], tables: EventTables, checks: Mapping[str, Check],
-                       jobs: Jobs | None) -> None:
-    """The body of a standalone worker process, until cancelled: its consumers, a standby
-    outbox relay (unless RELAY_IN_PROCESS=false: the starts and finishes it records must
-    leave even when no HTTP process runs; the advisory lock keeps one relay active), the
-    stale sweep when it takes jobs, and its ops listener."""
-    loops = [sweep_stale_jobs(jobs, settings)] if jobs is not None else []
-    async with (ops_listener(service, settings, checks),
-                bus_running(broker, consumers, settings, tables, *loops)):
-        await asyncio.Event().wait()
+@contextlib.asynccontextmanager
+async def jobs_running(service: str, settings: JobSettings, broker: RabbitBroker,
+                       consumers: list[Consumer], tables: EventTables,
+                       checks: Mapping[str, Check], jobs: Jobs, *, waits: bool,
+                       works: bool) -> AsyncIterator[None]:
+    """For the span of the block, what a process of a job service runs beside its work:
+    its consumers and outbox relay (unless RELAY_IN_PROCESS=false: the starts and finishes
+    a worker records must leave even when no HTTP process runs; the advisory lock keeps one
+    relay active), the long polls' listener where it `waits`, the stale sweep where it
+    `works`, and its ops listener."""
+    loops = [*([jobs.waiter.run_forever()] if waits else []),
+             *([sweep_stale_jobs(jobs, settings)] if works else [])]
+    async with (bus_running(broker, consumers, settings, tables, *loops),
+                ops_listener(service, settings, checks)):
+        yield
 
 
 # --- the routes' shared parts ---

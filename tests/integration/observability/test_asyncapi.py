@@ -10,8 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ai_service.settings import AiSettings
-from ai_service.worker import ratings_consumer
-from ai_service.worker import resumes_consumer as ai_resumes_consumer
+from ai_service.worker import consumers as ai_consumers
 from compile_service.settings import CompileSettings
 from compile_service.worker import jobs_consumer
 from compile_service.worker import resumes_consumer as compile_resumes_consumer
@@ -85,13 +84,13 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
-    anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object())
+    anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object(),
+                               jobs=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
         jobs_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         compile_resumes_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
-        ratings_consumer(anything, AiSettings(gemini_api_key="test")),  # type: ignore[arg-type]
-        ai_resumes_consumer(anything, AiSettings()),  # type: ignore[arg-type]
+        *ai_consumers(anything, AiSettings(gemini_api_key="test"), works=True),  # type: ignore[arg-type]
     ]
     assert {c.name: tuple(c.binding_keys) for c in built} == asyncapi.CONSUMERS
 
