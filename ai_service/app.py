@@ -19,10 +19,9 @@ from ai_service.tables import event_tables
 from ai_service.wiring import build, expose
 from ai_service.worker import NOT_CONFIGURED, checks, consumers
 from runtime.bus import make_broker
-from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
 from runtime.jobs import jobs_running
-from runtime.observe import install_observability
+from runtime.service_app import service_app
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +47,4 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         finally:
             await components.aclose()
 
-    app = FastAPI(title="ai_service", version="1.0.0", lifespan=lifespan,
-                  redirect_slashes=False)  # a redirect would name this service's address
-    install_http_plumbing(app, settings.max_body_bytes)
-    install_domain_error_handlers(app)
-    app.include_router(router)
-    install_observability(app, "ai_service", settings)
-    return app
+    return service_app("ai_service", settings, lifespan, router, install_domain_error_handlers)

@@ -17,11 +17,10 @@ from compile_service.tables import event_tables
 from compile_service.wiring import build, expose
 from compile_service.worker import jobs_consumer, resumes_consumer
 from runtime.bus import make_broker
-from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
 from runtime.jobs import jobs_running
-from runtime.observe import install_observability
 from runtime.ops import service_checks
+from runtime.service_app import service_app
 
 
 def create_app(settings: CompileSettings | None = None) -> FastAPI:
@@ -44,10 +43,4 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         finally:
             await components.db.dispose()
 
-    app = FastAPI(title="compile_service", version="1.0.0", lifespan=lifespan,
-                  redirect_slashes=False)  # a redirect would name this service's address
-    install_http_plumbing(app, settings.max_body_bytes)
-    install_domain_error_handlers(app)
-    app.include_router(router)
-    install_observability(app, "compile_service", settings)
-    return app
+    return service_app("compile_service", settings, lifespan, router, install_domain_error_handlers)
