@@ -161,6 +161,11 @@ class JobState:
         return self.status in TERMINAL
 
     @classmethod
+    def just_requested(cls, requested: JobRequested) -> "JobState":
+        """The state right after the request, as the first delivery of its message finds it."""
+        return cls(requested.job_id, 1, "queued", requested.owner_id, requested.resume_id)
+
+    @classmethod
     def of_row(cls, row: Any) -> "JobState":
         return cls(row.job_id, row.stream_version, row.status, row.owner_id, row.resume_id,
                    row.attempts)
@@ -424,10 +429,14 @@ class Jobs:
         async with self.reads() as session:
             return await self.records.latest_succeeded(session, owner_id, resume_id)
 
-    async def claim(self, job_id: str, worker: str, causation_id: str | None = None
-                    ) -> JobState:
-        """Record that `worker` took the job; the job's state after (finished: no work)."""
-        state, _ = await self._execute(job_id, None, Claim(worker), causation_id)
+    async def claim(self, requested: JobRequested, worker: str,
+                    causation_id: str | None = None) -> JobState:
+        """Record that `worker` took the job; the job's state after (finished: no work).
+        Decided first on the state right after the request (a first delivery, the common
+        case, reads nothing); a redelivery loses that race to its own earlier claim, and is
+        decided again on the row."""
+        state, _ = await self._execute(requested.job_id, JobState.just_requested(requested),
+                                       Claim(worker), causation_id)
         return state
 
     async def close(self, state: JobState, finished: JobFinished,
@@ -478,6 +487,8 @@ class Jobs:
                                            envelope.occurred_at)
             if row is None and isinstance(event, JobRequested):
                 return None
+            if row is None:  # a stream without its row: not a job of this store
+                raise UnknownJob(state.job_id)
         return row
 
     async def fail_stale(self, older_than_seconds: float) -> int:
@@ -528,7 +539,7 @@ class JobRunner(Generic[Requested, Prepared]):
         causation = str(envelope.event_id)
         preparing = asyncio.create_task(self.work.prepare(requested))
         try:
-            job = await self.jobs.claim(envelope.stream_id, worker_name(), causation)
+            job = await self.jobs.claim(requested, worker_name(), causation)
             if job.finished:
                 return
             try:
