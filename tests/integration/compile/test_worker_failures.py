@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from compile_service.settings import CompileSettings
+from compile_service.wiring import build
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import dead_letter_queue
 from tests.conftest import AMQP_URL
@@ -146,3 +147,30 @@ async def test_a_job_that_keeps_failing_is_dead_lettered_and_marked_failed(
     headers_of_dead = await until(lambda: dead_lettered(job["job_id"]), 10,
                                   "the message in the dead-letter queue")
     assert "not installed" in str(headers_of_dead["x-error"])
+
+
+async def test_a_job_no_worker_finishes_is_closed_as_stale_and_frees_its_source(
+        compile_env: dict[str, Any], resume_api: httpx.AsyncClient, as_user: Any,
+        user_id: str) -> None:
+    """No worker runs here: the sweep closes the queued job as failed (its long poll wakes),
+    and the same source then makes a new job instead of waiting on the dead one."""
+    headers = as_user(user_id)
+    settings = CompileSettings(**compile_env, job_worker_in_app=False)
+    async with compile_client(settings) as client:
+        resume_id, version = await create_resume(resume_api, headers,
+                                                 resume_document(unique("Stale")))
+        body = {"version": version, "template": "slow"}
+        job_id = (await client.post(f"/compile/{resume_id}", headers=headers,
+                                    json=body)).json()["job_id"]
+        components = build(settings)
+        try:
+            waiting = asyncio.create_task(wait_for_job(client, headers, job_id, wait=20))
+            await asyncio.sleep(0.3)
+            assert await components.jobs.fail_stale(older_than_seconds=0.1) >= 1
+            job = await waiting
+        finally:
+            await components.db.dispose()
+        again = (await client.post(f"/compile/{resume_id}", headers=headers,
+                                   json=body)).json()
+    assert job["status"] == "failed" and "not finished within" in job["error"]
+    assert again["job_id"] != job_id and again["status"] == "queued"
