@@ -30,7 +30,7 @@ services:
 	@deploy/local/ensure-services.sh
 
 migrate:
-	@$(VENV)/python -m runtime.migrate
+	@$(VENV)/python -m ops.migrate
 
 test: install services lint typecheck pytest
 
@@ -38,7 +38,7 @@ lint:
 	$(VENV)/ruff check .
 
 typecheck:
-	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service
+	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service ops
 
 # the unit level first, with every server address pointing at a closed port: it must need none
 OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL=redis://127.0.0.1:9/0 \

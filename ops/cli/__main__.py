@@ -1,5 +1,5 @@
-"""`python -m runtime.cli ...`: the same CLI as `rb`, from a checkout."""
+"""`python -m ops.cli ...`: the same CLI as `rb`, from a checkout."""
 
-from runtime.cli import app
+from ops.cli import app
 
 app()
