@@ -36,6 +36,7 @@ test: install services lint typecheck pytest
 
 lint:
 	$(VENV)/ruff check .
+	$(VENV)/python -m ops.check_layers
 
 typecheck:
 	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service ops
