@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contracts.resume_events import ResumeCreated, ResumeUpdated
 from ops.cli import store
 from ops.cli.common import database
 from ops.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport, bulk_allocation
@@ -90,7 +91,7 @@ def streams() -> list[list[Event]]:
                 payload["restored_from"] = None
             meta = {"user_id": owner, "correlation_id": uuid.uuid4().hex, "causation_id": None}
             events.append((uuid.uuid4(), stream, version,
-                           "ResumeCreated" if version == 1 else "ResumeUpdated", 1,
+                           (ResumeCreated if version == 1 else ResumeUpdated).event_type, 1,
                            orjson.dumps(payload).decode(), orjson.dumps(meta).decode()))
         result.append(events)
     return result
