@@ -30,15 +30,16 @@ services:
 	@deploy/local/ensure-services.sh
 
 migrate:
-	@$(VENV)/python -m runtime.migrate
+	@$(VENV)/python -m ops.migrate
 
 test: install services lint typecheck pytest
 
 lint:
 	$(VENV)/ruff check .
+	$(VENV)/python -m ops.check_layers
 
 typecheck:
-	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service
+	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service ops
 
 # the unit level first, with every server address pointing at a closed port: it must need none
 OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL=redis://127.0.0.1:9/0 \

@@ -13,6 +13,7 @@ from starlette.datastructures import State
 
 from ai_service.domain import RATING_JOB
 from ai_service.gemini import make_client
+from ai_service.metrics import SERVICE
 from ai_service.projections import job_records
 from ai_service.ratelimit import RateLimiter
 from ai_service.service import RatingService
@@ -22,6 +23,7 @@ from contracts.topology import AI_PRODUCER
 from runtime.db import asyncpg_dsn, make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.jobs import Jobs, job_finished_channel
+from runtime.metrics import service_metrics
 from runtime.redis_pool import make_redis
 from runtime.waiting import JobWaiter
 
@@ -49,7 +51,8 @@ def build(settings: AiSettings) -> Components:
     client = make_client(settings)
     limiter = RateLimiter(redis, "rl:ai:rate", settings.rating_limit,
                           settings.rating_limit_window_seconds)
-    jobs = Jobs(RATING_JOB, job_records, EventStore(event_tables, AI_PRODUCER), sessions,
+    jobs = Jobs(RATING_JOB, job_records,
+                EventStore(event_tables, AI_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(engine),
                 JobWaiter(asyncpg_dsn(settings.database_url), job_finished_channel(SCHEMA)))
     service = RatingService(jobs, limiter, settings.gemini_model, client is not None,

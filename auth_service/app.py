@@ -24,6 +24,7 @@ from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
+from runtime.metrics import service_metrics
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
 from runtime.redis_pool import make_redis
@@ -45,8 +46,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "auth")
         app.state.oidc = OidcSignIn(settings, redis)
-        app.state.service = AuthService(make_sessionmaker(engine),
-                                        EventStore(event_tables, AUTH_PRODUCER), sessions)
+        app.state.service = AuthService(
+            make_sessionmaker(engine),
+            EventStore(event_tables, AUTH_PRODUCER, service_metrics("auth_service")), sessions)
         try:
             async with (bus_running(broker, [], settings, event_tables),
                         ops_listener("auth_service", settings,

@@ -47,9 +47,9 @@ from bench.common import (
     wrk,
 )
 from contracts.topology import AI_RESUMES_CONSUMER, AI_SCHEMA
+from ops.migrate import upgrade_all
 from runtime.db import asyncpg_dsn
 from runtime.jobs import job_finished_channel
-from runtime.migrations import upgrade_all
 from runtime.settings import ServiceSettings
 from tests.fakes.gemini import FakeGemini
 

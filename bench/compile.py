@@ -31,7 +31,7 @@ from bench.common import ROOT, identity_hook, uvicorn_server, wait_replicated
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from contracts.resume import ResumeDocument
 from contracts.topology import COMPILE_RESUMES_CONSUMER, COMPILE_SCHEMA
-from runtime.migrations import upgrade_all
+from ops.migrate import upgrade_all
 from runtime.settings import ServiceSettings
 
 RUNS = 12

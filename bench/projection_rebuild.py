@@ -39,11 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contracts.resume_events import ResumeCreated, ResumeUpdated
+from ops.cli import store
+from ops.cli.common import database
+from ops.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport, bulk_allocation
 from resume_service.projections import PROJECTIONS
+from resume_service.registration import REGISTRATION as RESUME
 from resume_service.tables import SCHEMA
-from runtime.cli import store
-from runtime.cli.common import database
-from runtime.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport, bulk_allocation
 from runtime.db import asyncpg_dsn
 from runtime.migrations import upgrade
 from runtime.projection import Projection
@@ -89,7 +91,7 @@ def streams() -> list[list[Event]]:
                 payload["restored_from"] = None
             meta = {"user_id": owner, "correlation_id": uuid.uuid4().hex, "causation_id": None}
             events.append((uuid.uuid4(), stream, version,
-                           "ResumeCreated" if version == 1 else "ResumeUpdated", 1,
+                           (ResumeCreated if version == 1 else ResumeUpdated).event_type, 1,
                            orjson.dumps(payload).decode(), orjson.dumps(meta).decode()))
         result.append(events)
     return result
@@ -127,7 +129,7 @@ async def create_database() -> None:
             await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    await asyncio.to_thread(upgrade, "resume_service", URL)
+    await asyncio.to_thread(upgrade, RESUME.migrations, URL)
 
 
 async def load(events: list[Event]) -> None:

@@ -40,7 +40,7 @@ def create_resume(base: str, user: str) -> str:
 def main() -> None:
     user = "bench-user"
     body = json.dumps(DOCUMENT)
-    relay = background_process("-m", "runtime.relay", "resume_service")
+    relay = background_process("-m", "ops.relay", "resume_service")
     with relay, uvicorn_server(APP, {"READ_CACHE": "true", "RELAY_IN_PROCESS": "false"}) as base, \
             uvicorn_server(APP, {"READ_CACHE": "false", "RELAY_IN_PROCESS": "false"}) as plain:
         resume_id = create_resume(base, user)

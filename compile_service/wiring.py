@@ -13,6 +13,7 @@ from starlette.datastructures import State
 from compile_service.artifacts import ArtifactStore, DirectoryStore
 from compile_service.compiler import Compiler
 from compile_service.domain import COMPILE_JOB
+from compile_service.metrics import SERVICE
 from compile_service.projections import job_records
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from compile_service.service import CompileService
@@ -25,6 +26,7 @@ from contracts.topology import COMPILE_PRODUCER
 from runtime.db import asyncpg_dsn, make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.jobs import Jobs, job_finished_channel
+from runtime.metrics import service_metrics
 from runtime.waiting import JobWaiter
 
 
@@ -56,7 +58,8 @@ def build(settings: CompileSettings) -> Components:
     renderer = Renderer(template_dirs(settings))
     engine = make_pdflatex(settings)
     compiler = Compiler(renderer, {engine.name: engine}, DirectoryStore(settings.artifacts_dir))
-    jobs = Jobs(COMPILE_JOB, job_records, EventStore(event_tables, COMPILE_PRODUCER), sessions,
+    jobs = Jobs(COMPILE_JOB, job_records,
+                EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),
                 JobWaiter(asyncpg_dsn(settings.database_url), job_finished_channel(SCHEMA)))
     service = CompileService(jobs, compiler, settings.job_version_wait_seconds)

@@ -23,6 +23,7 @@ from runtime.eventstore import EventStore
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
 from runtime.lifecycle import bus_running
+from runtime.metrics import service_metrics
 from runtime.observe import install_observability
 from runtime.ops import ops_listener, service_checks
 from runtime.redis_pool import make_redis
@@ -39,7 +40,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         app.state.identity = IdentityVerifier(settings.identity_public_key, "resume")
         app.state.service = ResumeService(
             make_sessionmaker(engine), make_read_sessionmaker(engine),
-            EventStore(event_tables, RESUME_PRODUCER),
+            EventStore(event_tables, RESUME_PRODUCER, service_metrics("resume_service")),
             ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
             if settings.read_cache else None)
         try:

@@ -40,7 +40,7 @@ from contracts.envelope import EventEnvelope
 from contracts.upcasting import upcast
 from runtime.context import current_causation_id, current_request_id
 from runtime.db import json_text
-from runtime.metrics import service_metrics, service_of_schema
+from runtime.metrics import ServiceMetrics
 
 
 class VersionConflict(Exception):
@@ -125,8 +125,13 @@ def row_to_envelope(row: Any) -> EventEnvelope:
 
 @dataclass
 class EventStore:
+    """The store of one schema. `metrics`, the owning service's, counts appended events
+    (`rb_events_appended_total` by event type); without it nothing is counted."""
+
     tables: EventTables
     producer: str
+    metrics: ServiceMetrics | None = None
+    _counters: dict[str, Any] = field(init=False, default_factory=dict)  # by event type
     _lock_key: int = field(init=False)
     _append_sql: TextClause = field(init=False)
     _version_sql: Select[Any] = field(init=False)
@@ -193,11 +198,19 @@ class EventStore:
                 causation_id=metadata["causation_id"], payload=row["payload"])
             for row in rows
         ]
-        # counted in a transaction not yet committed (a rollback after this is rare)
-        appended = service_metrics(service_of_schema(self.tables.schema)).events_appended
-        for event in events:
-            appended.labels(event.event_type).inc()
+        if self.metrics is not None:
+            self._count(events, self.metrics)
         return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
+
+    def _count(self, events: Sequence[NewEvent], metrics: ServiceMetrics) -> None:
+        # counted in a transaction not yet committed (a rollback after this is rare); the
+        # labelled counters are looked up once per event type: labels() is slow
+        for event in events:
+            counter = self._counters.get(event.event_type)
+            if counter is None:
+                counter = metrics.events_appended.labels(event.event_type)
+                self._counters[event.event_type] = counter
+            counter.inc()
 
     def _append_and_queue_sql(self) -> TextClause:
         """One statement, the same text every time (so prepared and cached once): take the

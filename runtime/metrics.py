@@ -7,7 +7,8 @@ Each service's metrics live in its own `CollectorRegistry`, found by service nam
 even when tests run several services in one process. Runtime code finds the service from the
 context (runtime.context: set by this middleware for requests and by the bus for consumers)
 or, for the outbox relay, from the schema it relays (service `<schema>_service`, the naming
-of runtime.migrations.SERVICES).
+every service's registration follows). An EventStore counts appends in the ServiceMetrics its
+service passes in.
 
 Names: `rb_http_requests_total`, `rb_http_request_duration_seconds`, `rb_events_appended_total`,
 `rb_events_published_total`, `rb_outbox_backlog`, `rb_outbox_oldest_unpublished_age_seconds`,

@@ -1,12 +1,12 @@
 """Alembic plumbing: each service keeps its own migration history in its own schema.
 
 A service's `migrations/env.py` calls `run_env(SCHEMA)`; its revisions call
-`create_event_store(op, SCHEMA)` for the standard tables. `upgrade()` runs one service's
-migrations; `python -m runtime.migrate` runs them all.
+`create_event_store(op, SCHEMA)` for the standard tables. `upgrade()` runs the migrations of
+one directory (a service's registration names it: runtime.registry); `python -m ops.migrate`
+runs every service's.
 """
 
 import asyncio
-import importlib
 from pathlib import Path
 
 import asyncpg
@@ -21,31 +21,20 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from runtime.db import asyncpg_dsn
 from runtime.settings import ServiceSettings
 
-SERVICES = ("auth_service", "resume_service", "compile_service", "ai_service")
 
-
-def alembic_config(service: str, database_url: str) -> Config:
-    package_dir = Path(importlib.import_module(service).__file__ or "").parent
+def alembic_config(migrations: Path, database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(package_dir / "migrations"))
+    config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", database_url)
     return config
 
 
-def has_migrations(service: str) -> bool:
-    try:
-        module = importlib.import_module(service)
-    except ImportError:
-        return False
-    return (Path(module.__file__ or "").parent / "migrations" / "env.py").exists()
+def upgrade(migrations: Path, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(migrations, database_url), revision)
 
 
-def upgrade(service: str, database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(service, database_url), revision)
-
-
-def downgrade(service: str, database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(service, database_url), revision)
+def downgrade(migrations: Path, database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(migrations, database_url), revision)
 
 
 async def ensure_database(url: str) -> None:
@@ -58,15 +47,6 @@ async def ensure_database(url: str) -> None:
             await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-
-
-def upgrade_all(database_url: str | None = None) -> list[str]:
-    url = database_url or ServiceSettings().database_url
-    asyncio.run(ensure_database(url))
-    done = [s for s in SERVICES if has_migrations(s)]
-    for service in done:
-        upgrade(service, url)
-    return done
 
 
 def run_env(schema: str) -> None:

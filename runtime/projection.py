@@ -1,10 +1,10 @@
 """What the operator tooling needs to know about a read model to rebuild it.
 
-Each service's `projections.py` exposes `PROJECTIONS: list[Projection]`; the CLI empties a
-projection with `reset` and feeds it every stored event of `source_schema` whose type is in
-`event_types`, in log order, through `apply`. A projection may also give `apply_batch`, which
-must leave the read model exactly as applying the same events one by one would; rebuilds use
-it to write many events in a few statements.
+Each service hands its projections over in its registration (runtime.registry); the CLI
+(ops.cli) empties a projection with `reset` and feeds it every stored event of
+`source_schema` whose type is in `event_types`, in log order, through `apply`. A projection
+may also give `apply_batch`, which must leave the read model exactly as applying the same
+events one by one would; rebuilds use it to write many events in a few statements.
 """
 
 from collections.abc import Awaitable, Callable, Sequence

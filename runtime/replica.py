@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
-from contracts.resume_events import RESUME_EVENTS
+from contracts.resume_events import RESUME_EVENTS, ResumeDeleted, ResumeEvent
 from contracts.topology import RESUME_EVENT_KEYS
 from runtime.bus import Consumer
 from runtime.consumers import idempotent
@@ -61,6 +61,10 @@ def create_resume_replica(op: Operations, schema: str) -> None:
     )
 
 
+# the field of ResumeCreated and ResumeUpdated holding the document (tests/unit check it)
+DOCUMENT_FIELD = "document"
+
+
 @dataclass(frozen=True)
 class _Statements:
     """A replica's statements, built once per table (building costs more than running)."""
@@ -88,11 +92,16 @@ def _statements(replica: Table) -> _Statements:
 
 async def apply_resume_event(session: AsyncSession, replica: Table,
                              envelope: EventEnvelope) -> None:
+    """Record one version. The payload is parsed as the fields every resume event has
+    (contracts.resume_events.ResumeEvent); the document is copied as stored, not parsed:
+    validating it would cost about 25 times as much, and a document that an older schema
+    accepted must still reach the replica."""
+    event = ResumeEvent.model_validate(envelope.payload)
     await session.execute(_statements(replica).insert, {
         "p_resume_id": envelope.stream_id, "p_version": envelope.stream_version,
-        "p_owner_id": envelope.payload["owner_id"],
-        "p_document": envelope.payload.get("document"),
-        "p_deleted": envelope.event_type == "ResumeDeleted",
+        "p_owner_id": event.owner_id,
+        "p_document": envelope.payload.get(DOCUMENT_FIELD),
+        "p_deleted": envelope.event_type == ResumeDeleted.event_type,
         "p_recorded_at": envelope.occurred_at})
 
 

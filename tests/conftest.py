@@ -20,9 +20,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from ops.migrate import upgrade_all
 from runtime.db import asyncpg_dsn
 from runtime.identity import AUDIENCES, DEV_IDENTITY_SIGNING_KEY, IDENTITY_HEADER, IdentitySigner
-from runtime.migrations import upgrade_all
 from runtime.settings import DEV_SECRET
 from tests.integration.runtime.broker_control import rabbitmqctl
 

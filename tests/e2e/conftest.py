@@ -43,7 +43,7 @@ from contracts.topology import AI_RATINGS_CONSUMER as RATINGS_CONSUMER
 from contracts.topology import AI_RESUMES_CONSUMER, COMPILE_RESUMES_CONSUMER
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import RESUME_SESSIONS_CONSUMER as SESSIONS_CONSUMER
-from runtime.migrations import upgrade_all
+from ops.migrate import upgrade_all
 from runtime.wait_healthy import health_urls, healthy
 from tests.conftest import AMQP_URL, REDIS_URL, drop_database
 from tests.fakes.gemini import FakeGemini

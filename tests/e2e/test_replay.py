@@ -14,9 +14,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner, Result
 
+from ops.cli import app as rb_app
+from ops.cli.projections import load_projections
 from runtime.bus import EVENTS
-from runtime.cli import app as rb_app
-from runtime.cli.projections import load_projections
 from runtime.db import asyncpg_dsn
 from tests.e2e.conftest import (
     AI_RESUMES_CONSUMER,

@@ -12,7 +12,8 @@ import aio_pika
 import pytest
 from typer.testing import CliRunner, Result
 
-from runtime.cli import app
+from ops.cli import app
+from resume_service.registration import REGISTRATION as RESUME
 from runtime.migrations import ensure_database, upgrade
 from tests.conftest import AMQP_URL, drop_database
 
@@ -42,7 +43,7 @@ def scratch_database_url(database_url: str) -> Iterator[str]:
     url = f"{database_url}_cli"
     with ThreadPoolExecutor(1) as thread:  # asyncio.run off the thread of the session loop
         thread.submit(asyncio.run, ensure_database(url)).result()
-        thread.submit(upgrade, "resume_service", url).result()
+        thread.submit(upgrade, RESUME.migrations, url).result()
     yield url
     with ThreadPoolExecutor(1) as thread:
         thread.submit(asyncio.run, drop_database(url)).result()

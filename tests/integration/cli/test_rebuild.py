@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.envelope import EventEnvelope
+from ops.cli import store
+from ops.cli.common import database
+from ops.cli.rebuild import Rebuilder
 from resume_service.projections import PROJECTIONS, apply_batch
 from resume_service.tables import SCHEMA
-from runtime.cli import store
-from runtime.cli.common import database
-from runtime.cli.rebuild import Rebuilder
 from runtime.eventstore import schema_lock_key
 from runtime.projection import Projection
 from tests.integration.cli.conftest import Cli

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from runtime.cli.store import Located, by_correlation
+from ops.cli.store import Located, by_correlation
 from tests.integration.observability.conftest import ObservedStack, compile_and_wait, create_resume
 
 

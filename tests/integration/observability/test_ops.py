@@ -21,7 +21,7 @@ from resume_service.settings import ResumeSettings
 from tests.integration.gateway.conftest import bound_socket, closed_port_url, serving, url_of
 from tests.integration.observability.conftest import ObservedStack, free_port, listening_addresses
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("gateway", "auth_service", "resume_service", "compile_service")
 OPS_ONLY = ("/metrics", "/readyz")
 
@@ -91,11 +91,11 @@ async def test_service_readiness_names_redis_when_it_is_down(
 
 @contextlib.contextmanager
 def relay_process(service_env: dict[str, Any], ops_port: int, **env: str) -> Iterator[str]:
-    """`python -m runtime.relay resume_service` as the Procfile runs it; yields its ops URL
+    """`python -m ops.relay resume_service` as the Procfile runs it; yields its ops URL
     once it answers /healthz."""
     settings = {k.upper(): str(v) for k, v in service_env.items()}
     process = subprocess.Popen(
-        [sys.executable, "-m", "runtime.relay", "resume_service"], cwd=ROOT,
+        [sys.executable, "-m", "ops.relay", "resume_service"], cwd=ROOT,
         env={**os.environ, **settings, "PYTHONPATH": str(ROOT), "OPS_PORT": str(ops_port),
              "LOG_LEVEL": "WARNING", **env})
     url = f"http://127.0.0.1:{ops_port}"

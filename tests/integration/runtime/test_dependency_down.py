@@ -15,12 +15,12 @@ from sqlalchemy import text
 
 from auth_service.app import create_app as create_auth_app
 from auth_service.settings import AuthSettings
+from ops.migrate import upgrade_all
 from resume_service.app import create_app as create_resume_app
 from resume_service.settings import ResumeSettings
 from runtime.cache import DEADLINE_SECONDS
 from runtime.db import make_engine
 from runtime.http import dependency_of
-from runtime.migrations import upgrade_all
 from tests.conftest import asgi_client
 from tests.integration.resume.test_api import DOC, create
 from tests.integration.runtime.throwaway_postgres import (

@@ -14,6 +14,7 @@ from contracts.topology import RESUME_PRODUCER
 from resume_service.tables import event_tables
 from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
+from runtime.metrics import ServiceMetrics
 from runtime.outbox import wire_body
 
 TRICKY_TEXT = "ä\"'\\"  # a non-ASCII letter, both quotes and a backslash
@@ -117,3 +118,16 @@ async def test_the_relay_sends_the_stored_event_as_the_envelope_consumers_read(
     sent = [EventEnvelope.model_validate_json(wire_body(r, orjson.loads(r["metadata"])))
             for r in rows]
     assert sent == stored
+
+
+async def test_a_store_counts_its_appends_in_the_metrics_it_was_given(sessions) -> None:
+    metrics = ServiceMetrics("eventstore_test")  # a registry of its own, found by no name
+    counted, uncounted = (EventStore(event_tables, RESUME_PRODUCER, metrics),
+                          EventStore(event_tables, RESUME_PRODUCER))
+    await append(sessions, counted, str(uuid.uuid4()), 0, "ResumeCreated", "ResumeUpdated",
+                 "ResumeUpdated")
+    await append(sessions, uncounted, str(uuid.uuid4()), 0, "ResumeCreated")
+    appended = {s.labels["event_type"]: s.value
+                for family in metrics.registry.collect() for s in family.samples
+                if s.name == "rb_events_appended_total"}
+    assert appended == {"ResumeCreated": 1.0, "ResumeUpdated": 2.0}

@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai_service.projections import job_records as rating_records
+from ai_service.registration import REGISTRATION as AI
 from ai_service.tables import event_tables as ai_events
 from compile_service.projections import job_records as compile_records
+from compile_service.registration import REGISTRATION as COMPILE
 from compile_service.tables import event_tables as compile_events
 from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
@@ -40,11 +42,11 @@ def history_url() -> Iterator[str]:
     url = f"{POSTGRES_URL}/job_history_{uuid4().hex[:8]}"
     asyncio.run(_create_database(url))
     try:
-        upgrade("compile_service", url, "0001")
-        upgrade("ai_service", url, "0002")
+        upgrade(COMPILE.migrations, url, "0001")
+        upgrade(AI.migrations, url, "0002")
         asyncio.run(_write_old_history(url))
-        upgrade("compile_service", url, "head")
-        upgrade("ai_service", url, "head")
+        upgrade(COMPILE.migrations, url, "head")
+        upgrade(AI.migrations, url, "head")
         yield url
     finally:
         asyncio.run(drop_database(url))

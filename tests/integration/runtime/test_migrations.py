@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from resume_service.registration import REGISTRATION as RESUME
 from runtime.db import asyncpg_dsn
 from runtime.migrations import downgrade, upgrade
 from tests.conftest import POSTGRES_URL
@@ -36,16 +37,16 @@ def test_resume_upgrade_backfills_titles_and_keeps_existing_rows() -> None:
     name = url.rsplit("/", 1)[1]
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        upgrade("resume_service", url, "0001")
+        upgrade(RESUME.migrations, url, "0001")
         document = json.dumps({"title": "Kept", "template": "modern"})
         asyncio.run(run(url, "INSERT INTO resume.resumes (id, owner_id, version, document, "
                              "created_at, updated_at) VALUES ('r1', 'u1', 3, $1, now(), now())",
                         document))
-        upgrade("resume_service", url, "head")
+        upgrade(RESUME.migrations, url, "head")
         [row] = asyncio.run(run(url, "SELECT * FROM resume.resumes"))
         assert (row["id"], row["version"], row["title"], row["template"]) == (
             "r1", 3, "Kept", "modern")
-        downgrade("resume_service", url, "0001")
+        downgrade(RESUME.migrations, url, "0001")
         assert len(asyncio.run(run(url, "SELECT * FROM resume.resumes"))) == 1
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

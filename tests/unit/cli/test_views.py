@@ -1,12 +1,16 @@
-"""How streams without a domain fold of their own are shown: payloads merged in order."""
+"""How streams are shown: with the view a service hands over (resume streams), else the
+generic one (payloads merged in order)."""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts.envelope import EventEnvelope
-from runtime.cli.replay import plan_for
-from runtime.cli.views import describe_generic, fold_generic, view_for
+from contracts.resume_events import ResumeCreated
+from contracts.topology import RESUME_SCHEMA
+from ops.cli.replay import plan_for
+from ops.cli.views import describe_generic, fold_generic, view_for
+from resume_service.registration import REGISTRATION as RESUME
 
 
 def _event(version: int, event_type: str, payload: dict[str, Any]) -> EventEnvelope:
@@ -47,3 +51,11 @@ def test_replay_infers_source_and_types_from_the_queue_purpose() -> None:
     assert plan_for("resume_service.sessions", None, None) == ("auth", ("UserSignedOut",))
     assert plan_for("compile_service.jobs", "resume", None) == ("resume", None)
     assert plan_for("x.jobs", None, ["CompileFinished"]) == ("compile", ("CompileFinished",))
+
+
+def test_resume_streams_use_the_view_resume_service_hands_over() -> None:
+    view = view_for(RESUME_SCHEMA)
+    assert view is RESUME.stream_view
+    created = _event(1, ResumeCreated.event_type, {
+        "resume_id": "job-1", "owner_id": "u1", "document": {"title": "T"}})
+    assert view.fold("job-1", [created])["owner_id"] == "u1"

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
-from runtime.cli.common import CliError, event_schemas, event_tables
+from ops.cli.common import CliError, event_schemas, event_tables
 from runtime.eventstore import row_to_envelope
 
 

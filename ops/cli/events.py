@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from contracts.envelope import EventEnvelope
-from runtime.cli import store
-from runtime.cli.common import CliError, database, event_schemas, out, print_json, run
-from runtime.cli.views import view_for
+from ops.cli import store
+from ops.cli.common import CliError, database, event_schemas, out, print_json, run
+from ops.cli.views import view_for
 
 events_app = typer.Typer(help="Follow or print the event stores.", no_args_is_help=True)
 

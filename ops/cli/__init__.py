@@ -1,4 +1,4 @@
-"""The operator CLI, installed as `rb` (pyproject: `rb = "runtime.cli:app"`).
+"""The operator CLI, installed as `rb` (pyproject: `rb = "ops.cli:app"`).
 
     rb events tail                      follow every service's event log
     rb events show STREAM               a stream's history, with what each event changed
@@ -14,11 +14,11 @@ Database and broker come from DATABASE_URL and AMQP_URL (runtime.settings.Servic
 
 import typer
 
-from runtime.cli.dlq import dlq_app
-from runtime.cli.events import events_app, state, trace
-from runtime.cli.outbox import outbox_app
-from runtime.cli.projections import projections_app
-from runtime.cli.replay import replay
+from ops.cli.dlq import dlq_app
+from ops.cli.events import events_app, state, trace
+from ops.cli.outbox import outbox_app
+from ops.cli.projections import projections_app
+from ops.cli.replay import replay
 
 app = typer.Typer(name="rb", help="Operate the resume builder's event-sourced services.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

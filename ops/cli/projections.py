@@ -1,9 +1,7 @@
-"""`projections list|rebuild`: the read models each service declares in its
-`projections.py` (runtime.projection.Projection), and rebuilding them with a progress bar."""
+"""`projections list|rebuild`: the read models each service hands over in its registration
+(runtime.registry, runtime.projection.Projection), and rebuilding them with a progress bar."""
 
-import importlib
 import time
-from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -20,27 +18,21 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from runtime.cli.common import CliError, database, out, run
-from runtime.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport
-from runtime.migrations import SERVICES
+from ops.cli.common import CliError, database, out, run
+from ops.cli.rebuild import DEFAULT_BATCH, Rebuilder, RebuildReport
+from ops.services import UnknownService, registration
 from runtime.projection import Projection
 
 projections_app = typer.Typer(help="List and rebuild read models.", no_args_is_help=True)
 
 
-def _service_module(service: str, role: str) -> ModuleType:
-    name = service if service.endswith("_service") else f"{service}_service"
-    try:
-        return importlib.import_module(f"{name}.{role}")
-    except ModuleNotFoundError as exc:
-        raise CliError(f"cannot import {name}.{role} ({exc}); services: "
-                       f"{', '.join(SERVICES)}") from None
-
-
 def load_projections(service: str, name: str | None = None) -> tuple[str, list[Projection]]:
     """The service's schema (where checkpoints live) and its projections (or the named one)."""
-    projections: list[Projection] = list(_service_module(service, "projections").PROJECTIONS)
-    schema: str = _service_module(service, "tables").SCHEMA
+    try:
+        registered = registration(service)
+    except UnknownService as exc:
+        raise CliError(str(exc)) from None
+    schema, projections = registered.schema, list(registered.projections)
     if name is None:
         return schema, projections
     chosen = [p for p in projections if p.name == name]

@@ -16,19 +16,22 @@ from aio_pika.abc import AbstractChannel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.ai_events import RatingRequested
+from contracts.auth_events import UserSignedOut
+from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
 from contracts.topology import AI_PRODUCER, AUTH_PRODUCER, COMPILE_PRODUCER, RESUME_PRODUCER
-from runtime.cli import store
-from runtime.cli.amqp import broker, existing_queue, publisher, send_to_queue
-from runtime.cli.common import CliError, check_identifier, database, event_schemas, out, run
+from ops.cli import store
+from ops.cli.amqp import broker, existing_queue, publisher, send_to_queue
+from ops.cli.common import CliError, check_identifier, database, event_schemas, out, run
 from runtime.outbox import envelope_bytes
 
 # queue purpose (the part after the service name) -> (source schema, event types; None = all)
 PURPOSES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "resumes": (RESUME_PRODUCER, None),
-    "sessions": (AUTH_PRODUCER, ("UserSignedOut",)),
-    "jobs": (COMPILE_PRODUCER, ("CompileRequested",)),
-    "ratings": (AI_PRODUCER, ("RatingRequested",)),
+    "sessions": (AUTH_PRODUCER, (UserSignedOut.event_type,)),
+    "jobs": (COMPILE_PRODUCER, (CompileRequested.event_type,)),
+    "ratings": (AI_PRODUCER, (RatingRequested.event_type,)),
 }
 BATCH = 500
 

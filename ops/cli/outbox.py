@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.cli.common import database, event_schemas, out, print_json, run
+from ops.cli.common import database, event_schemas, out, print_json, run
 from runtime.eventstore import schema_lock_key
 
 outbox_app = typer.Typer(help="What is waiting to be published.", no_args_is_help=True)

@@ -103,6 +103,6 @@ async def event_schemas(conn: AsyncConnection, only: str | None = None) -> list[
     schemas = [s for s in wanted if s in found]
     if not schemas:
         raise CliError(f"no event store in schema(s) {', '.join(wanted)} "
-                       "(run the migrations: python -m runtime.migrate)")
+                       "(run the migrations: python -m ops.migrate)")
     return schemas
 

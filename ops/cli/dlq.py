@@ -16,8 +16,8 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from rich.table import Table
 
 from contracts.topology import dead_letter_queue
-from runtime.cli.amqp import broker, existing_queue, publisher, send_to_queue
-from runtime.cli.common import CliError, out, print_json, run
+from ops.cli.amqp import broker, existing_queue, publisher, send_to_queue
+from ops.cli.common import CliError, out, print_json, run
 
 dlq_app = typer.Typer(help="Inspect, requeue or drop a consumer's dead letters.",
                       no_args_is_help=True)

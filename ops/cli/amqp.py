@@ -12,7 +12,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
 from aio_pika.exceptions import AMQPConnectionError, ChannelNotFoundEntity
 from yarl import URL
 
-from runtime.cli.common import CliError, settings
+from ops.cli.common import CliError, settings
 
 
 @asynccontextmanager

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
-from runtime.cli import store
-from runtime.cli.common import CliError, check_identifier
+from ops.cli import store
+from ops.cli.common import CliError, check_identifier
 from runtime.eventstore import schema_lock_key
 from runtime.projection import Projection
 
