@@ -28,8 +28,8 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -71,6 +71,7 @@ from runtime.identity import CurrentUser
 from runtime.lifecycle import bus_running
 from runtime.ops import Check, ops_listener
 from runtime.projection import Projection
+from runtime.registry import StreamView
 from runtime.settings import ServiceSettings
 from runtime.waiting import JobWaiter
 
@@ -221,6 +222,35 @@ def fold(job_id: str, events: Iterable[JobEvent]) -> JobState:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+def job_stream_view(kind: JobKind) -> StreamView:
+    """How `rb events show` and `rb state` read a kind's job streams."""
+    def events(envelopes: Sequence[EventEnvelope]) -> list[JobEvent]:
+        return [kind.events[e.event_type].model_validate(e.payload) for e in envelopes]
+
+    def state(job_id: str, envelopes: Sequence[EventEnvelope]) -> dict[str, Any]:
+        history = events(envelopes)
+        folded = asdict(fold(job_id, history))
+        for event in history:
+            if isinstance(event, JobRequested):
+                folded["input"] = event.model_dump(mode="json", exclude=REQUEST_FIELDS)
+            if isinstance(event, JobFinished):
+                folded["result"] = event.model_dump(mode="json", exclude=FINISH_FIELDS)
+                folded["error"] = event.error
+        return folded
+
+    return StreamView(describe=lambda envelopes: [_describe(e) for e in events(envelopes)],
+                      fold=state)
+
+
+def _describe(event: JobEvent) -> str:
+    if isinstance(event, JobRequested):
+        return f"requested by {event.owner_id} for resume {event.resume_id}"
+    if isinstance(event, JobStarted):
+        return f"attempt {event.attempt} started by {event.worker}"
+    assert isinstance(event, JobFinished)
+    return event.outcome + (f" ({event.error_code})" if event.error_code else "")
 
 
 # --- the read model ---

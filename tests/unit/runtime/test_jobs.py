@@ -1,12 +1,16 @@
 """The job lifecycle without I/O (runtime.jobs): given events, when a command, then events;
 with both job kinds there are, since each supplies its own events."""
 
+from datetime import UTC, datetime
+from uuid import uuid4
+
 import pytest
 
 from ai_service.domain import RATING_JOB
 from compile_service.domain import COMPILE_JOB
 from contracts.ai_events import RatingFinished, RatingRequested, RatingStarted
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
+from contracts.envelope import EventEnvelope
 from runtime.jobs import (
     Claim,
     Close,
@@ -17,6 +21,7 @@ from runtime.jobs import (
     decide,
     evolve,
     fold,
+    job_stream_view,
 )
 
 
@@ -101,3 +106,19 @@ def test_a_kinds_failure_is_its_own_finished_event() -> None:
     failed = RATING_JOB.failed("j", "gave_up", "x" * 5000)
     assert isinstance(failed, RatingFinished) and failed.outcome == "failed"
     assert failed.error is not None and len(failed.error) == 4000
+
+
+def test_the_operators_view_of_a_job_stream_says_what_happened() -> None:
+    events = [compile_requested(), CompileStarted(job_id="j", attempt=1, worker="w"),
+              CompileFinished(job_id="j", outcome="failed", error_code="compile_failed",
+                              error="TeX reported an error")]
+    envelopes = [EventEnvelope(event_id=uuid4(), event_type=e.event_type, stream_id="j",
+                               stream_version=n, occurred_at=datetime.now(UTC),
+                               payload=e.model_dump(mode="json"))
+                 for n, e in enumerate(events, start=1)]
+    view = job_stream_view(COMPILE_JOB)
+    assert view.describe(envelopes) == ["requested by u1 for resume r1",
+                                        "attempt 1 started by w", "failed (compile_failed)"]
+    state = view.fold("j", envelopes)
+    assert (state["status"], state["attempts"], state["input"]["template"], state["error"]) == (
+        "failed", 1, "classic", "TeX reported an error")
