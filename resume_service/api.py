@@ -1,10 +1,15 @@
-"""HTTP routes of resume_service (the gateway adds the `/api` prefix)."""
+"""HTTP routes of resume_service (the gateway adds the `/api` prefix) and how its domain errors
+answer.
+
+Another user's resume answers 404 exactly like a missing one: routes that need the caller's
+resume before anything else take it as `OwnedResume`; a cached read is per user (a miss loads
+only the caller's resume), and a command's `decide` checks the owner under the row lock."""
 
 import re
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 
 from contracts.resume import ResumeDocument
 from resume_service.cached_reads import prefetched
@@ -17,22 +22,15 @@ from resume_service.domain import (
     UpdateResume,
     VersionNotFound,
 )
-from resume_service.service import ALL_KEY, ResumeService, resume_key
+from resume_service.service import ALL_KEY, resume_key
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
-from runtime.bounds import INT4_MAX, VersionInPath
+from resume_service.wiring import OwnedResume, OwnedResumeVersion, Service
+from runtime.bounds import INT4_MAX
 from runtime.eventstore import VersionConflict
 from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentUser
 
 JSON = "application/json"
-
-
-async def get_service(request: Request) -> ResumeService:
-    return request.app.state.service  # type: ignore[no-any-return]
-
-
-Service = Annotated[ResumeService, Depends(get_service)]
-ResumeId = Annotated[UUID, "resume id"]
 
 router = APIRouter(prefix="/resume", tags=["resume"], responses=error_responses(401, 503))
 
@@ -93,24 +91,23 @@ async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) ->
 
 @router.get("/{resume_id}/history", response_model=list[HistoryEntry],
             responses=error_responses(404, 422), summary="Every version, with what changed")
-async def resume_history(resume_id: UUID, user: CurrentUser,
-                         service: Service) -> list[HistoryEntry]:
-    return await service.history(user, str(resume_id))
+async def resume_history(resume: OwnedResume, service: Service) -> list[HistoryEntry]:
+    return await service.history(resume.id)
 
 
 @router.get("/{resume_id}/versions/{version}", response_model=ResumeAtVersion,
             responses=error_responses(404, 422), summary="The resume as it was at a version")
-async def resume_at_version(resume_id: UUID, version: VersionInPath, user: CurrentUser,
-                            service: Service) -> ResumeAtVersion:
-    return await service.at_version(user, str(resume_id), version)
+async def resume_at_version(owned: OwnedResumeVersion, service: Service) -> ResumeAtVersion:
+    return await service.at_version(owned.resume.id, owned.version)
 
 
 @router.post("/{resume_id}/restore/{version}", response_model=ResumeOut,
              responses=error_responses(404, 409, 422),
              summary="Make an old version current again (a new event; nothing is rewritten)")
-async def restore_resume(resume_id: UUID, version: VersionInPath, user: CurrentUser,
-                         service: Service) -> Response:
-    return Response(await service.restore(user, str(resume_id), version), media_type=JSON)
+async def restore_resume(owned: OwnedResumeVersion, service: Service) -> Response:
+    resume = owned.resume
+    return Response(await service.restore(resume.owner_id, resume.id, owned.version),
+                    media_type=JSON)
 
 
 _VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?')

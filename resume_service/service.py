@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
-from contracts.resume_events import RESUME_EVENTS, ResumeEvent
+from contracts.resume_events import RESUME_EVENTS, ResumeDeleted, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
     Command,
@@ -52,7 +52,7 @@ def state_from_row(resume_id: str, row: Any) -> ResumeState:
 
 def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
     """The resume as the read model now has it, built from the last event recorded."""
-    if last.event_type == "ResumeDeleted":
+    if last.event_type == ResumeDeleted.event_type:
         return None
     return {**last.payload["document"], "id": last.stream_id, "version": last.stream_version,
             "created_at": row.created_at if row is not None else last.occurred_at,
@@ -91,7 +91,9 @@ class ResumeService:
         return (dumps(row_to_json(row)) if state.visible_to(command.owner_id) else b"null"), False
 
     async def restore(self, owner_id: str, resume_id: str, version: int) -> bytes:
-        old = await self.at_version(owner_id, resume_id, version)
+        """Make `version` of the owner's resume current again (ownership checked by `owned`
+        before, and again by `decide` under the row lock)."""
+        old = await self.at_version(resume_id, version)
         if old.document is None:
             raise VersionNotFound(version)
         body, _ = await self.execute(resume_id, RestoreResume(owner_id, version, old.document))
@@ -125,11 +127,13 @@ class ResumeService:
     async def list_all(self, owner_id: str, prefetched: CachedRead | None = None) -> bytes:
         return await self._cached(owner_id, ALL_KEY, prefetched, lambda s: self._all(s, owner_id))
 
+    async def owned(self, owner_id: str, resume_id: str) -> Any:
+        """The live resume row of `owner_id`'s resume; ResumeNotFound for any other."""
+        async with self.reads() as session:
+            return await _owned_row(session, owner_id, resume_id)
+
     async def _one(self, session: AsyncSession, owner_id: str, resume_id: str) -> bytes:
-        row = await projections.owned_row(session, owner_id, resume_id)
-        if row is None:
-            raise ResumeNotFound(resume_id)
-        return dumps(row_to_json(row))
+        return dumps(row_to_json(await _owned_row(session, owner_id, resume_id)))
 
     async def _all(self, session: AsyncSession, owner_id: str) -> bytes:
         return dumps([row_to_json(r) for r in await projections.owned_rows(session, owner_id)])
@@ -154,9 +158,9 @@ class ResumeService:
                 log.warning("read cache unavailable: %r", exc)
         return body
 
-    async def history(self, owner_id: str, resume_id: str) -> list[HistoryEntry]:
-        async with self.sessions() as session:
-            await self._require_owned(session, owner_id, resume_id)
+    # history and at_version read a resume whose ownership the caller checked (`owned`)
+    async def history(self, resume_id: str) -> list[HistoryEntry]:
+        async with self.reads() as session:
             envelopes = await self.store.read_stream(session, resume_id)
         entries, state = [], ResumeState(resume_id)
         for envelope in envelopes:
@@ -168,9 +172,8 @@ class ResumeService:
             state = evolve(state, event)
         return entries
 
-    async def at_version(self, owner_id: str, resume_id: str, version: int) -> ResumeAtVersion:
-        async with self.sessions() as session:
-            await self._require_owned(session, owner_id, resume_id)
+    async def at_version(self, resume_id: str, version: int) -> ResumeAtVersion:
+        async with self.reads() as session:
             envelopes = await self.store.read_stream(session, resume_id, up_to=version)
         if version < 1 or len(envelopes) < version:
             raise VersionNotFound(version)
@@ -179,6 +182,9 @@ class ResumeService:
                                recorded_at=envelopes[-1].occurred_at, deleted=state.deleted,
                                document=state.document)
 
-    async def _require_owned(self, session: AsyncSession, owner_id: str, resume_id: str) -> None:
-        if await projections.owned_row(session, owner_id, resume_id) is None:
-            raise ResumeNotFound(resume_id)
+
+async def _owned_row(session: AsyncSession, owner_id: str, resume_id: str) -> Any:
+    row = await projections.owned_row(session, owner_id, resume_id)
+    if row is None:
+        raise ResumeNotFound(resume_id)
+    return row

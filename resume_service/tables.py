@@ -3,9 +3,10 @@
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from contracts.topology import RESUME_SCHEMA
 from runtime.eventstore import define_event_tables
 
-SCHEMA = "resume"
+SCHEMA = RESUME_SCHEMA
 
 metadata = MetaData(schema=SCHEMA)
 event_tables = define_event_tables(metadata)

@@ -8,11 +8,9 @@
 
 from contracts.auth_events import UserSignedOut
 from contracts.envelope import EventEnvelope
-from contracts.topology import AUTH_PRODUCER, routing_key
+from contracts.topology import CONSUMERS, RESUME_SESSIONS_CONSUMER
 from runtime.bus import Consumer
 from runtime.cache import ReadCache
-
-SESSIONS_CONSUMER = "resume_service.sessions"
 
 
 def signed_out_consumer(cache: ReadCache, max_attempts: int = 5) -> Consumer:
@@ -20,6 +18,5 @@ def signed_out_consumer(cache: ReadCache, max_attempts: int = 5) -> Consumer:
         user_id = UserSignedOut.model_validate(envelope.payload).user_id
         await cache.invalidate(user_id)
 
-    return Consumer(SESSIONS_CONSUMER,
-                    (routing_key(AUTH_PRODUCER, UserSignedOut.event_type),),
-                    drop_cache, max_attempts=max_attempts)
+    return Consumer(RESUME_SESSIONS_CONSUMER, CONSUMERS[RESUME_SESSIONS_CONSUMER], drop_cache,
+                    max_attempts=max_attempts)

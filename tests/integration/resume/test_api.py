@@ -96,6 +96,8 @@ async def test_another_user_gets_404_on_every_route(resume_api, as_user, user_id
     ]
     for response in await asyncio.gather(*calls):
         assert response.status_code == 404, (response.request.url, response.text)
+        assert response.json() == {"error": {"code": "resume_not_found",
+                                             "message": "no such resume"}}
     listing = await resume_api.get("/resume/all", headers=intruder)
     assert listing.json() == []
     still_there = await resume_api.get(f"/resume/{rid}", headers=as_user(user_id))

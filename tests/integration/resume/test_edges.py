@@ -42,6 +42,17 @@ async def test_versions_out_of_the_columns_range_are_422(resume_api, as_user, us
     assert at_the_bound.status_code == 404
 
 
+async def test_a_version_out_of_range_is_422_whoever_owns_the_resume(resume_api, as_user,
+                                                                     user_id):
+    rid = (await create(resume_api, as_user(user_id)))["id"]
+    intruder = as_user(f"intruder-{uuid.uuid4()}")
+    for resume in (rid, uuid.uuid4()):  # another user's, and none at all
+        assert_refused(await resume_api.post(f"/resume/{resume}/restore/0", headers=intruder),
+                       "version")
+        assert_refused(await resume_api.get(f"/resume/{resume}/versions/0", headers=intruder),
+                       "version")
+
+
 async def test_if_match_beyond_the_version_range_is_400(resume_api, as_user, user_id):
     headers = as_user(user_id)
     rid = (await create(resume_api, headers))["id"]

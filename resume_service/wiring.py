@@ -1,0 +1,81 @@
+"""What resume_service builds from its settings (engine, Redis, the read cache, the service and
+its consumers), built on demand (in a lifespan), never at import time; and how the service
+reaches the routes: `Service`, and `OwnedResume`, the one check that a resume is the caller's."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any, NamedTuple
+from uuid import UUID
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.topology import RESUME_PRODUCER
+from resume_service.service import ResumeService
+from resume_service.settings import ResumeSettings
+from resume_service.tables import event_tables
+from resume_service.worker import signed_out_consumer
+from runtime.bounds import VersionInPath
+from runtime.bus import Consumer
+from runtime.cache import ReadCache
+from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from runtime.eventstore import EventStore
+from runtime.identity import CurrentUser
+from runtime.metrics import service_metrics
+from runtime.redis_pool import make_redis
+
+
+@dataclass
+class Components:
+    engine: AsyncEngine
+    redis: Redis
+    service: ResumeService
+    consumers: list[Consumer]
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build(settings: ResumeSettings) -> Components:
+    engine = make_engine(settings.database_url)
+    redis = make_redis(settings.redis_url)
+    cache = (ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
+             if settings.read_cache else None)
+    store = EventStore(event_tables, RESUME_PRODUCER, service_metrics("resume_service"))
+    service = ResumeService(make_sessionmaker(engine), make_read_sessionmaker(engine), store,
+                            cache)
+    # without a read cache there is nothing to drop on sign-out
+    consumers = [signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else []
+    return Components(engine, redis, service, consumers)
+
+
+async def get_service(request: Request) -> ResumeService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+Service = Annotated[ResumeService, Depends(get_service)]
+
+
+async def owned_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Row[Any]:
+    """The caller's live resume (its read-model row); any other answers 404 like a missing
+    one (ResumeNotFound)."""
+    return await service.owned(user, str(resume_id))
+
+
+class OwnedVersion(NamedTuple):
+    resume: Row[Any]
+    version: int
+
+
+async def owned_version(resume_id: UUID, version: VersionInPath, user: CurrentUser,
+                        service: Service) -> OwnedVersion:
+    """`owned_resume` for the routes naming a version. The version is taken here, not by the
+    route, so that one out of range stays a 422 whoever owns the resume (a dependency runs
+    before its route's own parameters are checked)."""
+    return OwnedVersion(await owned_resume(resume_id, user, service), version)
+
+
+OwnedResume = Annotated[Row[Any], Depends(owned_resume)]
+OwnedResumeVersion = Annotated[OwnedVersion, Depends(owned_version)]
