@@ -1,18 +1,19 @@
-"""HTTP routes of auth_service (the gateway adds the `/api` prefix). The gateway resolves the
-session cookie; routes take the user and the session from the signed internal token, never
-from the cookie (sign-out and sign-in end the session the gateway resolved)."""
+"""HTTP routes of auth_service (the gateway adds the `/api` prefix) and how its domain errors
+answer. The gateway resolves the session cookie; routes take the user and the session from the
+signed internal token, never from the cookie (sign-out and sign-in end the session the gateway
+resolved)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from auth_service.domain import DEV_ISSUER, Profile, safe_next_path
-from auth_service.oidc import OidcSignIn
-from auth_service.service import AuthService, UserNotFound
+from auth_service.domain import DEV_ISSUER, Profile, UserNotFound, safe_next_path
+from auth_service.service import AuthService
 from auth_service.settings import AuthSettings
 from auth_service.views import DevLoginIn, UserOut
-from runtime.http import ApiError, error_responses
+from auth_service.wiring import Oidc, Service, Settings
+from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
 from runtime.identity import CurrentIdentity, CurrentSessionId, CurrentUser
 
 NEXT_KEY = "rb_next"
@@ -20,44 +21,34 @@ NEXT_KEY = "rb_next"
 router = APIRouter(tags=["auth"], responses=error_responses(503))
 
 
-def _service(request: Request) -> AuthService:
-    return request.app.state.service  # type: ignore[no-any-return]
-
-
-def _settings(request: Request) -> AuthSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
 @router.get("/auth/login", status_code=302, responses=error_responses(400, 422),
             summary="Start signing in: redirect to the identity provider")
-async def login(request: Request,
+async def login(request: Request, oidc: Oidc, settings: Settings,
                 next: Annotated[str | None, Query(max_length=2048)] = None) -> Response:
     target = safe_next_path(next) if next is not None else None
     if next is not None and target is None:
         raise ApiError(400, "bad_next", "`next` must be a path on this site, like /resumes")
-    oidc: OidcSignIn = request.app.state.oidc
     response = await oidc.redirect(request)
-    request.session[NEXT_KEY] = target or _settings(request).after_login_path
+    request.session[NEXT_KEY] = target or settings.after_login_path
     return response
 
 
 @router.get("/auth/callback", status_code=303, responses=error_responses(400, 422),
             summary="Where the identity provider sends the browser back")
-async def callback(request: Request, current: CurrentSessionId) -> Response:
-    oidc: OidcSignIn = request.app.state.oidc
+async def callback(request: Request, current: CurrentSessionId, oidc: Oidc, service: Service,
+                   settings: Settings) -> Response:
     profile = await oidc.complete(request)
     target = safe_next_path(request.session.pop(NEXT_KEY, None))
-    response = RedirectResponse(target or _settings(request).after_login_path, status_code=303)
-    await _open_session(request, response, profile, "oidc", current)
+    response = RedirectResponse(target or settings.after_login_path, status_code=303)
+    await _open_session(service, settings, response, profile, "oidc", current)
     return response
 
 
 @router.post("/auth/logout", status_code=204, responses=error_responses(401, 422),
              summary="Sign out: the session dies at once")
-async def logout(request: Request, identity: CurrentIdentity) -> Response:
-    await _service(request).sign_out(identity.user_id, identity.session_id)
+async def logout(identity: CurrentIdentity, service: Service, settings: Settings) -> Response:
+    await service.sign_out(identity.user_id, identity.session_id)
     response = Response(status_code=204)
-    settings = _settings(request)
     response.delete_cookie(settings.session_cookie, path="/", secure=settings.cookie_secure,
                            httponly=True, samesite="lax")
     return response
@@ -65,11 +56,8 @@ async def logout(request: Request, identity: CurrentIdentity) -> Response:
 
 @router.get("/user/me", response_model=UserOut, responses=error_responses(401),
             summary="The signed-in user")
-async def me(request: Request, user: CurrentUser) -> UserOut:
-    try:
-        return UserOut.of(await _service(request).user(user))
-    except UserNotFound as exc:
-        raise ApiError(401, "unauthenticated", "the session's user no longer exists") from exc
+async def me(user: CurrentUser, service: Service) -> UserOut:
+    return UserOut.of(await service.user(user))
 
 
 dev_router = APIRouter(tags=["auth"], responses=error_responses(503))
@@ -78,19 +66,25 @@ dev_router = APIRouter(tags=["auth"], responses=error_responses(503))
 @dev_router.post("/auth/dev-login", response_model=UserOut,
                  responses=error_responses(413, 422),
                  summary="Development sign-in without an identity provider (off by default)")
-async def dev_login(request: Request, body: DevLoginIn, response: Response,
-                    current: CurrentSessionId) -> UserOut:
+async def dev_login(body: DevLoginIn, response: Response, current: CurrentSessionId,
+                    service: Service, settings: Settings) -> UserOut:
     profile = Profile(issuer=DEV_ISSUER, subject=body.email.lower(), email=body.email,
                       name=body.name, picture=body.picture)
-    user_id = await _open_session(request, response, profile, "dev", current)
-    return UserOut.of(await _service(request).user(user_id))
+    user_id = await _open_session(service, settings, response, profile, "dev", current)
+    return UserOut.of(await service.user(user_id))
 
 
-async def _open_session(request: Request, response: Response, profile: Profile,
-                        method: Literal["oidc", "dev"], current: str | None) -> str:
-    settings = _settings(request)
-    user_id, session_id = await _service(request).sign_in(profile, method, replaces=current)
+async def _open_session(service: AuthService, settings: AuthSettings, response: Response,
+                        profile: Profile, method: Literal["oidc", "dev"],
+                        current: str | None) -> str:
+    user_id, session_id = await service.sign_in(profile, method, replaces=current)
     response.set_cookie(settings.session_cookie, session_id,
                         max_age=settings.session_absolute_seconds, path="/",
                         secure=settings.cookie_secure, httponly=True, samesite="lax")
     return user_id
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(UserNotFound)  # a session outliving its user
+    async def _no_user(*_: object) -> OrjsonResponse:
+        return error_response(401, "unauthenticated", "the session's user no longer exists")

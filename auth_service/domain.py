@@ -1,5 +1,5 @@
 """The rules of signing in, as pure functions: who a user is, which redirect targets are safe,
-and which events a sign-in or a sign-out records."""
+and which events a sign-in or a sign-out records; and the domain's errors."""
 
 import uuid
 from dataclasses import dataclass
@@ -11,6 +11,10 @@ from contracts.auth_events import UserSignedIn, UserSignedOut
 _USER_NAMESPACE = uuid.UUID("6f7d3c1e-2b5a-4c44-9a7e-5e0b7c1d2a90")
 MAX_NEXT_LENGTH = 2048
 DEV_ISSUER = "dev"
+
+
+class UserNotFound(Exception):
+    """No user has this id (a session outliving its user)."""
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,12 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service import projections
-from auth_service.domain import Profile, signed_in, signed_out
+from auth_service.domain import Profile, UserNotFound, signed_in, signed_out
 from contracts.auth_events import AuthEvent
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
 from runtime.sessions import SessionStore
 
 _APPEND_ATTEMPTS = 5
-
-
-class UserNotFound(Exception):
-    pass
 
 
 class AuthService:

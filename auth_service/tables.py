@@ -2,9 +2,10 @@
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, UniqueConstraint
 
+from contracts.topology import AUTH_SCHEMA
 from runtime.eventstore import define_event_tables
 
-SCHEMA = "auth"
+SCHEMA = AUTH_SCHEMA
 
 metadata = MetaData(schema=SCHEMA)
 event_tables = define_event_tables(metadata)

@@ -88,3 +88,11 @@ async def test_user_me_and_logout_need_the_internal_identity(
         dev_auth: httpx.AsyncClient) -> None:
     assert (await dev_auth.get("/user/me")).status_code == 401
     assert (await dev_auth.post("/auth/logout")).status_code == 401
+
+
+async def test_user_me_of_a_user_that_does_not_exist_is_401(
+        dev_auth: httpx.AsyncClient, as_user: Any) -> None:
+    response = await dev_auth.get("/user/me", headers=as_user(f"nobody-{uuid.uuid4()}"))
+    assert response.status_code == 401
+    assert response.json() == {"error": {"code": "unauthenticated",
+                                         "message": "the session's user no longer exists"}}

@@ -1,0 +1,60 @@
+"""What auth_service builds from its settings (engine, Redis, the session store, the OpenID
+Connect client and the service), built on demand (in a lifespan), never at import time; and
+how they reach the routes: `Service`, `Oidc`, `Settings`."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth_service.oidc import OidcSignIn
+from auth_service.service import AuthService
+from auth_service.settings import AuthSettings
+from auth_service.tables import event_tables
+from contracts.topology import AUTH_PRODUCER
+from runtime.db import make_engine, make_sessionmaker
+from runtime.eventstore import EventStore
+from runtime.metrics import service_metrics
+from runtime.redis_pool import make_redis
+from runtime.sessions import SessionStore
+
+
+@dataclass
+class Components:
+    engine: AsyncEngine
+    redis: Redis
+    oidc: OidcSignIn
+    service: AuthService
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def build(settings: AuthSettings) -> Components:
+    engine = make_engine(settings.database_url)
+    redis = make_redis(settings.redis_url)
+    sessions = SessionStore(redis, settings.session_idle_seconds,
+                            settings.session_absolute_seconds)
+    store = EventStore(event_tables, AUTH_PRODUCER, service_metrics("auth_service"))
+    service = AuthService(make_sessionmaker(engine), store, sessions)
+    return Components(engine, redis, OidcSignIn(settings, redis), service)
+
+
+async def get_service(request: Request) -> AuthService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+async def get_oidc(request: Request) -> OidcSignIn:
+    return request.app.state.oidc  # type: ignore[no-any-return]
+
+
+async def get_settings(request: Request) -> AuthSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+Service = Annotated[AuthService, Depends(get_service)]
+Oidc = Annotated[OidcSignIn, Depends(get_oidc)]
+Settings = Annotated[AuthSettings, Depends(get_settings)]
