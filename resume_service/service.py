@@ -54,7 +54,8 @@ def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
     """The resume as the read model now has it, built from the last event recorded."""
     if last.event_type == ResumeDeleted.event_type:
         return None
-    return {**last.payload["document"], "id": last.stream_id, "version": last.stream_version,
+    document = projections.stored_document(projections.written(last))
+    return {**document, "id": last.stream_id, "version": last.stream_version,
             "created_at": row.created_at if row is not None else last.occurred_at,
             "updated_at": last.occurred_at}
 
