@@ -156,8 +156,7 @@ async def reset(session: AsyncSession) -> None:
 
 # The reads of every request, built once with bound parameters (building costs more than
 # running them).
-_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id"))
-_ROW_FOR_UPDATE = _ROW.with_for_update()
+_LOCKED_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id")).with_for_update()
 _OWNED_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id"),
                                    resumes.c.owner_id == bindparam("owner_id"),
                                    resumes.c.deleted_at.is_(None))
@@ -166,9 +165,10 @@ _OWNED_ROWS = (select(resumes).where(resumes.c.owner_id == bindparam("owner_id")
                .order_by(resumes.c.updated_at.desc()))
 
 
-async def load_row(session: AsyncSession, resume_id: str, for_update: bool = False) -> Any:
-    query = _ROW_FOR_UPDATE if for_update else _ROW
-    return (await session.execute(query, {"resume_id": resume_id})).first()
+async def locked_row(session: AsyncSession, resume_id: str) -> Any:
+    """The row of any resume (deleted or another user's too), locked until the transaction
+    ends; None for an id never used."""
+    return (await session.execute(_LOCKED_ROW, {"resume_id": resume_id})).first()
 
 
 async def owned_row(session: AsyncSession, owner_id: str, resume_id: str) -> Any:

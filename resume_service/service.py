@@ -1,6 +1,7 @@
 """Use cases of resume_service. Each command is one unit of work: load the state, decide,
 append the events (with their outbox rows) and update the read model in one transaction;
-then drop the owner's read cache. Reads go through the cache."""
+then drop the owner's read cache. Reads of the current resume go through the cache; history
+and old versions are read for a resume whose owner the caller checked (`owned`)."""
 
 import logging
 from typing import Any
@@ -82,7 +83,7 @@ class ResumeService:
 
     async def _execute_once(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         async with self.sessions.begin() as session:
-            row = await projections.load_row(session, resume_id, for_update=True)
+            row = await projections.locked_row(session, resume_id)
             state = state_from_row(resume_id, row)
             events = decide(state, command)
             stored = await self._record(session, state, events, command.owner_id)
@@ -159,7 +160,6 @@ class ResumeService:
                 log.warning("read cache unavailable: %r", exc)
         return body
 
-    # history and at_version read a resume whose ownership the caller checked (`owned`)
     async def history(self, resume_id: str) -> list[HistoryEntry]:
         async with self.reads() as session:
             envelopes = await self.store.read_stream(session, resume_id)
