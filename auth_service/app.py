@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from auth_service.api import dev_router, install_domain_error_handlers, router
 from auth_service.settings import AuthSettings
 from auth_service.tables import event_tables
-from auth_service.wiring import build
+from auth_service.wiring import build, expose
 from runtime.bus import make_broker
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
@@ -36,7 +36,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         broker = make_broker(settings.amqp_url)
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "auth")
-        app.state.oidc, app.state.service = components.oidc, components.service
+        expose(components, app.state)
         try:
             async with (bus_running(broker, [], settings, event_tables),
                         ops_listener("auth_service", settings, service_checks(

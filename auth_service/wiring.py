@@ -1,6 +1,6 @@
 """What auth_service builds from its settings (engine, Redis, the session store, the OpenID
 Connect client and the service), built on demand (in a lifespan), never at import time; and
-how they reach the routes: `Service`, `Oidc`, `Settings`."""
+how they reach the routes (`expose`, then `Service`, `Oidc`, `Settings`)."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import State
 
 from auth_service.oidc import OidcSignIn
 from auth_service.service import AuthService
@@ -41,6 +42,11 @@ def build(settings: AuthSettings) -> Components:
     store = EventStore(event_tables, AUTH_PRODUCER, service_metrics("auth_service"))
     service = AuthService(make_sessionmaker(engine), store, sessions)
     return Components(engine, redis, OidcSignIn(settings, redis), service)
+
+
+def expose(components: Components, state: State) -> None:
+    """What the routes reach through `request.app.state` (the settings are set by the app)."""
+    state.oidc, state.service = components.oidc, components.service
 
 
 async def get_service(request: Request) -> AuthService:

@@ -14,7 +14,7 @@ from resume_service.api import install_domain_error_handlers, router
 from resume_service.cached_reads import CachedReadShortcut
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
-from resume_service.wiring import build
+from resume_service.wiring import build, expose
 from runtime.bus import make_broker
 from runtime.http import install_http_plumbing
 from runtime.identity import IdentityVerifier
@@ -31,7 +31,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
         components = build(settings)
         broker = make_broker(settings.amqp_url)
         app.state.identity = IdentityVerifier(settings.identity_public_key, "resume")
-        app.state.service = components.service
+        expose(components, app.state)
         try:
             async with (bus_running(broker, components.consumers, settings, event_tables),
                         ops_listener("resume_service", settings, service_checks(

@@ -1,6 +1,7 @@
 """What resume_service builds from its settings (engine, Redis, the read cache, the service and
 its consumers), built on demand (in a lifespan), never at import time; and how the service
-reaches the routes: `Service`, and `OwnedResume`, the one check that a resume is the caller's."""
+reaches the routes (`expose`, then `Service`, and `OwnedResume`, the one check that a resume is
+the caller's)."""
 
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import State
 
 from contracts.topology import RESUME_PRODUCER
 from resume_service.service import ResumeService
@@ -49,6 +51,11 @@ def build(settings: ResumeSettings) -> Components:
     # without a read cache there is nothing to drop on sign-out
     consumers = [signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else []
     return Components(engine, redis, service, consumers)
+
+
+def expose(components: Components, state: State) -> None:
+    """What the routes (and the cached-read shortcut) reach through `request.app.state`."""
+    state.service = components.service
 
 
 async def get_service(request: Request) -> ResumeService:
