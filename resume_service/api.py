@@ -92,22 +92,20 @@ async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) ->
 @router.get("/{resume_id}/history", response_model=list[HistoryEntry],
             responses=error_responses(404, 422), summary="Every version, with what changed")
 async def resume_history(resume: OwnedResume, service: Service) -> list[HistoryEntry]:
-    return await service.history(resume.id)
+    return await service.history(resume)
 
 
 @router.get("/{resume_id}/versions/{version}", response_model=ResumeAtVersion,
             responses=error_responses(404, 422), summary="The resume as it was at a version")
 async def resume_at_version(owned: OwnedResumeVersion, service: Service) -> ResumeAtVersion:
-    return await service.at_version(owned.resume.id, owned.version)
+    return await service.at_version(owned.resume, owned.version)
 
 
 @router.post("/{resume_id}/restore/{version}", response_model=ResumeOut,
              responses=error_responses(404, 409, 422),
              summary="Make an old version current again (a new event; nothing is rewritten)")
 async def restore_resume(owned: OwnedResumeVersion, service: Service) -> Response:
-    resume = owned.resume
-    return Response(await service.restore(resume.owner_id, resume.id, owned.version),
-                    media_type=JSON)
+    return Response(await service.restore(owned.resume, owned.version), media_type=JSON)
 
 
 _VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?')

@@ -1,9 +1,13 @@
 """Use cases of resume_service. Each command is one unit of work: load the state, decide,
 append the events (with their outbox rows) and update the read model in one transaction;
 then drop the owner's read cache. Reads of the current resume go through the cache; history
-and old versions are read for a resume whose owner the caller checked (`owned`)."""
+and old versions are read from an `OwnedRead` (`owned`: the owner checked, then the stream
+read in the same session)."""
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -61,6 +65,15 @@ def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
             "updated_at": last.occurred_at}
 
 
+@dataclass(frozen=True)
+class OwnedRead:
+    """The caller's live resume (its read-model row), and the read session that found it, for
+    the reads that follow in the same session."""
+
+    row: Any
+    session: AsyncSession
+
+
 class ResumeService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
                  reads: async_sessionmaker[AsyncSession], store: EventStore,
@@ -92,13 +105,14 @@ class ResumeService:
             return dumps(view_after(row, stored[-1])), True
         return (dumps(row_to_json(row)) if state.visible_to(command.owner_id) else b"null"), False
 
-    async def restore(self, owner_id: str, resume_id: str, version: int) -> bytes:
-        """Make `version` of the owner's resume current again (ownership checked by `owned`
-        before, and again by `decide` under the row lock)."""
-        old = await self.at_version(resume_id, version)
+    async def restore(self, owned: OwnedRead, version: int) -> bytes:
+        """Make `version` current again (the owner is checked again by `decide`, under the
+        row lock)."""
+        old = await self.at_version(owned, version)
         if old.document is None:
             raise VersionNotFound(version)
-        body, _ = await self.execute(resume_id, RestoreResume(owner_id, version, old.document))
+        command = RestoreResume(owned.row.owner_id, version, old.document)
+        body, _ = await self.execute(owned.row.id, command)
         return body
 
     async def _record(self, session: AsyncSession, state: ResumeState,
@@ -129,10 +143,12 @@ class ResumeService:
     async def list_all(self, owner_id: str, prefetched: CachedRead | None = None) -> bytes:
         return await self._cached(owner_id, ALL_KEY, prefetched, lambda s: self._all(s, owner_id))
 
-    async def owned(self, owner_id: str, resume_id: str) -> Any:
-        """The live resume row of `owner_id`'s resume; ResumeNotFound for any other."""
+    @contextlib.asynccontextmanager
+    async def owned(self, owner_id: str, resume_id: str) -> AsyncIterator[OwnedRead]:
+        """`owner_id`'s live resume, its read session open for the block; ResumeNotFound for
+        any other."""
         async with self.reads() as session:
-            return await _owned_row(session, owner_id, resume_id)
+            yield OwnedRead(await _owned_row(session, owner_id, resume_id), session)
 
     async def _one(self, session: AsyncSession, owner_id: str, resume_id: str) -> bytes:
         return dumps(row_to_json(await _owned_row(session, owner_id, resume_id)))
@@ -160,9 +176,9 @@ class ResumeService:
                 log.warning("read cache unavailable: %r", exc)
         return body
 
-    async def history(self, resume_id: str) -> list[HistoryEntry]:
-        async with self.reads() as session:
-            envelopes = await self.store.read_stream(session, resume_id)
+    async def history(self, owned: OwnedRead) -> list[HistoryEntry]:
+        resume_id = owned.row.id
+        envelopes = await self.store.read_stream(owned.session, resume_id)
         entries, state = [], ResumeState(resume_id)
         for envelope in envelopes:
             event = to_domain_event(envelope)
@@ -173,9 +189,9 @@ class ResumeService:
             state = evolve(state, event)
         return entries
 
-    async def at_version(self, resume_id: str, version: int) -> ResumeAtVersion:
-        async with self.reads() as session:
-            envelopes = await self.store.read_stream(session, resume_id, up_to=version)
+    async def at_version(self, owned: OwnedRead, version: int) -> ResumeAtVersion:
+        resume_id = owned.row.id
+        envelopes = await self.store.read_stream(owned.session, resume_id, up_to=version)
         if version < 1 or len(envelopes) < version:
             raise VersionNotFound(version)
         state = fold(resume_id, (to_domain_event(e) for e in envelopes))

@@ -1,20 +1,20 @@
 """What resume_service builds from its settings (engine, Redis, the read cache, the service and
 its consumers), built on demand (in a lifespan), never at import time; and how the service
-reaches the routes (`expose`, then `Service`, and `OwnedResume`, the one check that a resume is
+reaches the routes (`expose`, then `Service`, and `OwnedRead`, the one check that a resume is
 the caller's)."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, NamedTuple
 from uuid import UUID
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
 from contracts.topology import RESUME_PRODUCER
-from resume_service.service import ResumeService
+from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
 from resume_service.worker import signed_out_consumer
@@ -65,24 +65,28 @@ async def get_service(request: Request) -> ResumeService:
 Service = Annotated[ResumeService, Depends(get_service)]
 
 
-async def owned_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Row[Any]:
-    """The caller's live resume (its read-model row); any other answers 404 like a missing
-    one (ResumeNotFound)."""
-    return await service.owned(user, str(resume_id))
+async def owned_resume(resume_id: UUID, user: CurrentUser,
+                       service: Service) -> AsyncIterator[OwnedRead]:
+    """The caller's live resume, its read session open until the route returns; any other
+    answers 404 like a missing one (ResumeNotFound)."""
+    async with service.owned(user, str(resume_id)) as owned:
+        yield owned
 
 
 class OwnedVersion(NamedTuple):
-    resume: Row[Any]
+    resume: OwnedRead
     version: int
 
 
 async def owned_version(resume_id: UUID, version: VersionInPath, user: CurrentUser,
-                        service: Service) -> OwnedVersion:
+                        service: Service) -> AsyncIterator[OwnedVersion]:
     """`owned_resume` for the routes naming a version. The version is taken here, not by the
     route, so that one out of range stays a 422 whoever owns the resume (a dependency runs
     before its route's own parameters are checked)."""
-    return OwnedVersion(await owned_resume(resume_id, user, service), version)
+    async with service.owned(user, str(resume_id)) as owned:
+        yield OwnedVersion(owned, version)
 
 
-OwnedResume = Annotated[Row[Any], Depends(owned_resume)]
-OwnedResumeVersion = Annotated[OwnedVersion, Depends(owned_version)]
+# "function": the read session closes when the route returns, before the answer is sent
+OwnedResume = Annotated[OwnedRead, Depends(owned_resume, scope="function")]
+OwnedResumeVersion = Annotated[OwnedVersion, Depends(owned_version, scope="function")]
