@@ -67,7 +67,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         redis = _redis(settings)
         sessions = SessionStore(redis, settings.session_idle_seconds,
                                 settings.session_absolute_seconds)
-        tracked = (TrackedSessions(redis, sessions.prefix + ":")
+        tracked = (TrackedSessions(settings.redis_url, sessions.prefix + ":")
                    if settings.keep_session_lookups else None)
         gate = Gate(sessions, Limits(settings.rate_limit_window_seconds,
                                      settings.rate_limit_per_session, settings.rate_limit_per_ip),

@@ -38,8 +38,9 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 @contextlib.asynccontextmanager
-async def tracking(redis: Redis) -> AsyncIterator[TrackedSessions]:
-    tracked = TrackedSessions(redis, "sess:")
+async def tracking(_: Redis) -> AsyncIterator[TrackedSessions]:
+    """A tracking task of its own, on the same Redis as `redis` (REDIS_URL)."""
+    tracked = TrackedSessions(REDIS_URL, "sess:")
     task = asyncio.create_task(tracked.run())
     await until(lambda: tracked.active)
     try:
