@@ -89,12 +89,12 @@ def compare(piece: str, route: str, ours: Variant, theirs: list[Variant],
     mine = interleaved(ours.name, ours.rounds)
     for other in theirs:
         result = interleaved(other.name, other.rounds)
-        faster = mine.rps / result.rps
-        per_round = ", ".join(f"{a.rps / b.rps:.2f}"
-                              for a, b in zip(ours.rounds, other.rounds, strict=True))
+        ratios = [a.rps / b.rps for a, b in zip(ours.rounds, other.rounds, strict=True)]
+        faster = statistics.median(ratios)  # a round another process disturbed weighs little
         leaner = other.cpu_total() / ours.cpu_total()
         verdict = "keep" if max(faster, leaner) >= KEEP_AT else "replace"
-        print(f"{ours.name} vs {other.name}: throughput x{faster:.2f} (per round {per_round}), "
+        print(f"{ours.name} vs {other.name}: throughput x{faster:.2f} (median of rounds "
+              f"{', '.join(f'{r:.2f}' for r in ratios)}; of means x{mine.rps / result.rps:.2f}), "
               f"CPU/request x{leaner:.2f}, p50 {mine.p50_ms:.2f} vs {result.p50_ms:.2f} ms, "
               f"p99 {mine.p99_ms:.2f} vs {result.p99_ms:.2f} ms -> {verdict} "
               f"(at >= x{KEEP_AT:.2f})")
