@@ -5,10 +5,10 @@ of at least 20%).
 Run with the local services up: ``.venv/bin/python bench/protocol.py [piece ...]``, pieces
 among: PIECES (``BENCH_ROUNDS=6`` for more rounds). Each variant runs as its own uvicorn
 process (as the Procfile runs them), all of them up at once, and wrk loads one at a time in
-alternating rounds, so the drift of this
-shared machine falls on each alike. For every variant: p50, p99, throughput, and the CPU each
-process spent per request (Redis's server, the service, the gateway where it is on the path)
-with their sum; then each alternative's ratio against ours: throughput ours / theirs, CPU per
+alternating rounds, so the drift of this shared machine falls on each alike. For every
+variant: p50, p99, throughput, and the CPU each process spent per request (Redis's server,
+the service, the gateway where it is on the path) with their sum; then each alternative's
+ratio against ours: throughput ours / theirs (the median of the rounds' ratios), CPU per
 request theirs / ours (summed across processes). A ratio of 1.20 or more on either keeps the
 piece; the verdict line says which."""
 
@@ -138,11 +138,6 @@ def resume_piece(piece: str, ours: tuple[str, tuple[str, ...]],
         compare(piece, route, mine, list(variants.values()))
 
 
-def scripts() -> None:
-    resume_piece("runtime/scripts.py", ("resume_service.app:create_app", ()),
-                 {"redis-py register_script": ("bench.variants:resume_with_library_scripts", ())})
-
-
 def cached_reads() -> None:
     resume_piece("resume_service/cached_reads.py", ("resume_service.app:create_app", ()),
                  {"FastAPI route": ("bench.variants:resume_without_shortcut", ())})
@@ -198,7 +193,7 @@ def gateway_piece(piece: str, ours: str, theirs: dict[str, tuple[str, tuple[str,
 
 
 PIECES: dict[str, Callable[[], None]] = {
-    "scripts": scripts, "cached_reads": cached_reads, "prefetched": prefetched,
+    "cached_reads": cached_reads, "prefetched": prefetched,
     "write_coalescing": write_coalescing,
     "upstream": upstream,
 }

@@ -4,20 +4,18 @@ bench.variants:<name>``). They are the kept libraries' own APIs, wired in place 
 piece and nothing else, so a same-run comparison isolates that piece."""
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 from multidict import CIMultiDict
-from redis.asyncio import Redis
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from yarl import URL
 
 import gateway.proxy
 import runtime.cache
-import runtime.sessions
 from gateway.upstream import (
     IDLE_SECONDS,
     RESENDABLE,
@@ -27,36 +25,6 @@ from gateway.upstream import (
     UpstreamUnavailable,
 )
 from runtime.http_server import HttpProtocol
-
-# -- runtime/scripts.py: redis-py's own script objects (register_script -> EVALSHA) --------
-
-
-class LibraryScript:
-    """What HotScript does, through redis-py's command layer."""
-
-    def __init__(self, redis: Redis, source: str) -> None:
-        self._script = redis.register_script(source)
-
-    async def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        return await self._script(keys=keys, args=args)
-
-
-def _library_scripts() -> None:
-    runtime.cache.HotScript = LibraryScript  # type: ignore[assignment,misc]
-    runtime.sessions.HotScript = LibraryScript  # type: ignore[assignment,misc]
-
-
-def resume_with_library_scripts() -> Any:
-    _library_scripts()
-    from resume_service.app import create_app
-    return create_app()
-
-
-def gateway_with_library_scripts() -> Any:
-    _library_scripts()
-    from gateway.app import create_app
-    return create_app()
-
 
 # -- resume_service/cached_reads.py: the plain FastAPI route with the same read cache ------
 
