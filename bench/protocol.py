@@ -44,7 +44,6 @@ USER = "bench-protocol-user"
 RESUME_ENV = {"READ_CACHE": "true", "RELAY_IN_PROCESS": "false"}
 GATEWAY_ENV = {"RATE_LIMIT_PER_SESSION": "100000000", "RATE_LIMIT_PER_IP": "100000000",
                "COOKIE_SECURE": "false"}
-HEAD_DEADLINE_ONLY = ("--http", "bench.variants:HeadDeadlineOnly")
 
 
 @dataclass
@@ -149,15 +148,6 @@ def prefetched() -> None:
                  route="GET /resume/{id}, every read a miss (nothing is stored)")
 
 
-def write_coalescing() -> None:
-    resume_piece("runtime/http_server.py writes", ("resume_service.app:create_app", ()),
-                 {"uvicorn's writes": ("resume_service.app:create_app", HEAD_DEADLINE_ONLY)})
-    gateway_piece("runtime/http_server.py writes", "gateway.app:create_app",
-                  {"uvicorn's writes (both processes)": ("gateway.app:create_app",
-                                                         HEAD_DEADLINE_ONLY)},
-                  resume_options={"uvicorn's writes (both processes)": HEAD_DEADLINE_ONLY})
-
-
 def upstream() -> None:
     gateway_piece("gateway/upstream.py", "gateway.app:create_app",
                   {"aiohttp ClientSession": ("bench.variants:gateway_with_aiohttp", ()),
@@ -166,21 +156,16 @@ def upstream() -> None:
 
 
 def gateway_piece(piece: str, ours: str, theirs: dict[str, tuple[str, tuple[str, ...]]],
-                  resume_options: dict[str, tuple[str, ...]] | None = None,
                   connections: tuple[int, ...] = (8,)) -> None:
-    """Gateways (ours and each alternative) in front of resume_service; each alternative
-    may have a resume_service process of its own with other uvicorn options."""
-    resume_options = resume_options or {}
+    """Gateways (ours and each alternative) in front of one resume_service."""
     session_id = asyncio.run(open_session(ServiceSettings().redis_url, USER))
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
-    resumes = {"ours": ("resume_service.app:create_app", ())} | {
-        name: ("resume_service.app:create_app", options)
-        for name, options in resume_options.items()}
-    with resume_variants(resumes) as (resume_id, direct), ExitStack() as running:
+    with resume_variants({"resume": ("resume_service.app:create_app", ())}) as (
+            resume_id, direct), ExitStack() as running:
+        behind = direct["resume"]
+        env = {**GATEWAY_ENV, "RESUME_SERVICE_URL": behind.url.split("/resume/")[0]}
         variants = []
         for name, (app, options) in {"ours": (ours, ()), **theirs}.items():
-            behind = direct[name if name in direct else "ours"]
-            env = {**GATEWAY_ENV, "RESUME_SERVICE_URL": behind.url.split("/resume/")[0]}
             base, pid = running.enter_context(uvicorn_process(app, env, *options))
             variants.append(Variant(f"ours ({piece})" if name == "ours" else name,
                                     f"{base}/api/resume/{resume_id}", cookie,
@@ -194,7 +179,6 @@ def gateway_piece(piece: str, ours: str, theirs: dict[str, tuple[str, tuple[str,
 
 PIECES: dict[str, Callable[[], None]] = {
     "cached_reads": cached_reads, "prefetched": prefetched,
-    "write_coalescing": write_coalescing,
     "upstream": upstream,
 }
 

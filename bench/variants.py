@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 from multidict import CIMultiDict
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from yarl import URL
 
 import gateway.proxy
@@ -24,7 +23,6 @@ from gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from runtime.http_server import HttpProtocol
 
 # -- resume_service/cached_reads.py: the plain FastAPI route with the same read cache ------
 
@@ -244,14 +242,3 @@ def gateway_with_httpx() -> Any:
     gateway.proxy.UpstreamPool = HttpxPool  # type: ignore[assignment,misc]
     from gateway.app import create_app
     return create_app()
-
-
-# -- runtime/http_server.py: uvicorn's own writes (two sends per small answer) ------------
-
-
-class HeadDeadlineOnly(HttpProtocol):
-    """The head deadline without the one-write-per-turn transport."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        HttpToolsProtocol.connection_made(self, transport)
-        self._arm_head_deadline()

@@ -7,7 +7,8 @@ ones they served under the same request id). Its metrics and readiness (Redis an
 upstream's /healthz) are on the ops listener (runtime.ops, OPS_PORT), never on this one.
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
-(``--http runtime.http_server:HttpProtocol`` for speed, as the Procfile does)
+(``--http runtime.http_server:HttpProtocol`` for the request-head deadline, as the Procfile
+does)
 """
 
 import asyncio
