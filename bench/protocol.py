@@ -142,12 +142,6 @@ def cached_reads() -> None:
                  {"FastAPI route": ("bench.variants:resume_without_shortcut", ())})
 
 
-def prefetched() -> None:
-    resume_piece("cached_reads.prefetched", ("bench.variants:resume_misses", ()),
-                 {"a second lookup": ("bench.variants:resume_misses_looked_up_twice", ())},
-                 route="GET /resume/{id}, every read a miss (nothing is stored)")
-
-
 def upstream() -> None:
     gateway_piece("gateway/upstream.py", "gateway.app:create_app",
                   {"aiohttp ClientSession": ("bench.variants:gateway_with_aiohttp", ()),
@@ -178,7 +172,7 @@ def gateway_piece(piece: str, ours: str, theirs: dict[str, tuple[str, tuple[str,
 
 
 PIECES: dict[str, Callable[[], None]] = {
-    "cached_reads": cached_reads, "prefetched": prefetched,
+    "cached_reads": cached_reads,
     "upstream": upstream,
 }
 

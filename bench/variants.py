@@ -14,7 +14,6 @@ from multidict import CIMultiDict
 from yarl import URL
 
 import gateway.proxy
-import runtime.cache
 from gateway.upstream import (
     IDLE_SECONDS,
     RESENDABLE,
@@ -33,28 +32,6 @@ def resume_without_shortcut() -> Any:
     app = create_app()
     app.user_middleware = [m for m in app.user_middleware if m.cls is not CachedReadShortcut]
     return app
-
-
-def _misses_only() -> None:
-    """Nothing is ever stored in the read cache: every read is a miss (and a database read)."""
-    async def store_nothing(*_: Any) -> None:
-        return None
-    runtime.cache.ReadCache.put = store_nothing  # type: ignore[method-assign,assignment]
-
-
-def resume_misses() -> Any:
-    _misses_only()
-    from resume_service.app import create_app
-    return create_app()
-
-
-def resume_misses_looked_up_twice() -> Any:
-    """A miss without the shortcut's lookup handed on (`prefetched`): the route looks again."""
-    _misses_only()
-    import resume_service.api
-    resume_service.api.prefetched = lambda *_: None  # type: ignore[assignment]
-    from resume_service.app import create_app
-    return create_app()
 
 
 # -- gateway/upstream.py: aiohttp's ClientSession, httpx's AsyncClient -------------------
