@@ -51,7 +51,7 @@ def background_process(*args: str, env: dict[str, str] | None = None) -> Iterato
         process.wait(timeout=20)
 
 
-# as the Procfile runs them: uvloop, httptools with one send per loop turn, and no
+# as the Procfile runs them: uvloop, httptools with the head deadline, and no
 # X-Forwarded-* rewriting (the gateway's own forwarded-for rule is the only one)
 UVICORN_SPEED = ["--loop", "uvloop", "--http", "runtime.http_server:HttpProtocol",
                  "--no-proxy-headers"]

@@ -2,8 +2,8 @@
 resume_service (the baseline), in one run.
 
 Run with the local services up: ``.venv/bin/python bench/gateway.py``. resume_service and the
-gateway each run as one uvicorn process, as the Procfile runs them (uvloop, httptools with one
-send per loop turn: runtime.http_server); wrk drives both with 8 connections. The gateway does
+gateway each run as one uvicorn process, as the Procfile runs them (uvloop, httptools with the
+request-head deadline: runtime.http_server); wrk drives both with 8 connections. The gateway does
 its full job on every request: the session check (kept in memory while Redis tracks it) and
 rate-limit counting (tokens leased from Redis; limits set high enough not to trigger, so a
 lease is 64 tokens, as with any limit of 1,280 or more), CSRF/CORS checks, signing the identity

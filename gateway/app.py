@@ -7,7 +7,8 @@ ones they served under the same request id). Its metrics and readiness (Redis an
 upstream's /healthz) are on the ops listener (runtime.ops, OPS_PORT), never on this one.
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
-(``--http runtime.http_server:HttpProtocol`` for speed, as the Procfile does)
+(``--http runtime.http_server:HttpProtocol`` for the request-head deadline, as the Procfile
+does)
 """
 
 import asyncio
@@ -67,7 +68,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         redis = _redis(settings)
         sessions = SessionStore(redis, settings.session_idle_seconds,
                                 settings.session_absolute_seconds)
-        tracked = (TrackedSessions(redis, sessions.prefix + ":")
+        tracked = (TrackedSessions(settings.redis_url, sessions.prefix + ":")
                    if settings.keep_session_lookups else None)
         gate = Gate(sessions, Limits(settings.rate_limit_window_seconds,
                                      settings.rate_limit_per_session, settings.rate_limit_per_ip),

@@ -1,28 +1,31 @@
 """Session lookups kept in the gateway's memory, dropped the moment Redis says a session
-changed: Redis's server-assisted client-side caching in broadcast mode.
+changed: Redis's server-assisted client-side caching in broadcast mode, through redis-py.
 
-One connection asks Redis to track every key under the session prefix (`CLIENT TRACKING ON
-REDIRECT <own id> BCAST PREFIX sess:`) and subscribes to the invalidation channel; any write
-to such a key (a logout's DEL, an expiry, a slide of the idle expiry, a FLUSHDB) sends the key's
-name here. The connection is an asyncio protocol parsed with hiredis, so an invalidation is
-applied in the loop's I/O callback itself, before any request task of the same loop turn runs.
+One redis-py pub/sub connection asks Redis to track every key under the session prefix for
+it (`CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX sess:`) and subscribes to the
+invalidation channel (`__redis__:invalidate`, RESP2 pub/sub messages); any write to such a
+key (a logout's DEL, an expiry, a slide of the idle expiry, a FLUSHDB) arrives there as a
+message naming the key, which the tracking task applies as soon as it reads it.
 
-Lookups are kept only while that connection is subscribed: when it drops, everything kept is
-forgotten and every request asks Redis again until it is back. A lookup that raced an
-invalidation (one arrived while the lookup was on its way) is not kept. Entries also expire by
-themselves (the session store says for how long, see runtime.sessions), so a session's idle
-expiry keeps sliding while it is used.
+Lookups are kept only while that connection is subscribed and tracking: when it drops (or
+redis-py reconnects it, which would leave it subscribed but untracked), everything kept is
+forgotten and every request asks Redis again until a new connection tracks. A PING every few
+seconds, answered within a deadline, tells a live connection from a dead one. A lookup that
+raced an invalidation (one arrived while the lookup was on its way) is not kept. Entries also
+expire by themselves (the session store says for how long, see runtime.sessions), so a
+session's idle expiry keeps sliding while it is used.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
 from typing import Any
 
-import hiredis
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +34,14 @@ _PING_EVERY_SECONDS = 5.0
 _PING_TIMEOUT_SECONDS = 2.0
 _RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
 _MAX_ENTRIES = 100_000
-TRACKING_CLIENT_NAME = b"gateway-session-tracking"  # as CLIENT LIST shows it
+TRACKING_CLIENT_NAME = "gateway-session-tracking"  # as CLIENT LIST shows it
 
 
 class TrackedSessions:
     """Session key -> (user id, valid until), trusted only while Redis tracks the prefix."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
-        self._connection_kwargs = dict(redis.connection_pool.connection_kwargs)
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        self._redis_url = redis_url
         self._prefix = prefix
         self._entries: dict[str, tuple[str, float]] = {}
         self.epoch = 0  # bumped by every invalidation and every loss of tracking
@@ -66,13 +69,13 @@ class TrackedSessions:
         self._entries.pop(key, None)
         self.epoch += 1
 
-    def _invalidated(self, keys: list[bytes] | None) -> None:
+    def _invalidated(self, keys: list[bytes | str] | None) -> None:
         self.epoch += 1
         if keys is None:  # FLUSHDB / FLUSHALL
             self._entries.clear()
             return
         for key in keys:
-            self._entries.pop(key.decode(), None)
+            self._entries.pop(key.decode() if isinstance(key, bytes) else key, None)
 
     def _lost(self) -> None:
         self.active = False
@@ -82,105 +85,83 @@ class TrackedSessions:
 
     async def run(self) -> None:
         """Keep the tracking connection up (a background task until cancelled)."""
-        if "host" not in self._connection_kwargs or self._connection_kwargs.get("ssl"):
-            log.warning("session lookups are not kept: tracking needs a plain TCP Redis")
-            return
         failures = 0
         while True:
             try:
                 await self._track_until_lost()
                 failures = 0
-            except (OSError, TimeoutError, hiredis.ReplyError) as exc:
+            except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("session tracking connection failed: %r", exc)
             finally:
                 self._lost()
             await asyncio.sleep(_RETRY_SECONDS[min(failures, len(_RETRY_SECONDS) - 1)])
             failures += 1
 
+    def _client(self) -> Redis:
+        """A client of its own for the one pub/sub connection: it never waits behind the
+        request path's pool, and redis-py does not retry on it (a reconnected connection
+        would have lost its tracking: a failure must reach `run`). RESP2, where
+        invalidations are pub/sub messages (RESP3 would send them as pushes instead)."""
+        return Redis.from_url(self._redis_url, max_connections=1, retry=Retry(NoBackoff(), 0),
+                              protocol=2, client_name=TRACKING_CLIENT_NAME, socket_timeout=None,
+                              socket_connect_timeout=_PING_TIMEOUT_SECONDS,
+                              health_check_interval=0)
+
     async def _track_until_lost(self) -> None:
-        loop = asyncio.get_running_loop()
-        kwargs = self._connection_kwargs
-        _, protocol = await asyncio.wait_for(loop.create_connection(
-            lambda: _TrackingProtocol(self._invalidated, self._lost), kwargs["host"],
-            kwargs.get("port", 6379)), _PING_TIMEOUT_SECONDS)
+        client = self._client()
+        pubsub = client.pubsub()
         try:
-            await self._subscribe(protocol)
+            client_id = await self._subscribe(pubsub)
+            assert pubsub.connection is not None
+            pubsub.connection.register_connect_callback(self._reconnected)
+            self.client_id = client_id
             self.active = True
             self.epoch += 1  # a lookup begun before this may have missed an invalidation
             log.info("session lookups kept in memory, tracked by Redis")
-            while not protocol.closed.done():
-                await asyncio.wait([protocol.closed], timeout=_PING_EVERY_SECONDS)
-                if not protocol.closed.done():
-                    await asyncio.wait_for(protocol.call(b"PING"), _PING_TIMEOUT_SECONDS)
+            await self._listen(pubsub)
         finally:
-            protocol.close()
+            await pubsub.aclose()
+            await client.aclose()
 
-    async def _subscribe(self, protocol: "_TrackingProtocol") -> None:
-        kwargs = self._connection_kwargs
-        if kwargs.get("password"):
-            credentials = [kwargs["username"]] if kwargs.get("username") else []
-            await protocol.call(b"AUTH", *credentials, kwargs["password"])
-        await protocol.call(b"CLIENT", b"SETNAME", TRACKING_CLIENT_NAME)
-        client_id = await protocol.call(b"CLIENT", b"ID")
-        self.client_id = client_id
-        await protocol.call(b"CLIENT", b"TRACKING", b"ON", b"REDIRECT", client_id, b"BCAST",
-                            b"PREFIX", self._prefix)
-        await protocol.call(b"SUBSCRIBE", _INVALIDATE_CHANNEL)
+    async def _subscribe(self, pubsub: PubSub) -> int:
+        """Track the prefix for this very connection, then subscribe it to the
+        invalidations; its client id."""
+        client_id = int(await _call(pubsub, "CLIENT", "ID"))
+        await _call(pubsub, "CLIENT", "TRACKING", "ON", "REDIRECT", client_id, "BCAST",
+                    "PREFIX", self._prefix)
+        await pubsub.subscribe(_INVALIDATE_CHANNEL)
+        async with asyncio.timeout(_PING_TIMEOUT_SECONDS):
+            while (message := await pubsub.get_message(timeout=_PING_TIMEOUT_SECONDS)) is None \
+                    or message["type"] != "subscribe":
+                pass
+        return client_id
 
+    async def _listen(self, pubsub: PubSub) -> None:
+        """Apply invalidations until the connection is lost: returns never, raises."""
+        ping_sent = False
+        while self.active:
+            message = await pubsub.get_message(
+                timeout=_PING_TIMEOUT_SECONDS if ping_sent else _PING_EVERY_SECONDS)
+            if message is None:
+                if ping_sent:
+                    raise TimeoutError("the tracking connection did not answer a PING")
+                await pubsub.ping()
+                ping_sent = True
+            elif message["type"] == "pong":
+                ping_sent = False
+            elif message["type"] == "message" and message["channel"] == _INVALIDATE_CHANNEL:
+                self._invalidated(message["data"])
+        raise ConnectionError("the tracking connection was reconnected without tracking")
 
-class _TrackingProtocol(asyncio.Protocol):
-    """RESP over one connection: replies go to the waiting calls in order, invalidation
-    messages to `on_invalidate` as soon as they are read."""
-
-    def __init__(self, on_invalidate: Any, on_lost: Any) -> None:
-        self._on_invalidate, self._on_lost = on_invalidate, on_lost
-        self._reader = hiredis.Reader()
-        self._waiting: deque[asyncio.Future[Any]] = deque()
-        self._transport: asyncio.WriteTransport | None = None
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
-
-    def data_received(self, data: bytes) -> None:
-        self._reader.feed(data)
-        while (reply := self._reader.gets()) is not False:
-            if isinstance(reply, list) and reply[:2] == [b"message", _INVALIDATE_CHANNEL]:
-                self._on_invalidate(reply[2])
-            elif self._waiting:
-                waiter = self._waiting.popleft()
-                if waiter.done():
-                    continue
-                if isinstance(reply, hiredis.ReplyError):
-                    waiter.set_exception(reply)
-                else:
-                    waiter.set_result(reply)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._on_lost()
-        for waiter in self._waiting:
-            if not waiter.done():
-                waiter.set_exception(ConnectionError("tracking connection lost"))
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def call(self, *args: Any) -> "asyncio.Future[Any]":
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionError("tracking connection closed")
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
-        self._transport.write(_encode(args))
-        return waiter
-
-    def close(self) -> None:
-        if self._transport is not None:
-            with contextlib.suppress(RuntimeError):
-                self._transport.close()
+    def _reconnected(self, _connection: Any) -> None:
+        """redis-py connected the pub/sub connection again: subscribed, no longer tracked."""
+        self._lost()
 
 
-def _encode(args: tuple[Any, ...]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        value = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(value), value))
-    return b"".join(parts)
+async def _call(pubsub: PubSub, *args: Any) -> Any:
+    """One command on the pub/sub connection before it subscribes, and its reply."""
+    await pubsub.execute_command(*args)
+    reply = await pubsub.parse_response(block=False, timeout=_PING_TIMEOUT_SECONDS)
+    if reply is None:
+        raise TimeoutError(f"Redis did not answer {args[0]} {args[1]}")
+    return reply

@@ -12,7 +12,6 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 
 from contracts.resume import ResumeDocument
-from resume_service.cached_reads import prefetched
 from resume_service.domain import (
     CreateResume,
     DeleteResume,
@@ -22,7 +21,6 @@ from resume_service.domain import (
     UpdateResume,
     VersionNotFound,
 )
-from resume_service.service import ALL_KEY, resume_key
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
 from resume_service.wiring import OwnedResume, OwnedResumeVersion, Service
 from runtime.bounds import INT4_MAX
@@ -36,9 +34,8 @@ router = APIRouter(prefix="/resume", tags=["resume"], responses=error_responses(
 
 
 @router.get("/all", response_model=list[ResumeOut], summary="All of the caller's resumes")
-async def list_resumes(request: Request, user: CurrentUser, service: Service) -> Response:
-    return Response(await service.list_all(user, prefetched(request, user, ALL_KEY)),
-                    media_type=JSON)
+async def list_resumes(user: CurrentUser, service: Service) -> Response:
+    return Response(await service.list_all(user), media_type=JSON)
 
 
 @router.post("/create", response_model=ResumeOut, status_code=201,
@@ -64,11 +61,8 @@ async def create_resume_with_id(resume_id: UUID, user: CurrentUser, service: Ser
 # `:uuid`: `/resume/create` and `/resume/all` are not a resume id (a GET of the first is a 405)
 @router.get("/{resume_id:uuid}", response_model=ResumeOut, responses=error_responses(404, 422),
             summary="One resume")
-async def get_resume(request: Request, resume_id: UUID, user: CurrentUser,
-                     service: Service) -> Response:
-    key = resume_key(str(resume_id))
-    return Response(await service.get(user, str(resume_id), prefetched(request, user, key)),
-                    media_type=JSON)
+async def get_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
+    return Response(await service.get(user, str(resume_id)), media_type=JSON)
 
 
 @router.put("/update/{resume_id}", response_model=ResumeOut,

@@ -135,13 +135,12 @@ class ResumeService:
         except RedisError as exc:
             log.warning("could not drop the read cache of %s: %r", owner_id, exc)
 
-    async def get(self, owner_id: str, resume_id: str,
-                  prefetched: CachedRead | None = None) -> bytes:
-        return await self._cached(owner_id, resume_key(resume_id), prefetched,
+    async def get(self, owner_id: str, resume_id: str) -> bytes:
+        return await self._cached(owner_id, resume_key(resume_id),
                                   lambda s: self._one(s, owner_id, resume_id))
 
-    async def list_all(self, owner_id: str, prefetched: CachedRead | None = None) -> bytes:
-        return await self._cached(owner_id, ALL_KEY, prefetched, lambda s: self._all(s, owner_id))
+    async def list_all(self, owner_id: str) -> bytes:
+        return await self._cached(owner_id, ALL_KEY, lambda s: self._all(s, owner_id))
 
     @contextlib.asynccontextmanager
     async def owned(self, owner_id: str, resume_id: str) -> AsyncIterator[OwnedRead]:
@@ -156,11 +155,9 @@ class ResumeService:
     async def _all(self, session: AsyncSession, owner_id: str) -> bytes:
         return dumps([row_to_json(r) for r in await projections.owned_rows(session, owner_id)])
 
-    async def _cached(self, owner_id: str, key: str, prefetched: CachedRead | None,
-                      load: Any) -> bytes:
-        """`prefetched`: the lookup already made for this request (cached_reads), if any."""
-        cached = prefetched
-        if cached is None and self.cache is not None:
+    async def _cached(self, owner_id: str, key: str, load: Any) -> bytes:
+        cached: CachedRead | None = None
+        if self.cache is not None:
             try:
                 cached = await self.cache.get(owner_id, key)
             except RedisError as exc:

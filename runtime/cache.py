@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from runtime.metrics import current_metrics
-from runtime.scripts import HotScript
 
 _READ = """
 local gen = redis.call('GET', KEYS[1]) or '0'
@@ -48,7 +47,7 @@ class CachedRead:
 class ReadCache:
     def __init__(self, redis: Redis, namespace: str, ttl_seconds: int) -> None:
         self.redis, self.namespace, self.ttl = redis, namespace, ttl_seconds
-        self._read = HotScript(redis, _READ)
+        self._read = redis.register_script(_READ)  # EVALSHA, loaded again on NOSCRIPT
 
     def _gen_key(self, user_id: str) -> str:
         return f"{self.namespace}:{user_id}"

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from runtime.scripts import HotScript
-
 SESSION_COOKIE = "rb_session"
 # over HTTPS the cookie carries the __Host- prefix: browsers then take it only with Secure,
 # Path=/ and no Domain, so a sibling subdomain cannot plant one beside it
@@ -112,7 +110,7 @@ class SessionStore:
     prefix: str = "sess"
 
     def __post_init__(self) -> None:
-        self._resolve = HotScript(self.redis, _RESOLVE)
+        self._resolve = self.redis.register_script(_RESOLVE)  # EVALSHA, reloaded on NOSCRIPT
 
     def key_of(self, session_id: str) -> str:
         """The Redis key of a session (a hash of its id, never the id)."""
@@ -144,8 +142,8 @@ class SessionStore:
         """Resolve the session (None: no lookup asked) and take tokens from fixed-window
         counters in the same script. A counter's window starts with its first token."""
         keys = [self.key_of(session_id) if session_id else "", *(c.key for c in counters)]
-        args: list[object] = [round(time.time(), 3), self.idle_seconds, window_seconds,
-                              slide_every]
+        args: list[float | int] = [round(time.time(), 3), self.idle_seconds, window_seconds,
+                                   slide_every]
         for counter in counters:
             args += (counter.limit, counter.take)
         reply = await self._resolve(keys=keys, args=args)

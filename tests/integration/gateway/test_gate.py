@@ -7,9 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import hiredis
 import pytest
 from redis.asyncio import Redis
 
+from gateway import session_tracking
 from gateway.gate import Gate, Limits
 from gateway.session_tracking import TrackedSessions
 from runtime.sessions import Counter, SessionStore
@@ -38,8 +40,9 @@ async def redis() -> AsyncIterator[Redis]:
 
 
 @contextlib.asynccontextmanager
-async def tracking(redis: Redis) -> AsyncIterator[TrackedSessions]:
-    tracked = TrackedSessions(redis, "sess:")
+async def tracking(_: Redis) -> AsyncIterator[TrackedSessions]:
+    """A tracking task of its own, on the same Redis as `redis` (REDIS_URL)."""
+    tracked = TrackedSessions(REDIS_URL, "sess:")
     task = asyncio.create_task(tracked.run())
     await until(lambda: tracked.active)
     try:
@@ -98,6 +101,51 @@ async def test_a_lost_tracking_connection_forgets_everything_until_it_is_back(
         await store.delete(session_id)
         await until(lambda: tracked.get(store.key_of(session_id)) is None, seconds=1)
         assert (await gate.check(session_id, ip)).user_id is None
+
+
+async def test_a_tracking_connection_that_stops_answering_is_given_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Redis stand-in that sets tracking up, then never answers a PING (a half-open
+    connection, a hung server): nothing is trusted from the deadline on, and tracking starts
+    over on a new connection."""
+    monkeypatch.setattr(session_tracking, "_PING_EVERY_SECONDS", 0.2)
+    monkeypatch.setattr(session_tracking, "_PING_TIMEOUT_SECONDS", 0.3)
+    connections = 0
+
+    async def tracks_then_hangs(reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        commands = hiredis.Reader()
+        while data := await reader.read(4096):
+            commands.feed(data)
+            while (command := commands.gets()) is not False:
+                name = b" ".join(command[:2]).upper()
+                if name == b"CLIENT ID":
+                    writer.write(b":%d\r\n" % (100 + connections))
+                elif name.startswith(b"SUBSCRIBE"):
+                    writer.write(b"*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n")
+                elif not name.startswith(b"PING"):  # a PING is never answered
+                    writer.write(b"+OK\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(tracks_then_hangs, "127.0.0.1", 0)
+    tracked = TrackedSessions(f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0",
+                              "sess:")
+    task = asyncio.create_task(tracked.run())
+    try:
+        await until(lambda: tracked.active)
+        assert tracked.client_id == 101
+        tracked.keep("sess:k", "user-h", 60, tracked.epoch)
+        assert tracked.get("sess:k") == "user-h"
+        await until(lambda: not tracked.active, seconds=2)
+        assert tracked.get("sess:k") is None
+        await until(lambda: tracked.active and tracked.client_id == 102, seconds=3)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        server.close()
 
 
 async def test_a_session_in_use_keeps_sliding_and_an_idle_one_expires(redis: Redis) -> None:

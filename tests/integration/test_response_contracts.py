@@ -1,0 +1,528 @@
+"""Every route answers what its OpenAPI documents, checked on the bytes it really sends.
+
+Services answer with bytes they made themselves (stored JSON, OrjsonResponse), so FastAPI's
+`response_model` is documentation that nothing checks on the way out. Here every route of
+every service the gateway forwards to is called through the real app (real PostgreSQL, Redis,
+RabbitMQ, pdflatex, the fake Gemini and OIDC issuer), each documented success answer is made
+to happen, and every answer is held to its documented status and body:
+
+- a 2xx JSON body validates against the route's schema in the app's own OpenAPI document,
+  with no field the schema does not name (JSON Schema through `jsonschema`), and against the
+  route's `response_model` (a pydantic TypeAdapter), the model the schema came from; a 2xx
+  documented without content but sending JSON is held to the `response_model`;
+- a 4xx body has the common error shape (`ErrorResponse`: `error.code`, `error.message`, and
+  details beside them);
+- 204 and 304 have no body, a redirect has a Location, a PDF is a PDF.
+
+The routes come from each app's OpenAPI document: a route without a case here fails, as does
+a case for a route that is gone, a documented 2xx or 3xx no case made happen, and a route
+whose errors no case exercised. A service the gateway forwards to without cases fails too.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from jsonschema import Draft202012Validator
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+
+from ai_service.settings import AiSettings
+from auth_service.app import create_app as create_auth
+from auth_service.settings import AuthSettings
+from compile_service.settings import CompileSettings
+from gateway.settings import GatewaySettings
+from resume_service.app import create_app as create_resume
+from resume_service.settings import ResumeSettings
+from runtime.sessions import SessionStore
+from tests.conftest import REDIS_URL, asgi_client, identity_headers
+from tests.fakes.oidc import FakeIssuer
+from tests.integration.ai.conftest import ai_env, fake_gemini  # noqa: F401  (fixtures)
+from tests.integration.compile.conftest import compile_env  # noqa: F401  (a fixture)
+
+Responses = list[httpx.Response]
+
+
+@dataclass
+class Service:
+    """One service under test: its app (for the OpenAPI document and the routes' models)
+    and an in-process client of it; `others` are clients of the services it needs."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    others: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def user(self) -> tuple[str, dict[str, str]]:
+        user_id = f"user-{uuid.uuid4()}"
+        return user_id, identity_headers(user_id)
+
+
+Case = Callable[[Service], Awaitable[Responses]]
+CASES: dict[str, dict[str, Case]] = {}
+
+
+def case(service: str, route: str) -> Callable[[Case], Case]:
+    """Register the case that calls `route` ("METHOD /path/{template}") of `service`."""
+    def register(function: Case) -> Case:
+        assert route not in CASES.setdefault(service, {}), f"two cases for {service} {route}"
+        CASES[service][route] = function
+        return function
+    return register
+
+
+# -- checking -------------------------------------------------------------------------------
+
+
+def _closed(node: Any) -> Any:
+    """The schema with every object that names its properties closed to any other."""
+    if isinstance(node, dict):
+        closed = {key: _closed(value) for key, value in node.items()}
+        if "properties" in closed and "additionalProperties" not in closed:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    return node
+
+
+def api_routes(routes: list[Any]) -> list[APIRoute]:
+    """The app's FastAPI routes, those of included routers too (FastAPI keeps an included
+    router as one route holding the original router)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            found += api_routes(included.routes)
+    return found
+
+
+class Contract:
+    """One app's documented answers, from its own OpenAPI document and routes."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.document = app.openapi()
+        self.operations = {f"{method.upper()} {path}": operation
+                           for path, operations in self.document["paths"].items()
+                           for method, operation in operations.items()}
+        self.models = {f"{method} {route.path_format}": route.response_model
+                       for route in api_routes(app.router.routes) for method in route.methods}
+        self.strict = _closed(self.document["components"])
+
+    def check(self, route: str, response: httpx.Response) -> None:
+        operation = self.operations[route]
+        status = str(response.status_code)
+        where = f"{route} answered {status}"
+        assert status in operation["responses"], f"{where}, which it does not document: " \
+                                                 f"{response.text[:300]}"
+        documented = operation["responses"][status].get("content", {})
+        if response.status_code in (204, 304):
+            assert response.content == b"", f"{where} with a body"
+        elif 300 <= response.status_code < 400:
+            assert response.headers.get("location"), f"{where} without a Location"
+        elif "application/pdf" in documented:
+            assert response.headers["content-type"] == "application/pdf", where
+            assert response.content.startswith(b"%PDF-"), f"{where}, not a PDF"
+        elif response.status_code < 300:
+            self._check_success(route, where, documented, response)
+        else:
+            assert response.headers["content-type"].startswith("application/json"), where
+            schema = documented.get("application/json", {}).get("schema")
+            assert schema, f"{where}, documented without the error shape"
+            self._validate(schema, self.document["components"], response, where)
+
+    def _check_success(self, route: str, where: str, documented: dict[str, Any],
+                       response: httpx.Response) -> None:
+        assert response.headers["content-type"].startswith("application/json"), where
+        schema = documented.get("application/json", {}).get("schema")
+        model = self.models.get(route)
+        assert schema or model, f"{where} with JSON, documented with no content and no model"
+        if schema:
+            self._validate(schema, self.strict, response, where)
+        if model is not None:
+            try:
+                TypeAdapter(model).validate_json(response.content)
+            except ValueError as exc:
+                pytest.fail(f"{where}, a body its response_model refuses: {exc}")
+
+    @staticmethod
+    def _validate(schema: dict[str, Any], components: dict[str, Any],
+                  response: httpx.Response, where: str) -> None:
+        validator = Draft202012Validator({**schema, "components": components},
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+        errors = sorted(validator.iter_errors(orjson.loads(response.content)),
+                        key=lambda e: list(e.absolute_path))
+        assert not errors, f"{where}, a body its documented schema refuses: " + "; ".join(
+            f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
+            for e in errors[:5])
+
+
+def check_cases_cover(name: str, app: FastAPI) -> None:
+    """Every route of the app has a case, and every case a route (checked before the app
+    starts: the cases then run against it)."""
+    contract = Contract(app)
+    cases = CASES.get(name, {})
+    assert set(contract.operations) <= set(contract.models), \
+        f"{name}: routes whose model this test cannot find: " \
+        f"{sorted(set(contract.operations) - set(contract.models))}"
+    assert set(contract.operations) - set(cases) == set(), \
+        f"{name} routes without a contract case: {sorted(set(contract.operations) - set(cases))}"
+    assert set(cases) - set(contract.operations) == set(), \
+        f"{name} contract cases for routes that are gone: " \
+        f"{sorted(set(cases) - set(contract.operations))}"
+
+
+async def check_every_route(name: str, service: Service) -> None:
+    contract = Contract(service.app)
+    for route, run in CASES[name].items():
+        if route not in contract.operations:
+            continue  # check_cases_cover says so
+        responses = await run(service)
+        for response in responses:
+            contract.check(route, response)
+        seen = {str(r.status_code) for r in responses}
+        answers = {s for s in contract.operations[route]["responses"] if s[0] in "23"}
+        assert answers <= seen, f"{name} {route}: no case answered {sorted(answers - seen)}"
+        assert any(s[0] == "4" for s in seen), f"{name} {route}: no case exercised an error"
+
+
+def test_every_service_the_gateway_forwards_to_has_contract_cases() -> None:
+    services = set(GatewaySettings().upstreams)
+    assert set(CASES) == services, f"services without cases: {services - set(CASES)}"
+
+
+def test_every_route_has_a_case_and_every_case_a_route(
+        service_env: dict[str, str], compile_env: dict[str, Any],  # noqa: F811
+        ai_env: dict[str, Any]) -> None:  # noqa: F811
+    from ai_service.app import create_app as create_ai
+    from compile_service.app import create_app as create_compile
+    apps = {"auth": create_auth(auth_settings(service_env, "http://127.0.0.1:9")),
+            "resume": create_resume(ResumeSettings.model_validate(service_env)),
+            "compile": create_compile(CompileSettings.model_validate(compile_env)),
+            "ai": create_ai(AiSettings.model_validate(ai_env))}
+    for name, app in apps.items():
+        check_cases_cover(name, app)
+
+
+# -- resume_service -------------------------------------------------------------------------
+
+DOCUMENT = {"title": "Contract", "contact": {"name": "Ada", "email": "ada@example.com"},
+            "sections": [{"title": "Experience", "kind": "experience", "items": [
+                {"title": "Engineer", "subtitle": "Engines", "start_date": "1842",
+                 "bullets": ["Wrote the first algorithm"]}]}]}
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+async def resume(service_env: dict[str, str]) -> AsyncIterator[Service]:
+    app = create_resume(ResumeSettings.model_validate(service_env))
+    async for client in asgi_client(app, base_url="http://resume"):
+        yield Service(app, client)
+
+
+async def a_resume(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
+    response = await client.post("/resume/create", json=DOCUMENT, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+@case("resume", "GET /resume/all")
+async def _list(s: Service) -> Responses:
+    _, headers = s.user()
+    empty = await s.client.get("/resume/all", headers=headers)
+    await a_resume(s.client, headers)
+    listed = [await s.client.get("/resume/all", headers=headers) for _ in range(2)]  # miss, hit
+    return [empty, *listed, await s.client.get("/resume/all")]
+
+
+@case("resume", "POST /resume/create")
+async def _create(s: Service) -> Responses:
+    _, headers = s.user()
+    return [await s.client.post("/resume/create", json=DOCUMENT, headers=headers),
+            await s.client.post("/resume/create", headers=headers),  # no body: an empty one
+            await s.client.post("/resume/create", json={"title": ["no"]}, headers=headers),
+            await s.client.post("/resume/create", json=DOCUMENT)]
+
+
+@case("resume", "POST /resume/create/{resume_id}")
+async def _create_with_id(s: Service) -> Responses:
+    _, headers = s.user()
+    _, other = s.user()
+    url = f"/resume/create/{uuid.uuid4()}"
+    return [await s.client.post(url, json=DOCUMENT, headers=headers),
+            await s.client.post(url, json=DOCUMENT, headers=headers),  # again: 200
+            await s.client.post(url, json=DOCUMENT, headers=other),  # another's id: 409
+            await s.client.post("/resume/create/not-a-uuid", json=DOCUMENT, headers=headers)]
+
+
+@case("resume", "GET /resume/{resume_id}")
+async def _get(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    url = f"/resume/{created['id']}"
+    read = [await s.client.get(url, headers=headers) for _ in range(2)]  # a miss, then a hit
+    return [*read, await s.client.get(f"/resume/{UNKNOWN}", headers=headers),
+            await s.client.get(url)]
+
+
+@case("resume", "PUT /resume/update/{resume_id}")
+async def _update(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    url = f"/resume/update/{created['id']}"
+    return [await s.client.put(url, json=DOCUMENT, headers=headers),
+            await s.client.put(url, json=DOCUMENT, headers={**headers, "If-Match": '"1"'}),
+            await s.client.put(url, json=DOCUMENT, headers={**headers, "If-Match": "x"}),
+            await s.client.put(f"/resume/update/{UNKNOWN}", json=DOCUMENT, headers=headers),
+            await s.client.put(url, json={"sections": "none"}, headers=headers)]
+
+
+@case("resume", "DELETE /resume/delete/{resume_id}")
+async def _delete(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    url = f"/resume/delete/{created['id']}"
+    return [await s.client.delete(url, headers=headers),
+            await s.client.delete(url, headers=headers)]  # gone: 404
+
+
+@case("resume", "GET /resume/{resume_id}/history")
+async def _history(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    await s.client.put(f"/resume/update/{created['id']}", json={**DOCUMENT, "title": "Two"},
+                       headers=headers)
+    return [await s.client.get(f"/resume/{created['id']}/history", headers=headers),
+            await s.client.get(f"/resume/{UNKNOWN}/history", headers=headers)]
+
+
+@case("resume", "GET /resume/{resume_id}/versions/{version}")
+async def _at_version(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    base = f"/resume/{created['id']}/versions"
+    return [await s.client.get(f"{base}/1", headers=headers),
+            await s.client.get(f"{base}/9", headers=headers),  # no such version: 404
+            await s.client.get(f"{base}/0", headers=headers)]  # not a version: 422
+
+
+@case("resume", "POST /resume/{resume_id}/restore/{version}")
+async def _restore(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    await s.client.put(f"/resume/update/{created['id']}", json={**DOCUMENT, "title": "Two"},
+                       headers=headers)
+    return [await s.client.post(f"/resume/{created['id']}/restore/1", headers=headers),
+            await s.client.post(f"/resume/{UNKNOWN}/restore/1", headers=headers)]
+
+
+async def test_every_resume_service_route_answers_as_documented(resume: Service) -> None:
+    await check_every_route("resume", resume)
+
+
+# -- auth_service ---------------------------------------------------------------------------
+
+
+def auth_settings(service_env: dict[str, str], issuer_url: str,
+                  issuer: FakeIssuer | None = None) -> AuthSettings:
+    return AuthSettings(
+        **service_env, oidc_server_metadata_url=f"{issuer_url}/.well-known/openid-configuration",
+        oidc_client_id=issuer.client_id if issuer else "c",
+        oidc_client_secret=issuer.client_secret if issuer else "s",
+        oidc_redirect_uri="http://auth/auth/callback", cookie_secure=False)
+
+
+@pytest.fixture(scope="module")
+async def auth(service_env: dict[str, str]) -> AsyncIterator[Service]:
+    issuer = await FakeIssuer().start()
+    app = create_auth(auth_settings(service_env, issuer.url, issuer))
+    try:
+        async for client in asgi_client(app, base_url="http://auth"):
+            async with httpx.AsyncClient() as browser:  # the browser's visit to the issuer
+                yield Service(app, client, {"browser": browser})
+    finally:
+        await issuer.stop()
+
+
+async def signed_in(s: Service) -> tuple[httpx.Response, str, str]:
+    """A whole sign-in: the callback's answer, the user and the session it opened."""
+    login = await s.client.get("/auth/login")
+    assert login.status_code == 302, login.text
+    at_issuer = await s.others["browser"].get(login.headers["location"])
+    assert at_issuer.status_code == 302, at_issuer.text
+    back = httpx.URL(at_issuer.headers["location"])
+    callback = await s.client.get(back.raw_path.decode())
+    session_id = callback.cookies.get("rb_session") or s.client.cookies["rb_session"]
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        user_id = await SessionStore(redis).resolve(session_id)
+    finally:
+        await redis.aclose()
+    assert user_id, callback.text
+    return callback, user_id, session_id
+
+
+@case("auth", "GET /auth/login")
+async def _login(s: Service) -> Responses:
+    return [await s.client.get("/auth/login"),
+            await s.client.get("/auth/login", params={"next": "https://elsewhere.example"}),
+            await s.client.get("/auth/login", params={"next": "/" + "x" * 3000})]
+
+
+@case("auth", "GET /auth/callback")
+async def _callback(s: Service) -> Responses:
+    callback, _, _ = await signed_in(s)
+    return [callback, await s.client.get("/auth/callback", params={"code": "c", "state": "s"})]
+
+
+@case("auth", "POST /auth/logout")
+async def _logout(s: Service) -> Responses:
+    _, user_id, session_id = await signed_in(s)
+    return [await s.client.post("/auth/logout", headers=identity_headers(user_id, session_id)),
+            await s.client.post("/auth/logout")]
+
+
+@case("auth", "GET /user/me")
+async def _me(s: Service) -> Responses:
+    _, user_id, _ = await signed_in(s)
+    return [await s.client.get("/user/me", headers=identity_headers(user_id)),
+            await s.client.get("/user/me", headers=identity_headers(f"user-{uuid.uuid4()}")),
+            await s.client.get("/user/me")]
+
+
+async def test_every_auth_service_route_answers_as_documented(auth: Service) -> None:
+    await check_every_route("auth", auth)
+
+
+# -- compile_service ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def compile_service(compile_env: dict[str, Any],  # noqa: F811
+                          resume: Service) -> AsyncIterator[Service]:
+    from compile_service.app import create_app
+    from compile_service.worker import RESUMES_CONSUMER
+    from tests.conftest import wait_for_queue
+    app = create_app(CompileSettings.model_validate(compile_env))
+    async for client in asgi_client(app, base_url="http://compile"):
+        await wait_for_queue(RESUMES_CONSUMER)
+        yield Service(app, client, {"resume": resume.client})
+
+
+async def compiled(s: Service, headers: dict[str, str]) -> tuple[httpx.Response, dict[str, Any]]:
+    """A compile request for a new resume, and the job once it finished."""
+    created = await a_resume(s.others["resume"], headers)
+    requested = await s.client.post(f"/compile/{created['id']}", json={}, headers=headers)
+    assert requested.status_code == 202, requested.text
+    done = await s.client.get(f"/compile/status/{requested.json()['job_id']}",
+                              params={"wait": 30}, headers=headers)
+    assert done.json()["status"] == "succeeded", done.text
+    return requested, done.json()
+
+
+@case("compile", "GET /compile/templates")
+async def _templates(s: Service) -> Responses:
+    _, headers = s.user()
+    return [await s.client.get("/compile/templates", headers=headers),
+            await s.client.get("/compile/templates")]
+
+
+@case("compile", "POST /compile/{resume_id}")
+async def _compile(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, _ = await compiled(s, headers)
+    return [requested, await s.client.post(f"/compile/{UNKNOWN}", json={}, headers=headers),
+            await s.client.post(f"/compile/{UNKNOWN}", json={"template": 7}, headers=headers)]
+
+
+@case("compile", "GET /compile/status/{job_id}")
+async def _status(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, _ = await compiled(s, headers)
+    url = f"/compile/status/{requested.json()['job_id']}"
+    return [await s.client.get(url, headers=headers),
+            await s.client.get(url, params={"wait": 1}, headers=headers),
+            await s.client.get(f"/compile/status/{UNKNOWN}", headers=headers),
+            await s.client.get("/compile/status/not-a-uuid", headers=headers)]
+
+
+@case("compile", "GET /compile/pdf/{job_id}")
+async def _pdf(s: Service) -> Responses:
+    _, headers = s.user()
+    _, job = await compiled(s, headers)
+    url = f"/compile/pdf/{job['job_id']}"
+    pdf = await s.client.get(url, headers=headers)
+    return [pdf, await s.client.get(url, headers={**headers, "If-None-Match": pdf.headers["etag"]}),
+            await s.client.get(f"/compile/pdf/{UNKNOWN}", headers=headers)]
+
+
+async def test_every_compile_service_route_answers_as_documented(
+        compile_service: Service) -> None:
+    await check_every_route("compile", compile_service)
+
+
+# -- ai_service -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def ai(ai_env: dict[str, Any], resume: Service) -> AsyncIterator[Service]:  # noqa: F811
+    from ai_service.app import create_app
+    from ai_service.worker import RESUMES_CONSUMER
+    from tests.conftest import wait_for_queue
+    app = create_app(AiSettings.model_validate(ai_env))
+    async for client in asgi_client(app, base_url="http://ai"):
+        await wait_for_queue(RESUMES_CONSUMER)
+        yield Service(app, client, {"resume": resume.client})
+
+
+async def rated(s: Service, headers: dict[str, str]) -> tuple[str, httpx.Response,
+                                                              httpx.Response]:
+    """A new resume rated: its id, the request's 202 and the finished job."""
+    created = await a_resume(s.others["resume"], headers)
+    requested = await s.client.post(f"/ai/rate/{created['id']}", json={}, headers=headers)
+    assert requested.status_code == 202, requested.text
+    done = await s.client.get(f"/ai/ratings/{requested.json()['job_id']}",
+                              params={"wait": 15}, headers=headers)
+    assert done.json()["status"] == "completed", done.text
+    return created["id"], requested, done
+
+
+@case("ai", "POST /ai/rate/{resume_id}")
+async def _rate(s: Service) -> Responses:
+    _, headers = s.user()
+    resume_id, requested, _ = await rated(s, headers)
+    again = await s.client.post(f"/ai/rate/{resume_id}", json={}, headers=headers)  # 200
+    return [requested, again,
+            await s.client.post(f"/ai/rate/{UNKNOWN}", json={}, headers=headers),
+            await s.client.post(f"/ai/rate/{resume_id}", json={"version": "x"}, headers=headers)]
+
+
+@case("ai", "GET /ai/rate/{resume_id}")
+async def _latest(s: Service) -> Responses:
+    _, headers = s.user()
+    resume_id, _, _ = await rated(s, headers)
+    unrated = await a_resume(s.others["resume"], headers)
+    return [await s.client.get(f"/ai/rate/{resume_id}", headers=headers),
+            await s.client.get(f"/ai/rate/{unrated['id']}", headers=headers),
+            await s.client.get(f"/ai/rate/{resume_id}")]
+
+
+@case("ai", "GET /ai/ratings/{job_id}")
+async def _job(s: Service) -> Responses:
+    _, headers = s.user()
+    _, requested, done = await rated(s, headers)
+    return [done, await s.client.get(f"/ai/ratings/{requested.json()['job_id']}",
+                                     headers=headers),
+            await s.client.get(f"/ai/ratings/{UNKNOWN}", headers=headers),
+            await s.client.get("/ai/ratings/not-a-uuid", headers=headers)]
+
+
+async def test_every_ai_service_route_answers_as_documented(ai: Service) -> None:
+    await check_every_route("ai", ai)
