@@ -408,7 +408,7 @@ async def test_every_auth_service_route_answers_as_documented(auth: Service) -> 
 async def compile_service(compile_env: dict[str, Any],  # noqa: F811
                           resume: Service) -> AsyncIterator[Service]:
     from compile_service.app import create_app
-    from compile_service.worker import RESUMES_CONSUMER
+    from contracts.topology import COMPILE_RESUMES_CONSUMER as RESUMES_CONSUMER
     from tests.conftest import wait_for_queue
     app = create_app(CompileSettings.model_validate(compile_env))
     async for client in asgi_client(app, base_url="http://compile"):
@@ -474,7 +474,7 @@ async def test_every_compile_service_route_answers_as_documented(
 @pytest.fixture(scope="module")
 async def ai(ai_env: dict[str, Any], resume: Service) -> AsyncIterator[Service]:  # noqa: F811
     from ai_service.app import create_app
-    from ai_service.worker import RESUMES_CONSUMER
+    from contracts.topology import AI_RESUMES_CONSUMER as RESUMES_CONSUMER
     from tests.conftest import wait_for_queue
     app = create_app(AiSettings.model_validate(ai_env))
     async for client in asgi_client(app, base_url="http://ai"):
@@ -490,7 +490,7 @@ async def rated(s: Service, headers: dict[str, str]) -> tuple[str, httpx.Respons
     assert requested.status_code == 202, requested.text
     done = await s.client.get(f"/ai/ratings/{requested.json()['job_id']}",
                               params={"wait": 15}, headers=headers)
-    assert done.json()["status"] == "completed", done.text
+    assert done.json()["status"] == "succeeded", done.text
     return created["id"], requested, done
 
 
