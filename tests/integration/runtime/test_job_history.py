@@ -24,7 +24,7 @@ from compile_service.tables import event_tables as compile_events
 from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.jobs import JobRecords, fold
-from runtime.migrations import upgrade
+from runtime.migrations import ensure_database, upgrade
 from tests.conftest import POSTGRES_URL, drop_database
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "job_events_0001.json"
@@ -40,7 +40,7 @@ def history_url() -> Iterator[str]:
     """A database at the revisions before the common job shape, holding the old streams and
     the rows the old projections wrote for them; then upgraded to head."""
     url = f"{POSTGRES_URL}/job_history_{uuid4().hex[:8]}"
-    asyncio.run(_create_database(url))
+    asyncio.run(ensure_database(url))
     try:
         upgrade(COMPILE.migrations, url, "0001")
         upgrade(AI.migrations, url, "0002")
@@ -50,15 +50,6 @@ def history_url() -> Iterator[str]:
         yield url
     finally:
         asyncio.run(drop_database(url))
-
-
-async def _create_database(url: str) -> None:
-    base, name = asyncpg_dsn(url).rsplit("/", 1)
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def _at(version: int) -> datetime:
