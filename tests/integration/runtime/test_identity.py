@@ -31,7 +31,7 @@ from runtime.sessions import SessionStore
 from runtime.settings import DEV_SECRET, ServiceSettings
 from tests.conftest import OTHER_KEY, REDIS_URL, asgi_client, token_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SIGNER = IdentitySigner(DEV_IDENTITY_SIGNING_KEY, ttl_seconds=15)
 RESUME = IdentityVerifier(DEV_IDENTITY_PUBLIC_KEY, "resume")
 TARGET = b"/resume/all?limit=2"
