@@ -1,6 +1,7 @@
 """runtime.http_server through a real uvicorn server on loopback: answers as uvicorn's own
-protocol does, and a request head that does not arrive in time closes its connection, while a
-slow body or an idle keep-alive connection is left to their own rules."""
+protocol does (without waiting on Nagle's algorithm), and a request head that does not arrive
+in time closes its connection, while a slow body or an idle keep-alive connection is left to
+their own rules."""
 
 import asyncio
 import time
@@ -49,6 +50,19 @@ async def test_heads_bodies_and_streams_are_answered_on_one_kept_alive_connectio
         assert (await client.post("/", content=b"x" * 100_000)).content == b"ok 100000"
         assert (await client.head("/")).content == b""
         assert (await client.get("/stream")).content == b"a" * 70_000 + b"b" * 10
+
+
+async def test_an_answer_in_two_sends_does_not_wait_for_the_clients_ack() -> None:
+    """uvicorn writes a head and its body apart; on asyncio's own loop (not uvloop) the
+    second send would wait for the client's delayed ACK (about 40 ms) without TCP_NODELAY."""
+    sock = bound_socket()
+    async with serving(app, sock, HttpProtocol), \
+            httpx.AsyncClient(base_url=url_of(sock)) as client:
+        await client.get("/")
+        started = time.monotonic()
+        for _ in range(20):
+            assert (await client.get("/")).content == b"ok 0"
+        assert (time.monotonic() - started) / 20 < 0.025
 
 
 async def test_a_head_that_does_not_arrive_in_time_closes_the_connection() -> None:
