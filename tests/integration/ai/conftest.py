@@ -37,7 +37,7 @@ def ai_env(service_env: dict[str, str], fake_gemini: FakeGemini) -> dict[str, An
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _no_stale_ratings() -> None:
+async def _no_stale_ratings(amqp_url: str) -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
     await purge_queue(RATINGS_CONSUMER)
 

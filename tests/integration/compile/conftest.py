@@ -34,7 +34,7 @@ def compile_env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session", autouse=True)
-async def _no_stale_jobs() -> None:
+async def _no_stale_jobs(amqp_url: str) -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
     await purge_queue(JOBS_CONSUMER)
 

@@ -31,7 +31,7 @@ from tests.integration.compile.conftest import (
 
 pytestmark = pytest.mark.usefixtures("amqp_url")  # the session's vhost
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def start_worker(env: dict[str, Any]) -> subprocess.Popen[bytes]:

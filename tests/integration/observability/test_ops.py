@@ -21,7 +21,7 @@ from resume_service.settings import ResumeSettings
 from tests.integration.gateway.conftest import bound_socket, closed_port_url, serving, url_of
 from tests.integration.observability.conftest import ObservedStack, free_port, listening_addresses
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("gateway", "auth_service", "resume_service", "compile_service")
 OPS_ONLY = ("/metrics", "/readyz")
 
