@@ -56,7 +56,10 @@ class _LibraryResponse:
 
 
 class AiohttpPool:
-    """The forwarding pool's interface on one aiohttp ClientSession per service."""
+    """The forwarding pool's interface on one aiohttp ClientSession per service. For its cost
+    only: it does not keep the edge's rules (aiohttp 3.14 hands an answer that arrived on an
+    idle pooled connection to the next request on it; `_retry_connection`, private, is what
+    stops it resending a PUT or DELETE)."""
 
     def __init__(self, base_url: str, max_connections: int, connect_timeout: float,
                  read_timeout: float, slot_timeout: float = 5.0) -> None:

@@ -9,8 +9,10 @@ meets a reused connection closed by the service before any answer is sent again,
 new connection: anything else may have been acted on. A connection that receives bytes past
 a complete answer (a second, unasked response) is closed, never reused. The gateway reads a
 request's whole body before it asks for a connection (gateway.proxy), so a body here is bytes.
-Measured on these machines, aiohttp's general client cost about twice as much CPU per
-forwarded request; readiness probes and the OpenAPI merge still use aiohttp.
+It stays for the figure in docs/architecture.md ("Protocol code of our own", bench/protocol.py
+upstream): httpx, the kept client that keeps these rules, costs the route 2-4 times the CPU;
+aiohttp's pool hands an answer that arrived on an idle connection to the next request (and
+resends a PUT or DELETE). Readiness probes and the OpenAPI merge use aiohttp.
 
 Errors: `UpstreamUnavailable` (cannot connect, or the connection closed before an answer),
 `UpstreamBusy` (no connection free within the slot deadline), `UpstreamTimeout` (connect or

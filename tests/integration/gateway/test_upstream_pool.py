@@ -266,6 +266,41 @@ async def test_bytes_past_a_complete_answer_spoil_the_connection() -> None:
         pool.close()
 
 
+async def test_an_unasked_answer_arriving_while_idle_never_reaches_the_next_request() -> None:
+    """A second answer the service sends after the connection went back to the pool (a bug,
+    or worse) is not taken for the next request's: that one is sent on a new connection and
+    gets its own answer. (aiohttp 3.14's pool hands the stale answer to the next request.)"""
+    connections = 0
+
+    async def answers_twice_then_fresh(reader: asyncio.StreamReader,
+                                       writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        mine = connections
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
+        await writer.drain()
+        if mine == 1:
+            await asyncio.sleep(0.2)  # the connection is idle in the pool by now
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstale")
+            await writer.drain()
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(1024):
+                pass
+
+    async with raw_service(answers_twice_then_fresh) as url:
+        pool = pool_for(url)
+        first = await pool.request("GET", b"/", [], None)
+        assert await first.read() == b"first"
+        first.release()
+        await asyncio.sleep(0.5)
+        second = await pool.request("GET", b"/", [], None)
+        assert await second.read() == b"first"  # its own answer, from a second connection
+        second.release()
+        assert connections == 2
+        pool.close()
+
+
 async def test_each_answer_keeps_its_own_headers() -> None:
     async with uvicorn_service() as url:
         pool = pool_for(url)
