@@ -29,7 +29,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -407,10 +407,6 @@ class Jobs:
     sessions: async_sessionmaker[AsyncSession]
     reads: async_sessionmaker[AsyncSession]
     waiter: JobWaiter
-    _noun: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._noun = self.kind.noun
 
     @staticmethod
     def new_id() -> str:
