@@ -1,0 +1,315 @@
+"""The write path through the whole stack: autosaves through the gateway with every process of
+the Procfile running (relays, both replicas' consumers, the workers), as `make up` runs it.
+
+Run with the local services up: ``.venv/bin/python bench/write_path.py [REV]``. Each writer
+signs in through the gateway (the development sign-in), creates its own resume (a realistic
+five-section document, ~4 KB) and saves it again and again for a fixed time, sending the
+version it read and changing one bullet each time (wrk with a Lua script: a C client, so the
+load generator takes little of the machine's two cores). 1 writer, then 8.
+
+For each run it prints updates/s, p50 and p99, and the CPU each process spent per acknowledged
+update (from /proc/<pid>/stat, PostgreSQL, RabbitMQ and Redis included) and their sum. The CPU
+window runs from the first request until both replicas hold every acknowledged version and
+their queues are empty, so work a consumer leaves for later is counted. Afterwards it checks
+that every acknowledged version reached both replicas (compile_service's and ai_service's).
+
+With REV, that commit's tree (exported with `git archive`) runs as a second stack beside this
+one, on its own database, vhost and Redis db, and the two are loaded in alternating rounds
+(only one at a time), so the drift of this shared machine falls on both; it prints each
+figure of both and this tree's over REV's. ``BENCH_ROUNDS`` (default 3) and
+``BENCH_SECONDS`` (default 6) set the rounds and each run's length."""
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+
+from bench.before_after import exported
+from bench.common import ROOT
+from bench.stack import Stack, procfile_stack, server_cpu
+from runtime.db import asyncpg_dsn
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "6"))
+WRITERS = (1, 8)
+REPLICAS = ("compile", "ai")
+CATCH_UP_TIMEOUT = 120.0
+
+
+def document(title: str) -> dict[str, object]:
+    """A realistic resume: contact with links, a summary and four sections of items."""
+    return {
+        "title": title, "template": "classic",
+        "contact": {"name": "Grace Hopper", "email": "grace@example.com",
+                    "phone": "+1 555 0100", "location": "Arlington, VA",
+                    "links": [{"label": "GitHub", "url": "https://github.com/grace"},
+                              {"label": "Site", "url": "https://grace.example.com"}]},
+        "sections": [
+            {"title": "Summary", "kind": "summary", "items": [{"description": (
+                "Computer scientist and naval officer who built the first compiler and "
+                "made programming languages read like English.")}]},
+            *({"title": title, "kind": kind, "items": [
+                {"title": f"Role {i}", "subtitle": "United States Navy", "location": "DC",
+                 "start_date": "1960", "end_date": "1970",
+                 "bullets": [f"Led work {b} on COBOL with measurable impact on adoption"
+                             for b in range(4)]}
+                for i in range(3)]}
+              for title, kind in (("Experience", "experience"), ("Projects", "projects"),
+                                  ("Education", "education"), ("Awards", "awards"))),
+        ],
+    }
+
+
+MARK = "__AUTOSAVE_COUNTER__"
+
+LUA = r"""
+-- one thread per writer, each with its own connection, session and resume (set by setup)
+local threads, counter = {}, 0
+function setup(thread)
+  local w = #threads + 1
+  thread:set("writer", w)
+  table.insert(threads, thread)
+end
+function init(args)
+  local mine = writers[writer]
+  resume_id, cookie, version = mine[1], mine[2], mine[3]
+  path = "/api/resume/update/" .. resume_id
+end
+function request()
+  counter = counter + 1
+  local body = body_head .. version .. body_mid .. counter .. body_tail
+  return wrk.format("PUT", path, {["Cookie"] = cookie, ["Origin"] = origin,
+                                  ["Content-Type"] = "application/json"}, body)
+end
+function response(status, headers, body)
+  if status == 200 then
+    version = tonumber(body:match('"version":(%d+)'))
+  end
+end
+"""
+
+
+def lua_script(writers: list["Writer"], origin: str) -> str:
+    """The script, with the writers' resumes, sessions and versions, and the body split
+    around the places where the version and the counter go."""
+    body = json.dumps({"version": 987654321, **document(MARK)}, separators=(",", ":"))
+    body = body.replace(f'"{MARK}"', f'"Autosave {MARK}"')
+    head, rest = body.split("987654321", 1)
+    mid, tail = rest.split(MARK, 1)
+    table = ", ".join(f'{{"{w.resume_id}", "{w.cookie}", {w.version}}}' for w in writers)
+
+    def lua_string(value: str) -> str:
+        return "[==[" + value + "]==]"
+
+    return (f"writers = {{{table}}}\norigin = {lua_string(origin)}\n"
+            f"body_head = {lua_string(head)}\nbody_mid = {lua_string(mid)}\n"
+            f"body_tail = {lua_string(tail)}\n{LUA}")
+
+
+@dataclass
+class Writer:
+    resume_id: str
+    cookie: str
+    version: int
+
+
+async def sign_in_and_create(stack: Stack, n: int) -> Writer:
+    async with httpx.AsyncClient(base_url=stack.gateway, headers={"Origin": stack.gateway},
+                                 timeout=30) as client:
+        signed = await client.post("/api/auth/dev-login",
+                                   json={"email": f"writer{n}-{os.getpid()}@bench.example"})
+        signed.raise_for_status()
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        created = await client.post("/api/resume/create", json=document(f"Writer {n}"))
+        created.raise_for_status()
+        body = created.json()
+        return Writer(body["id"], cookie, body["version"])
+
+
+@dataclass
+class Run:
+    updates: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: dict[str, float]  # per acknowledged update, by process
+    catch_up_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu_ms.values())
+
+
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNIT[unit]
+
+
+def wrk_writers(stack: Stack, writers: list[Writer], seconds: int) -> tuple[int, float, float]:
+    """Drive the writers for `seconds`; (acknowledged updates, p50 ms, p99 ms)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(lua_script(writers, stack.gateway))
+    n = len(writers)
+    try:
+        output = subprocess.run(
+            ["wrk", f"-t{n}", f"-c{n}", f"-d{seconds}s", "--latency", "-s", handle.name,
+             stack.gateway], capture_output=True, text=True, check=True,
+            timeout=seconds + 60).stdout
+    finally:
+        os.unlink(handle.name)
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if failed or "Socket errors" in output:
+        raise RuntimeError(f"{stack.name}: failed requests\n{output}")
+    updates = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    return updates, p50, p99
+
+
+async def versions_of(stack: Stack, writers: list[Writer]) -> dict[str, int]:
+    """Each writer's resume version as resume_service's read model has it."""
+    conn = await asyncpg.connect(asyncpg_dsn(stack.env["DATABASE_URL"]))
+    try:
+        rows = await conn.fetch("SELECT id, version FROM resume.resumes WHERE id = ANY($1)",
+                                [w.resume_id for w in writers])
+    finally:
+        await conn.close()
+    return {row["id"]: row["version"] for row in rows}
+
+
+async def replica_gaps(stack: Stack, expected: dict[str, int]) -> dict[str, int]:
+    """Per replica, how many acknowledged versions it lacks (0: it holds every one)."""
+    conn = await asyncpg.connect(asyncpg_dsn(stack.env["DATABASE_URL"]))
+    try:
+        gaps = {}
+        for schema in REPLICAS:
+            held = await conn.fetchval(
+                f"SELECT count(*) FROM {schema}.resume_versions r JOIN unnest($1::text[], "
+                f"$2::int[]) AS e(id, version) ON r.resume_id = e.id "
+                f"AND r.version <= e.version", list(expected), list(expected.values()))
+            gaps[schema] = sum(expected.values()) - held
+        return gaps
+    finally:
+        await conn.close()
+
+
+async def wait_caught_up(stack: Stack, expected: dict[str, int]) -> None:
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT
+    while any((gaps := await replica_gaps(stack, expected)).values()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{stack.name}: replicas lack versions after "
+                               f"{CATCH_UP_TIMEOUT:.0f} s: {gaps}")
+        await asyncio.sleep(0.05)
+
+
+def measured_run(stack: Stack, writers: list[Writer]) -> Run:
+    before = {**stack.cpu(), **server_cpu()}
+    started = time.monotonic()
+    updates, p50, p99 = wrk_writers(stack, writers, SECONDS)
+    ended = time.monotonic()
+    versions = asyncio.run(versions_of(stack, writers))
+    asyncio.run(wait_caught_up(stack, versions))
+    caught_up = time.monotonic()
+    after = {**stack.cpu(), **server_cpu()}
+    for writer in writers:
+        writer.version = versions[writer.resume_id]
+    cpu = {name: (after[name] - before.get(name, 0.0)) * 1000 / updates for name in after}
+    return Run(updates, ended - started, p50, p99, cpu, caught_up - ended)
+
+
+@dataclass
+class Series:
+    runs: dict[int, list[Run]] = field(default_factory=lambda: {n: [] for n in WRITERS})
+
+    def summary(self, n: int) -> dict[str, float]:
+        runs = self.runs[n]
+        return {"rate": statistics.mean(r.rate for r in runs),
+                "p50": statistics.median(r.p50_ms for r in runs),
+                "p99": max(r.p99_ms for r in runs),
+                "cpu": statistics.median(r.cpu_total for r in runs)}
+
+
+def report(name: str, series: Series) -> None:
+    for n in WRITERS:
+        s, runs = series.summary(n), series.runs[n]
+        print(f"{name:>7} {n} writer{'s' if n > 1 else ' '}: {s['rate']:7.1f} updates/s   "
+              f"p50 {s['p50']:6.2f} ms   p99 {s['p99']:7.2f} ms   "
+              f"CPU {s['cpu']:6.2f} ms/update (sum)   catch-up "
+              f"{max(r.catch_up_s for r in runs):.2f} s")
+        names = sorted(runs[0].cpu_ms, key=lambda k: -runs[0].cpu_ms[k])
+        parts = [f"{k} {statistics.median(r.cpu_ms.get(k, 0.0) for r in runs):.2f}"
+                 for k in names if max(r.cpu_ms.get(k, 0.0) for r in runs) >= 0.005]
+        print(f"{'':>9}CPU ms/update by process: {', '.join(parts)}")
+
+
+def compare(after: Series, before: Series) -> None:
+    for n in WRITERS:
+        a, b = after.summary(n), before.summary(n)
+        ratios = [x.rate / y.rate for x, y in zip(after.runs[n], before.runs[n], strict=True)]
+        print(f"{n} writer{'s' if n > 1 else ''}: throughput x{statistics.median(ratios):.2f} "
+              f"(rounds {', '.join(f'{r:.2f}' for r in ratios)}), p50 x{a['p50'] / b['p50']:.2f}, "
+              f"CPU/update x{a['cpu'] / b['cpu']:.2f} ({b['cpu']:.1f} -> {a['cpu']:.1f} ms)")
+
+
+def targets(series: Series) -> None:
+    one, eight = series.summary(1), series.summary(8)
+    print(f"targets: CPU/update {eight['cpu']:.2f} ms (<= 7), 8 writers {eight['rate']:.0f} "
+          f"updates/s (>= 260), 1 writer p50 {one['p50']:.2f} ms (<= 8)")
+
+
+def main() -> None:
+    rev = sys.argv[1] if len(sys.argv) > 1 else None
+    with tempfile.TemporaryDirectory(prefix="bench-write-") as work, \
+            contextlib.ExitStack() as running:
+        trees = {"after": ROOT}
+        if rev:
+            trees["before"] = running.enter_context(exported(rev))
+        stacks = {}
+        for db, (name, tree) in enumerate(trees.items(), start=7):
+            (Path(work) / name).mkdir()
+            stacks[name] = running.enter_context(
+                procfile_stack(f"write_{name}", tree, Path(work) / name, db))
+        writers = {name: {n: [asyncio.run(sign_in_and_create(stack, i)) for i in range(n)]
+                          for n in WRITERS} for name, stack in stacks.items()}
+        for name, stack in stacks.items():  # warm-up: connections, caches, JIT of plans
+            measured_run(stack, writers[name][8])
+        results = {name: Series() for name in stacks}
+        for _ in range(ROUNDS):
+            for n in WRITERS:
+                for name, stack in stacks.items():
+                    results[name].runs[n].append(measured_run(stack, writers[name][n]))
+        for name, series in results.items():
+            report(name, series)
+        if rev:
+            print(f"this tree over {rev}:")
+            compare(results["after"], results["before"])
+        targets(results["after"])
+        for name, stack in stacks.items():  # every acknowledged version reached both
+            all_writers = [w for n in WRITERS for w in writers[name][n]]
+            gaps = asyncio.run(replica_gaps(stack, asyncio.run(versions_of(stack, all_writers))))
+            assert not any(gaps.values()), f"{name}: replicas lack versions: {gaps}"
+        print("every acknowledged version is in both replicas")
+
+
+if __name__ == "__main__":
+    main()
