@@ -1,5 +1,6 @@
-"""The `resumes` read model, updated from resume events in the same transaction as the
-append (so a write is visible to the next read), and rebuildable from the log.
+"""The `resumes` read model, updated from resume events in the same statement as the
+append (`INLINE_PROJECTION`, so a write is visible to the next read), and rebuildable from
+the log (`apply_event`, `apply_batch`: the same rules in Python, for rebuilds and replays).
 
 Every event carries the whole document, so applying an event is "set the row to this
 version"; an event at or below the row's version is ignored, which makes replays harmless.
@@ -11,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import RESUME_EVENTS, ResumeCreated, ResumeDeleted, ResumeUpdated
@@ -63,6 +64,33 @@ async def apply_event(session: AsyncSession, envelope: EventEnvelope) -> None:
         where=resumes.c.version < envelope.stream_version,
     )
     await session.execute(statement)
+
+
+# The append statement's tail (runtime.eventstore.EventStore.inline_projection): the rules of
+# `apply_event` for the one event a command appends. `ON CONFLICT ... WHERE` keeps the newer
+# version, as above.
+_DOCUMENT_EVENTS = f"('{ResumeCreated.event_type}', '{ResumeUpdated.event_type}')"
+INLINE_PROJECTION = f"""
+projected AS (
+    INSERT INTO {SCHEMA}.resumes AS r
+        (id, owner_id, version, title, template, document, created_at, updated_at)
+    SELECT :stream_id, a.payload->>'owner_id', a.stream_version,
+           coalesce(a.payload->'document'->>'title', ''),
+           coalesce(a.payload->'document'->>'template', ''), a.payload->'document',
+           a.recorded_at, a.recorded_at
+    FROM (SELECT * FROM appended WHERE event_type IN {_DOCUMENT_EVENTS}
+          ORDER BY stream_version DESC LIMIT 1) a
+    ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title,
+        template = excluded.template, document = excluded.document,
+        updated_at = excluded.updated_at
+    WHERE r.version < excluded.version
+), tombstoned AS (
+    UPDATE {SCHEMA}.resumes r SET version = a.stream_version, deleted_at = a.recorded_at,
+        updated_at = a.recorded_at
+    FROM appended a
+    WHERE r.id = :stream_id AND a.event_type = '{ResumeDeleted.event_type}'
+      AND r.version < a.stream_version
+)"""
 
 
 async def apply_batch(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
@@ -156,7 +184,8 @@ async def reset(session: AsyncSession) -> None:
 
 # The reads of every request, built once with bound parameters (building costs more than
 # running them).
-_LOCKED_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id")).with_for_update()
+_STATE_ROW = select(resumes.c.id, resumes.c.owner_id, resumes.c.version, resumes.c.created_at,
+                    resumes.c.deleted_at).where(resumes.c.id == bindparam("resume_id"))
 _OWNED_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id"),
                                    resumes.c.owner_id == bindparam("owner_id"),
                                    resumes.c.deleted_at.is_(None))
@@ -165,10 +194,10 @@ _OWNED_ROWS = (select(resumes).where(resumes.c.owner_id == bindparam("owner_id")
                .order_by(resumes.c.updated_at.desc()))
 
 
-async def locked_row(session: AsyncSession, resume_id: str) -> Any:
-    """The row of any resume (deleted or another user's too), locked until the transaction
-    ends; None for an id never used."""
-    return (await session.execute(_LOCKED_ROW, {"resume_id": resume_id})).first()
+async def state_row(connection: AsyncConnection, resume_id: str) -> Any:
+    """What a command decides on, of any resume (deleted or another user's too): id, owner,
+    version, created_at, deleted_at; None for an id never used."""
+    return (await connection.execute(_STATE_ROW, {"resume_id": resume_id})).first()
 
 
 async def owned_row(session: AsyncSession, owner_id: str, resume_id: str) -> Any:

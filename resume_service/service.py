@@ -1,28 +1,32 @@
-"""Use cases of resume_service. Each command is one unit of work: load the state, decide,
-append the events (with their outbox rows) and update the read model in one transaction;
-then drop the owner's read cache. Reads of the current resume go through the cache; history
-and old versions are read from an `OwnedRead` (`owned`: the owner checked, then the stream
-read in the same session)."""
+"""Use cases of resume_service. Each command is one unit of work in two round trips: read the
+state (the read-model row, which moves in step with the log), decide, then one statement
+appends the events, queues them in the outbox and updates the read model
+(EventStore.inline_projection); then drop the owner's read cache. Concurrency is optimistic:
+an append that lost a race to another writer of the same resume is refused by the stream's
+unique version key, and the command is decided again, serialized behind the schema's append
+lock (and so are the next commands on that resume for a moment, so the writers of one busy
+resume queue up instead of racing again). Reads of the current resume go through the cache;
+history and old versions are read from an `OwnedRead` (`owned`: the owner checked, then the
+stream read in the same session)."""
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import RESUME_EVENTS, ResumeDeleted, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
     Command,
-    CreateResume,
     RestoreResume,
     ResumeNotFound,
     ResumeState,
-    StaleVersion,
     VersionNotFound,
     decide,
     describe_change,
@@ -31,11 +35,13 @@ from resume_service.domain import (
 )
 from resume_service.views import HistoryEntry, ResumeAtVersion, dumps, row_to_json
 from runtime.cache import CachedRead, ReadCache
+from runtime.db import autocommit
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
 
 log = logging.getLogger(__name__)
 
 ALL_KEY = "all"  # read-cache keys, per user: the list, and each resume
+CONTENDED_SECONDS = 1.0  # how long a resume that lost a race is written serialized
 
 
 def resume_key(resume_id: str) -> str:
@@ -48,7 +54,7 @@ def to_domain_event(envelope: EventEnvelope) -> ResumeEvent:
 
 def state_from_row(resume_id: str, row: Any) -> ResumeState:
     """The current state from the read model, which moves in step with the log (same
-    transactions). `decide` never reads the document, so it is left out."""
+    statements). `decide` never reads the document, so it is left out."""
     if row is None:
         return ResumeState(resume_id)
     return ResumeState(resume_id, version=row.version, owner_id=row.owner_id,
@@ -75,35 +81,58 @@ class OwnedRead:
 
 
 class ResumeService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 reads: async_sessionmaker[AsyncSession], store: EventStore,
-                 cache: ReadCache | None) -> None:
-        self.sessions, self.reads, self.store, self.cache = sessions, reads, store, cache
+    def __init__(self, engine: AsyncEngine, reads: async_sessionmaker[AsyncSession],
+                 store: EventStore, cache: ReadCache | None) -> None:
+        self.engine, self.reads, self.store, self.cache = engine, reads, store, cache
+        self.autocommit = autocommit(engine)
+        self._contended: dict[str, float] = {}  # resume id -> when it last lost a race
 
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         """Run a command; return the resume as JSON and whether anything was recorded.
 
-        The read-model row is locked while deciding, so writers of one resume queue up and
-        each decides on the current state; a stale expected version is refused by `decide`
-        (StaleVersion -> 409). Only two creates racing for a new client id can still meet
-        at the append; the loser runs again and sees the winner's resume."""
-        try:
-            return await self._execute_once(resume_id, command)
-        except VersionConflict as conflict:
-            if not isinstance(command, CreateResume):
-                raise StaleVersion(conflict.actual) from conflict
-            return await self._execute_once(resume_id, command)
+        A command that lost a race is decided once more, holding the schema's append lock
+        (so the state it reads stays current until it appends): a stale expected version is
+        then refused by `decide` (StaleVersion -> 409); an update without one, a restore or
+        a delete goes on top of the winner's; a create with a client id sees the winner's
+        resume. Every writer takes the append lock before any read-model row (the append
+        statement updates the row after taking it), so the two paths cannot deadlock."""
+        if not self._is_contended(resume_id):
+            try:
+                return await self._execute_once(resume_id, command, serialized=False)
+            except VersionConflict:
+                self._mark_contended(resume_id)
+        return await self._execute_once(resume_id, command, serialized=True)
 
-    async def _execute_once(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
-        async with self.sessions.begin() as session:
-            row = await projections.locked_row(session, resume_id)
+    def _is_contended(self, resume_id: str) -> bool:
+        since = self._contended.get(resume_id)
+        return since is not None and time.monotonic() - since < CONTENDED_SECONDS
+
+    def _mark_contended(self, resume_id: str) -> None:
+        now = time.monotonic()
+        if len(self._contended) > 1000:  # forget the resumes that went quiet
+            self._contended = {k: t for k, t in self._contended.items()
+                               if now - t < CONTENDED_SECONDS}
+        self._contended[resume_id] = now
+
+    async def _execute_once(self, resume_id: str, command: Command,
+                            serialized: bool) -> tuple[bytes, bool]:
+        """Read, decide, append: in autocommit (two statements), or `serialized`: in a
+        transaction that holds the append lock from before the read."""
+        async with (self.engine.begin() if serialized else self.autocommit.connect()) as connection:
+            if serialized:
+                await self.store.lock_appends(connection)
+            row = await projections.state_row(connection, resume_id)
             state = state_from_row(resume_id, row)
             events = decide(state, command)
-            stored = await self._record(session, state, events, command.owner_id)
+            stored = await self._record(connection, state, events, command.owner_id)
         if stored:
             await self._drop_cache(command.owner_id)
             return dumps(view_after(row, stored[-1])), True
-        return (dumps(row_to_json(row)) if state.visible_to(command.owner_id) else b"null"), False
+        if not state.visible_to(command.owner_id):
+            return b"null", False
+        async with self.reads() as session:
+            return dumps(row_to_json(await _owned_row(session, command.owner_id,
+                                                      resume_id))), False
 
     async def restore(self, owned: OwnedRead, version: int) -> bytes:
         """Make `version` current again (the owner is checked again by `decide`, under the
@@ -115,17 +144,15 @@ class ResumeService:
         body, _ = await self.execute(owned.row.id, command)
         return body
 
-    async def _record(self, session: AsyncSession, state: ResumeState,
+    async def _record(self, connection: AsyncConnection, state: ResumeState,
                       events: list[ResumeEvent], owner_id: str) -> list[EventEnvelope]:
+        """Append (the read model moves in the same statement: projections.INLINE_PROJECTION)."""
         if not events:
             return []
         new = [NewEvent(e.event_type, e.model_dump(mode="json"), e.schema_version)
                for e in events]
-        stored = await self.store.append(session, state.resume_id, state.version, new,
-                                         user_id=owner_id, known_version=True)
-        for envelope in stored:
-            await projections.apply_event(session, envelope)
-        return stored
+        return await self.store.append(connection, state.resume_id, state.version, new,
+                                       user_id=owner_id, known_version=True)
 
     async def _drop_cache(self, owner_id: str) -> None:
         if self.cache is None:

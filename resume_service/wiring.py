@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
 from contracts.topology import RESUME_PRODUCER
+from resume_service import projections
 from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
@@ -21,7 +22,7 @@ from resume_service.worker import signed_out_consumer
 from runtime.bounds import VersionInPath
 from runtime.bus import Consumer
 from runtime.cache import ReadCache
-from runtime.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from runtime.db import make_engine, make_read_sessionmaker
 from runtime.eventstore import EventStore
 from runtime.identity import CurrentUser
 from runtime.metrics import service_metrics
@@ -45,9 +46,9 @@ def build(settings: ResumeSettings) -> Components:
     redis = make_redis(settings.redis_url)
     cache = (ReadCache(redis, "rc:resume", settings.cache_ttl_seconds)
              if settings.read_cache else None)
-    store = EventStore(event_tables, RESUME_PRODUCER, service_metrics("resume_service"))
-    service = ResumeService(make_sessionmaker(engine), make_read_sessionmaker(engine), store,
-                            cache)
+    store = EventStore(event_tables, RESUME_PRODUCER, service_metrics("resume_service"),
+                       inline_projection=projections.INLINE_PROJECTION)
+    service = ResumeService(engine, make_read_sessionmaker(engine), store, cache)
     # without a read cache there is nothing to drop on sign-out
     consumers = [signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else []
     return Components(engine, redis, service, consumers)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import TextClause
 
 from contracts.envelope import EventEnvelope
@@ -126,15 +126,24 @@ def row_to_envelope(row: Any) -> EventEnvelope:
 @dataclass
 class EventStore:
     """The store of one schema. `metrics`, the owning service's, counts appended events
-    (`rb_events_appended_total` by event type); without it nothing is counted."""
+    (`rb_events_appended_total` by event type); without it nothing is counted.
+
+    `inline_projection`: SQL of more common table expressions (`name AS (...)`, comma
+    separated) that the append statement runs after it has inserted the events; they read the
+    `appended` rows (global_position, event_id, stream_version, event_type, payload,
+    recorded_at) and the `:stream_id` parameter. A read model written that way moves with the
+    log in the same statement: one round trip for the whole write."""
 
     tables: EventTables
     producer: str
     metrics: ServiceMetrics | None = None
+    inline_projection: str | None = None
     _counters: dict[str, Any] = field(init=False, default_factory=dict)  # by event type
     _lock_key: int = field(init=False)
     _append_sql: TextClause = field(init=False)
     _version_sql: Select[Any] = field(init=False)
+    _lock_sql: TextClause = field(
+        init=False, default=text("SELECT pg_advisory_xact_lock(:lock_key)"))
 
     def __post_init__(self) -> None:
         self._lock_key = schema_lock_key(self.tables.schema, "append")
@@ -144,7 +153,7 @@ class EventStore:
             ev.c.stream_id == bindparam("stream_id"))
 
     async def append(
-        self, session: AsyncSession, stream_id: str, expected_version: int,
+        self, session: AsyncSession | AsyncConnection, stream_id: str, expected_version: int,
         events: Sequence[NewEvent], *, user_id: str | None,
         causation_id: str | None = None, correlation_id: str | None = None,
         known_version: bool = False,
@@ -202,6 +211,12 @@ class EventStore:
             self._count(events, self.metrics)
         return stored  # the outbox's statement trigger sends NOTIFY to wake the relay
 
+    async def lock_appends(self, session: AsyncSession | AsyncConnection) -> None:
+        """Hold this schema's append lock until the transaction ends: no other append can
+        commit meanwhile, so what the transaction reads now stays current until it appends
+        (the append statement takes the same lock again, which it already holds)."""
+        await session.execute(self._lock_sql, {"lock_key": self._lock_key})
+
     def _count(self, events: Sequence[NewEvent], metrics: ServiceMetrics) -> None:
         # counted in a transaction not yet committed (a rollback after this is rare); the
         # labelled counters are looked up once per event type: labels() is slow
@@ -219,6 +234,7 @@ class EventStore:
         order (`ORDER BY n`); no row reaches the numbering before the join with `locked` has
         produced its one row, so the lock is held before the first position is drawn."""
         schema = self.tables.schema
+        projection = f", {self.inline_projection}" if self.inline_projection else ""
         return text(f"""
             WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(:lock_key)),
             appended AS (
@@ -233,14 +249,15 @@ class EventStore:
                                           payload, n)
                      CROSS JOIN locked
                 ORDER BY n
-                RETURNING global_position, event_id, recorded_at, event_type
+                RETURNING global_position, event_id, recorded_at, event_type, stream_version,
+                          payload
             ), queued AS (
                 INSERT INTO "{schema}".outbox (global_position, routing_key)
                 SELECT global_position, :producer || '.' || event_type FROM appended
-            )
+            ){projection}
             SELECT global_position, event_id, recorded_at FROM appended""")
 
-    async def stream_version(self, session: AsyncSession, stream_id: str) -> int:
+    async def stream_version(self, session: AsyncSession | AsyncConnection, stream_id: str) -> int:
         return int((await session.execute(self._version_sql, {"stream_id": stream_id})
                     ).scalar_one())
 

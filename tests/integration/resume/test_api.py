@@ -69,6 +69,27 @@ async def test_exactly_one_of_two_racing_updates_wins(resume_api, as_user, user_
     assert current["title"] == winner["title"] and current["version"] == 2
 
 
+async def test_racing_updates_without_a_version_all_land_one_after_another(
+        resume_api, as_user, user_id):
+    """Writers that lost the optimistic race are decided again behind the append lock: each
+    lands as a version of its own, and the read model ends at the newest."""
+    headers = as_user(user_id)
+    rid = (await create(resume_api, headers))["id"]
+    others = [(await create(resume_api, headers))["id"] for _ in range(2)]
+    results = await asyncio.gather(*(
+        resume_api.put(f"/resume/update/{target}", headers=headers,
+                       json={**DOC, "title": f"writer {n}"})
+        for n, target in enumerate([rid] * 8 + others * 2)))
+    assert [r.status_code for r in results] == [200] * 12, [r.text for r in results]
+    on_rid = [r.json() for r in results[:8]]
+    assert sorted(r["version"] for r in on_rid) == list(range(2, 10))
+    newest = max(on_rid, key=lambda r: r["version"])
+    current = (await resume_api.get(f"/resume/{rid}", headers=headers)).json()
+    assert (current["version"], current["title"]) == (9, newest["title"])
+    history = (await resume_api.get(f"/resume/{rid}/history", headers=headers)).json()
+    assert [h["version"] for h in history] == list(range(1, 10))
+
+
 async def test_if_match_header_carries_the_expected_version(resume_api, as_user, user_id):
     headers = as_user(user_id)
     rid = (await create(resume_api, headers))["id"]
