@@ -80,7 +80,8 @@ def _json_text(value: object) -> str:
 @asynccontextmanager
 async def database(url: str | None = None) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(url or settings().database_url, pool_size=2, max_overflow=4,
-                                 json_serializer=_json_text, json_deserializer=orjson.loads)
+                                 json_serializer=_json_text, json_deserializer=orjson.loads,
+                                 hide_parameters=True)  # as runtime.db: errors carry no data
     try:
         yield engine
     finally:
