@@ -1,11 +1,9 @@
-"""Use cases of resume_service. Each command is one unit of work in two round trips: read the
-state (the read-model row, which moves in step with the log), decide, then one statement
-appends the events, queues them in the outbox and updates the read model
-(EventStore.inline_projection); then drop the owner's read cache. Concurrency is optimistic:
-an append that lost a race to another writer of the same resume is refused by the stream's
-unique version key, and the command is decided again, serialized behind the schema's append
-lock (and so are the next commands on that resume for a moment, so the writers of one busy
-resume queue up instead of racing again). Reads of the current resume go through the cache;
+"""Use cases of resume_service. Each command is one unit of work: decide on the resume's state
+(the read-model row, which moves in step with the log, or what this process last left it
+in), then one statement appends the events, queues them in the outbox and updates the read
+model (EventStore.inline_projection); then drop the owner's read cache. Concurrency is
+optimistic: an append that lost a race is refused by the stream's unique version key, and
+the command is decided again (`ResumeService.execute` says how). Reads of the current resume go through the cache;
 history and old versions are read from an `OwnedRead` (`owned`: the owner checked, then the
 stream read in the same session)."""
 
@@ -14,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -24,6 +23,7 @@ from contracts.resume_events import RESUME_EVENTS, ResumeDeleted, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
     Command,
+    DomainError,
     RestoreResume,
     ResumeNotFound,
     ResumeState,
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ALL_KEY = "all"  # read-cache keys, per user: the list, and each resume
 CONTENDED_SECONDS = 1.0  # how long a resume that lost a race is written serialized
+KNOWN_STATES = 10_000  # resumes whose last written state a process remembers
 
 
 def resume_key(resume_id: str) -> str:
@@ -80,52 +81,111 @@ class OwnedRead:
     session: AsyncSession
 
 
+@dataclass(frozen=True)
+class KnownState:
+    """The read-model columns a command decides on, as this process last left a resume."""
+
+    id: str
+    owner_id: str
+    version: int
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+class RecentWrites:
+    """Per process and bounded: the state this process's last write left each resume in, and
+    the resumes that lost a race a moment ago.
+
+    A known state may be stale (another process wrote since). That is harmless: a command
+    decided on it appends at a version already taken, the stream's unique key refuses it,
+    and the command is decided again on a fresh read."""
+
+    def __init__(self, size: int = KNOWN_STATES) -> None:
+        self.size = size
+        self._known: dict[str, KnownState] = {}
+        self._contended: dict[str, float] = {}  # resume id -> when it last lost a race
+
+    def known(self, resume_id: str) -> KnownState | None:
+        return self._known.get(resume_id)
+
+    def remember(self, state: KnownState) -> None:
+        self._known.pop(state.id, None)
+        if len(self._known) >= self.size:  # the least recently written goes
+            del self._known[next(iter(self._known))]
+        self._known[state.id] = state
+
+    def forget(self, resume_id: str) -> None:
+        self._known.pop(resume_id, None)
+
+    def contended(self, resume_id: str) -> bool:
+        since = self._contended.get(resume_id)
+        return since is not None and time.monotonic() - since < CONTENDED_SECONDS
+
+    def mark_contended(self, resume_id: str) -> None:
+        now = time.monotonic()
+        if len(self._contended) >= self.size:  # forget the resumes that went quiet
+            self._contended = {k: t for k, t in self._contended.items()
+                               if now - t < CONTENDED_SECONDS}
+        self._contended[resume_id] = now
+
+
+def state_after(row: Any, owner_id: str, last: EventEnvelope) -> KnownState:
+    deleted = last.event_type == ResumeDeleted.event_type
+    return KnownState(last.stream_id, row.owner_id if row is not None else owner_id,
+                      last.stream_version,
+                      row.created_at if row is not None else last.occurred_at,
+                      last.occurred_at if deleted else None)
+
+
 class ResumeService:
     def __init__(self, engine: AsyncEngine, reads: async_sessionmaker[AsyncSession],
                  store: EventStore, cache: ReadCache | None) -> None:
         self.engine, self.reads, self.store, self.cache = engine, reads, store, cache
         self.autocommit = autocommit(engine)
-        self._contended: dict[str, float] = {}  # resume id -> when it last lost a race
+        self.recent = RecentWrites()
 
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         """Run a command; return the resume as JSON and whether anything was recorded.
 
-        A command that lost a race is decided once more, holding the schema's append lock
-        (so the state it reads stays current until it appends): a stale expected version is
-        then refused by `decide` (StaleVersion -> 409); an update without one, a restore or
-        a delete goes on top of the winner's; a create with a client id sees the winner's
-        resume. Every writer takes the append lock before any read-model row (the append
-        statement updates the row after taking it), so the two paths cannot deadlock."""
-        if not self._is_contended(resume_id):
+        Tried in this order, each step only when the one before lost a race (or, on a known
+        state, failed: it may have been stale):
+        1. decided on the state this process last left the resume in: one statement;
+        2. decided on a fresh read: two;
+        3. in a transaction holding the schema's append lock from before the read, so the
+           state stays current until the append: a stale expected version is then refused by
+           `decide` (StaleVersion -> 409); an update without one, a restore or a delete goes
+           on top of the winner's; a create with a client id sees the winner's resume. A
+           resume that lost a race is written this way for a moment (its writers queue up
+           instead of racing again). Every writer takes the append lock before any
+           read-model row (the append statement updates the row after taking it), so the
+           paths cannot deadlock."""
+        if not self.recent.contended(resume_id):
+            known = self.recent.known(resume_id)
+            if known is not None:
+                try:
+                    return await self._execute_once(resume_id, command, known=known)
+                except (VersionConflict, DomainError):
+                    self.recent.forget(resume_id)
             try:
-                return await self._execute_once(resume_id, command, serialized=False)
+                return await self._execute_once(resume_id, command)
             except VersionConflict:
-                self._mark_contended(resume_id)
+                self.recent.mark_contended(resume_id)
         return await self._execute_once(resume_id, command, serialized=True)
 
-    def _is_contended(self, resume_id: str) -> bool:
-        since = self._contended.get(resume_id)
-        return since is not None and time.monotonic() - since < CONTENDED_SECONDS
-
-    def _mark_contended(self, resume_id: str) -> None:
-        now = time.monotonic()
-        if len(self._contended) > 1000:  # forget the resumes that went quiet
-            self._contended = {k: t for k, t in self._contended.items()
-                               if now - t < CONTENDED_SECONDS}
-        self._contended[resume_id] = now
-
-    async def _execute_once(self, resume_id: str, command: Command,
-                            serialized: bool) -> tuple[bytes, bool]:
-        """Read, decide, append: in autocommit (two statements), or `serialized`: in a
-        transaction that holds the append lock from before the read."""
+    async def _execute_once(self, resume_id: str, command: Command, *,
+                            known: KnownState | None = None,
+                            serialized: bool = False) -> tuple[bytes, bool]:
+        """Decide on the `known` state or on a read, and append: in autocommit, or
+        `serialized`: in a transaction that holds the append lock from before the read."""
         async with (self.engine.begin() if serialized else self.autocommit.connect()) as connection:
             if serialized:
                 await self.store.lock_appends(connection)
-            row = await projections.state_row(connection, resume_id)
+            row = known or await projections.state_row(connection, resume_id)
             state = state_from_row(resume_id, row)
             events = decide(state, command)
             stored = await self._record(connection, state, events, command.owner_id)
         if stored:
+            self.recent.remember(state_after(row, command.owner_id, stored[-1]))
             await self._drop_cache(command.owner_id)
             return dumps(view_after(row, stored[-1])), True
         if not state.visible_to(command.owner_id):

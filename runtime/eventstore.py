@@ -11,7 +11,6 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import (
     BigInteger,
@@ -174,38 +173,28 @@ class EventStore:
             "correlation_id": correlation_id or current_request_id(),
             "causation_id": causation_id or current_causation_id(),
         }
-        rows = [
-            {
-                "event_id": uuid4(), "stream_version": expected_version + i,
-                "event_type": e.event_type, "schema_version": e.schema_version,
-                "payload": e.payload,
-            }
-            for i, e in enumerate(events, start=1)
-        ]
         try:
             result = await session.execute(self._append_sql, {
                 "lock_key": self._lock_key, "stream_id": stream_id,
                 "metadata": json_text(metadata), "producer": self.producer,
-                "event_ids": [r["event_id"] for r in rows],
-                "versions": [r["stream_version"] for r in rows],
-                "event_types": [r["event_type"] for r in rows],
-                "schema_versions": [r["schema_version"] for r in rows],
-                "payloads": [json_text(r["payload"]) for r in rows]})
+                "versions": [expected_version + i for i in range(1, len(events) + 1)],
+                "event_types": [e.event_type for e in events],
+                "schema_versions": [e.schema_version for e in events],
+                "payloads": [json_text(e.payload) for e in events]})
         except IntegrityError as error:
             if "stream_version" not in str(error.orig):
                 raise
             raise VersionConflict(stream_id, expected_version, expected_version + 1) from error
-        recorded = {r.event_id: r for r in result.all()}
+        # built without validating again: every field comes from this call or the database
         stored = [
-            EventEnvelope(
-                event_id=row["event_id"], event_type=row["event_type"],
-                schema_version=row["schema_version"], stream_id=stream_id,
-                stream_version=row["stream_version"],
-                global_position=recorded[row["event_id"]].global_position,
-                occurred_at=recorded[row["event_id"]].recorded_at, user_id=user_id,
+            EventEnvelope.model_construct(
+                event_id=row.event_id, event_type=event.event_type,
+                schema_version=event.schema_version, stream_id=stream_id,
+                stream_version=expected_version + n, global_position=row.global_position,
+                occurred_at=row.recorded_at, user_id=user_id,
                 correlation_id=metadata["correlation_id"],
-                causation_id=metadata["causation_id"], payload=row["payload"])
-            for row in rows
+                causation_id=metadata["causation_id"], payload=event.payload, replay=False)
+            for n, (event, row) in enumerate(zip(events, result.all(), strict=True), start=1)
         ]
         if self.metrics is not None:
             self._count(events, self.metrics)
@@ -240,12 +229,11 @@ class EventStore:
             appended AS (
                 INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,
                                                schema_version, payload, metadata)
-                SELECT event_id, :stream_id, stream_version, event_type, schema_version,
-                       payload::jsonb, CAST(:metadata AS jsonb)
-                FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]),
-                            CAST(:event_types AS text[]), CAST(:schema_versions AS int[]),
-                            CAST(:payloads AS text[]))
-                     WITH ORDINALITY AS e(event_id, stream_version, event_type, schema_version,
+                SELECT gen_random_uuid(), :stream_id, stream_version, event_type,
+                       schema_version, payload::jsonb, CAST(:metadata AS jsonb)
+                FROM unnest(CAST(:versions AS int[]), CAST(:event_types AS text[]),
+                            CAST(:schema_versions AS int[]), CAST(:payloads AS text[]))
+                     WITH ORDINALITY AS e(stream_version, event_type, schema_version,
                                           payload, n)
                      CROSS JOIN locked
                 ORDER BY n
@@ -255,7 +243,8 @@ class EventStore:
                 INSERT INTO "{schema}".outbox (global_position, routing_key)
                 SELECT global_position, :producer || '.' || event_type FROM appended
             ){projection}
-            SELECT global_position, event_id, recorded_at FROM appended""")
+            SELECT global_position, event_id, recorded_at FROM appended
+            ORDER BY stream_version""")
 
     async def stream_version(self, session: AsyncSession | AsyncConnection, stream_id: str) -> int:
         return int((await session.execute(self._version_sql, {"stream_id": stream_id})
