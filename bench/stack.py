@@ -111,6 +111,15 @@ class Stack:
     tree: Path
     env: dict[str, str]
     honcho_pid: int = 0
+    log: Path | None = None
+
+    def log_problems(self, lines: int = 30) -> str:
+        """The stack's warning and error lines, the last `lines` of them."""
+        if self.log is None or not self.log.exists():
+            return ""
+        text = self.log.read_text(errors="replace").splitlines()
+        return "\n".join([line for line in text if '"level":"ERROR"' in line
+                           or '"level":"WARNING"' in line or "Traceback" in line][-lines:])
 
     @property
     def gateway(self) -> str:
@@ -234,7 +243,7 @@ def procfile_stack(name: str, tree: Path, workdir: Path, redis_db: int,
         process = subprocess.Popen([honcho, "start", "-f", "Procfile", "-e", str(env_file),
                                     "--no-colour"], cwd=tree, env=run, stdout=sink,
                                    stderr=subprocess.STDOUT, start_new_session=True)
-    stack = Stack(name, tree, env, process.pid)
+    stack = Stack(name, tree, env, process.pid, log)
     try:
         _wait_up(stack, process, log)
         yield stack

@@ -218,7 +218,7 @@ async def wait_caught_up(stack: Stack, expected: dict[str, int]) -> None:
     while any((gaps := await replica_gaps(stack, expected)).values()):
         if time.monotonic() > deadline:
             raise RuntimeError(f"{stack.name}: replicas lack versions after "
-                               f"{CATCH_UP_TIMEOUT:.0f} s: {gaps}")
+                               f"{CATCH_UP_TIMEOUT:.0f} s: {gaps}\n{stack.log_problems()}")
         await asyncio.sleep(0.05)
 
 
