@@ -3,9 +3,10 @@ the Procfile running (relays, both replicas' consumers, the workers), as `make u
 
 Run with the local services up: ``.venv/bin/python bench/write_path.py [REV]``. Each writer
 signs in through the gateway (the development sign-in), creates its own resume (a realistic
-five-section document, ~4 KB) and saves it again and again for a fixed time, sending the
-version it read and changing one bullet each time (wrk with a Lua script: a C client, so the
-load generator takes little of the machine's two cores). 1 writer, then 8.
+five-section document, ~5 KB) and saves it again and again for a fixed time, as an editor
+does: the document it read (ids included) with its title changed, and the version it read
+(wrk with a Lua script: a C client, so the load generator takes little of the machine's two
+cores). 1 writer, then 8.
 
 For each run it prints updates/s, p50 and p99, and the CPU each process spent per acknowledged
 update (from /proc/<pid>/stat, PostgreSQL, RabbitMQ and Redis included) and their sum. The CPU
@@ -86,6 +87,7 @@ end
 function init(args)
   local mine = writers[writer]
   resume_id, cookie, version = mine[1], mine[2], mine[3]
+  body_head, body_mid, body_tail = mine[4], mine[5], mine[6]
   path = "/api/resume/update/" .. resume_id
 end
 function request()
@@ -102,21 +104,22 @@ end
 """
 
 
+def lua_string(value: str) -> str:
+    return "[==[" + value + "]==]"
+
+
 def lua_script(writers: list["Writer"], origin: str) -> str:
-    """The script, with the writers' resumes, sessions and versions, and the body split
-    around the places where the version and the counter go."""
-    body = json.dumps({"version": 987654321, **document(MARK)}, separators=(",", ":"))
-    body = body.replace(f'"{MARK}"', f'"Autosave {MARK}"')
-    head, rest = body.split("987654321", 1)
-    mid, tail = rest.split(MARK, 1)
-    table = ", ".join(f'{{"{w.resume_id}", "{w.cookie}", {w.version}}}' for w in writers)
-
-    def lua_string(value: str) -> str:
-        return "[==[" + value + "]==]"
-
-    return (f"writers = {{{table}}}\norigin = {lua_string(origin)}\n"
-            f"body_head = {lua_string(head)}\nbody_mid = {lua_string(mid)}\n"
-            f"body_tail = {lua_string(tail)}\n{LUA}")
+    """The script, with each writer's resume, session, version and body (split around the
+    places where the version and the counter go)."""
+    rows = []
+    for w in writers:
+        body = json.dumps({"version": 987654321, **w.document, "title": f"Autosave {MARK}"},
+                          separators=(",", ":"))
+        head, rest = body.split("987654321", 1)
+        mid, tail = rest.split(MARK, 1)
+        rows.append(f'{{"{w.resume_id}", "{w.cookie}", {w.version}, {lua_string(head)}, '
+                    f"{lua_string(mid)}, {lua_string(tail)}}}")
+    return f"writers = {{{', '.join(rows)}}}\norigin = {lua_string(origin)}\n{LUA}"
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Writer:
     resume_id: str
     cookie: str
     version: int
+    document: dict[str, object]  # as the service gave it back: ids of sections and items
 
 
 async def sign_in_and_create(stack: Stack, n: int) -> Writer:
@@ -136,7 +140,9 @@ async def sign_in_and_create(stack: Stack, n: int) -> Writer:
         created = await client.post("/api/resume/create", json=document(f"Writer {n}"))
         created.raise_for_status()
         body = created.json()
-        return Writer(body["id"], cookie, body["version"])
+        read = {k: v for k, v in body.items()
+                if k not in ("id", "version", "created_at", "updated_at")}
+        return Writer(body["id"], cookie, body["version"], read)
 
 
 @dataclass
