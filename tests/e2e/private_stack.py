@@ -18,9 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
+import asyncpg
 import orjson
 from aio_pika.exceptions import ChannelNotFoundEntity
+from redis import Redis
 
+from runtime.db import asyncpg_dsn
 from tests.conftest import REDIS_URL
 from tests.e2e.conftest import (
     Stack,
@@ -28,6 +31,7 @@ from tests.e2e.conftest import (
     gemini_server,
     honcho,
     issuer_in_thread,
+    off_loop,
     rabbitmq_vhost,
     stack_env,
     wait_until_up,
@@ -60,11 +64,31 @@ def private_stack(database_url: str, workdir: Path,
         ports = free_ports()
         env = stack_env(ports, database_url, amqp_url, issuer, gemini, workdir)
         env["REDIS_URL"] = urlsplit(REDIS_URL)._replace(path=f"/{redis_db}").geturl()
+        running.callback(drop_read_cache_generations, database_url, env["REDIS_URL"])
         process = running.enter_context(honcho(env, workdir))
         log = workdir / "stack.log"
         wait_until_up(process, ports, amqp_url, log)
         yield PrivateStack(Stack(ports, database_url, amqp_url, issuer, gemini, log),
                            process, vhost)
+
+
+def drop_read_cache_generations(database_url: str, redis_url: str) -> None:
+    """Once the stack stopped: the read-cache generation counters of its users, which have
+    no expiry (runtime/cache.py; the entries and sessions expire by themselves). Every user
+    of the private database is this stack's. Best effort: a cluster left down is skipped."""
+    async def owners() -> list[str]:
+        conn = await asyncpg.connect(asyncpg_dsn(database_url), timeout=5)
+        try:
+            return [row["owner_id"] for row in
+                    await conn.fetch("SELECT DISTINCT owner_id FROM resume.resumes")]
+        finally:
+            await conn.close()
+
+    with contextlib.suppress(Exception):
+        users = off_loop(owners())
+        with contextlib.closing(Redis.from_url(redis_url)) as redis:
+            if users:  # resume_service's namespace (resume_service/wiring.py)
+                redis.delete(*(f"rc:resume:{user}" for user in users))
 
 
 def queue_depths(vhost: str) -> dict[str, int]:
