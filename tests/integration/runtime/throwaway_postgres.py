@@ -43,9 +43,10 @@ class ThrowawayPostgres:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories="
         self._pg_ctl("start", "-w", "-l", str(self.data_dir / "server.log"), "-o", options)
 
-    def stop(self) -> None:
-        """Like a crash: connections are cut, nothing waits for clients to finish."""
-        self._pg_ctl("stop", "-m", "immediate", "-w")
+    def stop(self, mode: str = "immediate") -> None:
+        """By default like a crash: connections are cut, nothing waits for clients to finish
+        (`mode="fast"`: what an operator's restart does, sessions ended, then a checkpoint)."""
+        self._pg_ctl("stop", "-m", mode, "-w")
 
 
 @contextmanager
