@@ -46,6 +46,10 @@ class Compiler:
         engine = self.engines[rendered.template.engine]
         return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()))
 
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
+
     async def stored(self, prepared: Prepared) -> bool:
         found = await self.artifacts.has(prepared.key)
         count_artifact_lookup(found)

@@ -4,7 +4,7 @@ LaTeX templates (`<name>.tex.jinja`) are rendered to TeX by Jinja2 with LaTeX-sa
 delimiters and one escaping function that every user string passes through. Typst templates
 (`typst/<name>/main.typ` with a `template.toml` manifest, compile_service.manifests) are not
 rendered at all: their source is the resume and the resolved options as JSON, which the
-template reads as data (compile_service.typesetting.typst), so there is nothing to escape.
+template reads as a data file (compile_service.typesetting.typst): nothing to escape.
 
 Delimiters: ``((( expr )))`` for values, ``((* stmt *))`` for blocks, ``((= comment =))``,
 so TeX's braces and percent signs never clash with Jinja. Every ``((( ... )))`` goes through

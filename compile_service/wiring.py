@@ -40,6 +40,10 @@ class Components:
     jobs: Jobs
     service: CompileService
 
+    async def close(self) -> None:
+        self.compiler.close()
+        await self.db.dispose()
+
 
 def template_dirs(settings: CompileSettings) -> list[Path]:
     extra = settings.compile_templates_extra_dir
@@ -58,7 +62,8 @@ def make_typst(settings: CompileSettings, renderer: Renderer) -> Engine:
     templates = {t.name: TypstTemplate(t.root, t.root / t.filename, t.one_page, t.fonts)
                  for t in renderer.templates.values()
                  if t.engine == TYPST_ENGINE and t.root is not None}
-    return Typst(templates, settings.compile_concurrency, settings.compile_timeout_seconds)
+    return Typst(templates, settings.compile_concurrency, settings.compile_timeout_seconds,
+                 settings.compile_work_dir)
 
 
 def build(settings: CompileSettings) -> Components:

@@ -1,6 +1,6 @@
 """What every typesetting engine offers: a name, a fingerprint for content addresses, and
 `compile(source) -> CompiledPdf`, raising CompileFailed (the user's source) or
-EngineUnavailable (the operator's problem, worth a retry). An engine that can tell also
+EngineUnavailable (the operator's problem, worth a retry), and `close`. An engine that can tell also
 reports the page count and, for a template meant for one page, how far it overflowed."""
 
 from dataclasses import dataclass
@@ -43,4 +43,8 @@ class Engine(Protocol):
 
     async def compile(self, source: str) -> CompiledPdf:
         """The PDF of `source`; raises CompileFailed or EngineUnavailable."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the engine keeps between jobs (threads, files)."""
         ...

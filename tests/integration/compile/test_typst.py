@@ -214,17 +214,38 @@ def folder_template(tmp_path: Path, source: str) -> tuple[Typst, str]:
     root = tmp_path / "root"
     (root / "t").mkdir(parents=True)
     (root / "t" / "main.typ").write_text(source)
-    (tmp_path / "secret.txt").write_text("outside the root")
-    return Typst({"t": TypstTemplate(root, root / "t" / "main.typ")}), '{"template":{"name":"t"}}'
+    engine = Typst({"t": TypstTemplate(root, root / "t" / "main.typ")},
+                   work_root=str(tmp_path / "work"))
+    return engine, '{"template":{"name":"t"}}'
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "../../secret.txt", "/../secret.txt"])
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../secret.txt", "/../secret.txt",
+                                  "/../../../../../../../etc/passwd"])
 async def test_typst_reads_no_file_outside_its_root(tmp_path: Path, path: str) -> None:
     engine, source = folder_template(tmp_path, f'#read("{path}")')
+    await engine.warm_up()
+    assert engine.run_dir is not None
+    (engine.run_dir / "secret.txt").write_text("beside the root")  # where ".." would reach
     with pytest.raises(CompileFailed) as failure:
         await engine.compile(source)
     assert "not found" in str(failure.value) or "outside" in str(failure.value)
     assert str(tmp_path) not in str(failure.value)  # no server path in the user's message
+    engine.close()
+    assert not engine.run_dir.exists()
+
+
+async def test_typst_reads_the_copy_of_the_template_folder_made_at_start(
+        tmp_path: Path) -> None:
+    """What it renders is the folder as it was when the engine started (the renderer's
+    content addresses hash the same moment's files)."""
+    engine, source = folder_template(tmp_path, "before")
+    await engine.warm_up()
+    (tmp_path / "root" / "t" / "main.typ").write_text("after")
+    with pytest.raises(EngineUnavailable, match="rb-layout"):  # rendered "before", no marker
+        await engine.compile(source)
+    assert engine.run_dir is not None
+    assert (engine.run_dir / "root-0" / "t" / "main.typ").read_text() == "before"
+    engine.close()
 
 
 async def test_a_template_error_is_a_readable_compile_failure(tmp_path: Path) -> None:
@@ -253,7 +274,8 @@ async def test_a_render_past_the_time_limit_fails_and_one_that_never_started_is_
     """A render cannot be stopped: its job fails at the limit while it finishes in the
     background, holding the only slot, so the job queued behind it never starts."""
     engine, source = folder_template(tmp_path, "#let x = 0\n#for i in range(4000000) { x += 1 }")
-    engine = Typst(engine.templates, concurrency=1, timeout_seconds=0.2)
+    engine = Typst(engine.templates, concurrency=1, timeout_seconds=0.2,
+                   work_root=engine.work_root)
     first = asyncio.ensure_future(engine.compile(source))
     await asyncio.sleep(0)  # the first takes the only slot before the second asks
     second = asyncio.ensure_future(engine.compile(source))
