@@ -10,9 +10,10 @@ process; no process per job.
   Typst reuses the layout of whatever did not change: an edit renders 2-3x faster than with
   the resume in `sys.inputs` itself (bench/typst_render.py).
 - Typst reads files only under its root: the engine's copy of the template folder (the
-  templates and their shared helpers), made at start in a run directory of this process
-  (removed by `close` or at exit, swept after a crash like TeX's), with the slots' data
-  files inside it.
+  templates and their shared helpers), made by `warm_up` or else the first render, in a run
+  directory of this process (removed by `close` or at exit, swept after a crash like TeX's),
+  with the slots' data files inside it. The renderer hashes the folder when it starts: call
+  `warm_up` at start so that both see the same files.
   An absolute path in a template resolves inside the root and `..` cannot leave it;
   tests/unit/compile/test_typst_templates.py checks that the folder holds no symbolic link
   and that no template imports a package (Typst would download it). Fonts are the system's

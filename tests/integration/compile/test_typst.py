@@ -234,10 +234,10 @@ async def test_typst_reads_no_file_outside_its_root(tmp_path: Path, path: str) -
     assert not engine.run_dir.exists()
 
 
-async def test_typst_reads_the_copy_of_the_template_folder_made_at_start(
+async def test_typst_reads_the_copy_of_the_template_folder_made_when_it_warmed_up(
         tmp_path: Path) -> None:
-    """What it renders is the folder as it was when the engine started (the renderer's
-    content addresses hash the same moment's files)."""
+    """What it renders is the folder as it was when the engine warmed up (the renderer's
+    content addresses hash the files as they were when it started)."""
     engine, source = folder_template(tmp_path, "before")
     await engine.warm_up()
     (tmp_path / "root" / "t" / "main.typ").write_text("after")
