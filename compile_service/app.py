@@ -41,6 +41,6 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
                                     components.jobs, waits=True, works=works):
                 yield
         finally:
-            await components.db.dispose()
+            await components.close()
 
     return service_app("compile_service", settings, lifespan, router, install_domain_error_handlers)

@@ -2,6 +2,7 @@
 reuse a stored PDF or run the engine and store its output. Shared by the API (which finishes
 a job at once when its PDF is already stored) and the workers."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from compile_service.artifacts import ArtifactStore
@@ -35,12 +36,19 @@ class Compiler:
             return asked
         return document.template if self.renderer.has(document.template) else DEFAULT_TEMPLATE
 
-    def prepare(self, template: str, document: ResumeDocument) -> Prepared:
+    def prepare(self, template: str, document: ResumeDocument,
+                options: Mapping[str, object] | None = None) -> Prepared:
+        """The source and its content address; UnknownTemplate, or InvalidOptions when
+        `options` are not the template's."""
         if not self.renderer.has(template):
             raise UnknownTemplate(template)
-        rendered = self.renderer.render(template, document)
+        rendered = self.renderer.render(template, document, options)
         engine = self.engines[rendered.template.engine]
         return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()))
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
 
     async def stored(self, prepared: Prepared) -> bool:
         found = await self.artifacts.has(prepared.key)

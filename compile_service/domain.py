@@ -19,6 +19,14 @@ class UnknownTemplate(Exception):
     """No template of that name."""
 
 
+class InvalidOptions(ValueError):
+    """Template options that are not declared or out of their bounds; `problems` names each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def same_source(request: CompileRequested) -> str:
     return f"{request.resume_id}:{request.resume_version}:{request.template}"
 

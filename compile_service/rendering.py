@@ -1,5 +1,10 @@
-"""Resume documents to TeX source: Jinja2 with LaTeX-safe delimiters and one escaping
-function that every user string passes through.
+"""Resume documents to the source an engine compiles.
+
+LaTeX templates (`<name>.tex.jinja`) are rendered to TeX by Jinja2 with LaTeX-safe
+delimiters and one escaping function that every user string passes through. Typst templates
+(`typst/<name>/main.typ` with a `template.toml` manifest, compile_service.manifests) are not
+rendered at all: their source is the resume and the resolved options as JSON, which the
+template reads as a data file (compile_service.typesetting.typst): nothing to escape.
 
 Delimiters: ``((( expr )))`` for values, ``((* stmt *))`` for blocks, ``((= comment =))``,
 so TeX's braces and percent signs never clash with Jinja. Every ``((( ... )))`` goes through
@@ -10,17 +15,23 @@ makes those): a template cannot forget to escape, and user text never becomes Te
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from compile_service.manifests import Option, OptionValue, read_manifest, resolve_options
 from contracts.resume import ResumeDocument
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
-TEMPLATE_SUFFIXES = {".tex.jinja": "pdflatex"}  # a Typst engine would add ".typ.jinja"
+TEMPLATE_SUFFIXES = {".tex.jinja": "pdflatex"}
+TYPST_FOLDER = "typst"  # <template dir>/typst/<name>/{main.typ,template.toml}, helpers beside
+TYPST_ENGINE, TYPST_MANIFEST, TYPST_MAIN = "typst", "template.toml", "main.typ"
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
 MISSING_GLYPH = "?"
 
 
@@ -118,7 +129,12 @@ class Template:
     name: str
     engine: str
     description: str
-    filename: str
+    filename: str  # Jinja: the file's name in its directory; Typst: main.typ's path in `root`
+    one_page: bool = False
+    options: Mapping[str, Option] = field(default_factory=dict)
+    fonts: tuple[str, ...] = ()  # font families it needs, when the engine checks them
+    root: Path | None = None  # Typst: the only folder the engine may read
+    digest: str = ""  # Typst: of every file under `root`, so a template change is a new PDF
 
 
 _DESCRIPTION = re.compile(r"\(\(=\s*(.*?)\s*=\)\)", re.S)
@@ -135,7 +151,44 @@ def discover_templates(directories: list[Path]) -> dict[str, Template]:
                     head = _DESCRIPTION.search(path.read_text(encoding="utf-8")[:2000])
                     found[name] = Template(name, engine, head.group(1) if head else name,
                                            path.name)
+        found |= discover_typst_templates(directory / TYPST_FOLDER)
     return found
+
+
+def discover_typst_templates(root: Path) -> dict[str, Template]:
+    """Every `<root>/<name>/template.toml` with a `main.typ` beside it."""
+    if not root.is_dir():
+        return {}
+    root = root.resolve()
+    digest = folder_digest(root)
+    found = {}
+    for manifest_path in sorted(root.glob(f"*/{TYPST_MANIFEST}")):
+        folder = manifest_path.parent
+        if not _TEMPLATE_NAME.match(folder.name) or not (folder / TYPST_MAIN).is_file():
+            continue
+        manifest = read_manifest(manifest_path)
+        found[folder.name] = Template(
+            folder.name, manifest.engine, manifest.description,
+            f"{folder.name}/{TYPST_MAIN}", manifest.one_page, manifest.options, manifest.fonts,
+            root, digest)
+    return found
+
+
+def folder_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def typst_source(template: Template, document: ResumeDocument,
+                 options: Mapping[str, OptionValue]) -> str:
+    """The JSON a Typst template reads: which template (and which version of its files), the
+    resolved options and the resume, in a stable order (the content address hashes it)."""
+    return orjson.dumps({
+        "template": {"name": template.name, "digest": template.digest},
+        "options": dict(options), "resume": document.model_dump(mode="json"),
+    }).decode()
 
 
 @dataclass(frozen=True)
@@ -168,8 +221,14 @@ class Renderer:
     def has(self, name: str) -> bool:
         return name in self.templates
 
-    def render(self, template_name: str, document: ResumeDocument) -> RenderedSource:
+    def render(self, template_name: str, document: ResumeDocument,
+               options: Mapping[str, object] | None = None) -> RenderedSource:
+        """The source of `document` in the template, with `options` (InvalidOptions when
+        they are not the template's or out of bounds; LaTeX templates declare none)."""
         template = self.templates[template_name]
+        resolved = resolve_options(template.options, options)
+        if template.engine == TYPST_ENGINE:
+            return RenderedSource(template, typst_source(template, document, resolved))
         source = self.env.get_template(template.filename).render(
             resume=document, contact=document.contact, sections=document.sections)
         return RenderedSource(template, source)

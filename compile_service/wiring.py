@@ -15,13 +15,14 @@ from compile_service.compiler import Compiler
 from compile_service.domain import COMPILE_JOB
 from compile_service.metrics import SERVICE
 from compile_service.projections import job_records
-from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
+from compile_service.rendering import BUILTIN_TEMPLATES, TYPST_ENGINE, Renderer
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import SCHEMA, event_tables
 from compile_service.typesetting.engine import Engine
 from compile_service.typesetting.latex import PdfLatex
 from compile_service.typesetting.sandbox import Limits
+from compile_service.typesetting.typst import Typst, TypstTemplate
 from contracts.topology import COMPILE_PRODUCER
 from runtime.db import asyncpg_dsn, make_engine, make_read_sessionmaker, make_sessionmaker
 from runtime.eventstore import EventStore
@@ -39,6 +40,10 @@ class Components:
     jobs: Jobs
     service: CompileService
 
+    async def close(self) -> None:
+        self.compiler.close()
+        await self.db.dispose()
+
 
 def template_dirs(settings: CompileSettings) -> list[Path]:
     extra = settings.compile_templates_extra_dir
@@ -52,12 +57,22 @@ def make_pdflatex(settings: CompileSettings) -> Engine:
     return PdfLatex(settings.pdflatex_path, limits, settings.compile_work_dir)
 
 
+def make_typst(settings: CompileSettings, renderer: Renderer) -> Engine:
+    """Typst with the renderer's Typst templates; its compilers start on the first job."""
+    templates = {t.name: TypstTemplate(t.root, t.root / t.filename, t.one_page, t.fonts)
+                 for t in renderer.templates.values()
+                 if t.engine == TYPST_ENGINE and t.root is not None}
+    return Typst(templates, settings.compile_concurrency, settings.compile_timeout_seconds,
+                 settings.compile_work_dir)
+
+
 def build(settings: CompileSettings) -> Components:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     renderer = Renderer(template_dirs(settings))
-    engine = make_pdflatex(settings)
-    compiler = Compiler(renderer, {engine.name: engine}, DirectoryStore(settings.artifacts_dir))
+    engines = [make_pdflatex(settings), make_typst(settings, renderer)]
+    compiler = Compiler(renderer, {e.name: e for e in engines},
+                        DirectoryStore(settings.artifacts_dir))
     jobs = Jobs(COMPILE_JOB, job_records,
                 EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),

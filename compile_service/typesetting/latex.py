@@ -34,6 +34,9 @@ class PdfLatex:
     def fingerprint(self) -> str:
         return "pdflatex/1"
 
+    def close(self) -> None:
+        """Nothing to let go of: each run cleans up after itself."""
+
     async def compile(self, source: str) -> CompiledPdf:
         binary = shutil.which(self.executable)
         if binary is None:

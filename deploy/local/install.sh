@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project needs on this machine: the Python environment from the lock file,
-# and (as root, when missing) TeX and the PDF tools from Debian's packages.
+# and (as root, when missing) TeX, the fonts of the Typst templates and the PDF tools from
+# Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +24,10 @@ fi
 debian_packages=()
 command -v pdflatex >/dev/null || debian_packages+=(texlive-latex-base texlive-latex-recommended
   texlive-fonts-recommended texlive-latex-extra lmodern)
+# the Typst templates' fonts (Typst finds them through fontconfig's configuration)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || debian_packages+=(fonts-dejavu-core)
+[[ -d /usr/share/texmf/fonts/opentype/public/lm ]] || debian_packages+=(fonts-lmodern)
+[[ -f /etc/fonts/fonts.conf ]] || debian_packages+=(fontconfig-config)
 command -v pdftotext >/dev/null || debian_packages+=(poppler-utils)
 command -v wrk >/dev/null || debian_packages+=(wrk)  # the benchmarks' load generator
 if ((${#debian_packages[@]})); then

@@ -1,0 +1,114 @@
+"""Sample resumes for the template tests: a software engineer's one-page resume and an
+academic CV of about three pages, as `ResumeDocument`s (so they keep to the document's
+limits), and `texts` lists what a reader of the PDF must find in each."""
+
+from contracts.resume import Contact, Item, Link, ResumeDocument, Section
+
+
+def engineer() -> ResumeDocument:
+    return ResumeDocument(
+        title="Maria Schmidt - Backend", template="standard",
+        contact=Contact(name="Maria Schmidt", email="maria.schmidt@example.org",
+                        phone="+49 30 1234 5678", location="Berlin, Germany",
+                        links=[Link(label="GitHub", url="https://github.com/mschmidt"),
+                               Link(label="LinkedIn", url="https://linkedin.com/in/mschmidt")]),
+        sections=[
+            Section(title="Summary", kind="summary", items=[Item(description=(
+                "Backend engineer with eight years of experience building payment and "
+                "logistics systems in Python and Go; enjoys turning slow batch jobs into "
+                "streaming services."))]),
+            Section(title="Experience", kind="experience", items=[
+                Item(title="Senior Backend Engineer", subtitle="Parcelwise GmbH",
+                     location="Berlin", start_date="2021-03", end_date="present", bullets=[
+                         "Led the rewrite of the routing service, cutting p99 latency from "
+                         "900 ms to 120 ms",
+                         "Designed the event-sourced shipment ledger used by 40 teams",
+                         "Mentored five engineers through their first on-call rotations"]),
+                Item(title="Backend Engineer", subtitle="Paynetics AG", location="Munich",
+                     start_date="2018-01", end_date="2021-02", bullets=[
+                         "Built the reconciliation pipeline for 2 million card payments a day",
+                         "Introduced contract tests between 12 services, halving incidents",
+                         "Moved the settlement batch to PostgreSQL logical replication"]),
+                Item(title="Software Developer", subtitle="Stadtwerke Digital",
+                     location="Leipzig", start_date="2016-09", end_date="2017-12", bullets=[
+                         "Maintained the metering data import for 300,000 households",
+                         "Wrote the first automated deployment of the billing system"]),
+            ]),
+            Section(title="Education", kind="education", items=[
+                Item(title="M.Sc. Computer Science", subtitle="TU Dresden",
+                     location="Dresden", start_date="2014", end_date="2016",
+                     description="Thesis: incremental view maintenance for stream joins."),
+                Item(title="B.Sc. Computer Science", subtitle="Universität Leipzig",
+                     location="Leipzig", start_date="2011", end_date="2014"),
+            ]),
+            Section(title="Projects", kind="projects", items=[
+                Item(title="pgqueue", subtitle="Open source", start_date="2020",
+                     bullets=["A job queue on PostgreSQL SKIP LOCKED, 1,200 stars"]),
+            ]),
+            Section(title="Skills", kind="skills", items=[
+                Item(title="Languages", bullets=["Python", "Go", "SQL", "TypeScript"]),
+                Item(title="Systems", bullets=["PostgreSQL", "Kafka", "RabbitMQ",
+                                                "Kubernetes"]),
+            ]),
+            Section(title="Languages", kind="languages", items=[
+                Item(title="German", description="native"),
+                Item(title="English", description="fluent (C1)"),
+            ]),
+        ])
+
+
+def academic(publications: int = 28) -> ResumeDocument:
+    """An academic CV: with the default 28 publications it runs to three pages in the
+    academic template. Journal articles and conference papers take half each (a section
+    holds at most 50 items: up to 100 publications)."""
+    papers = [Item(title=f"Paper {n}: on the convergence of sampling method {n} in high "
+                         "dimensions",
+                   subtitle=f"Journal of Computational Statistics, vol. {10 + n % 30}",
+                   start_date=str(2024 - n // 4),
+                   description=f"With A. Author and B. Coauthor; pages {100 + n}-{118 + n}.")
+              for n in range(1, publications + 1)]
+    talks = [Item(title=f"Talk {n}: sampling in practice", subtitle=f"Workshop {n}, Vienna",
+                  start_date=str(2023 - n)) for n in range(1, 7)]
+    return ResumeDocument(
+        title="Dr. Jonas Weber - CV", template="academic",
+        contact=Contact(name="Dr. Jonas Weber", email="j.weber@uni.example.edu",
+                        phone="+43 1 4277 000", location="Vienna, Austria",
+                        links=[Link(label="ORCID", url="https://orcid.org/0000-0002-1825-0097")]),
+        sections=[
+            Section(title="Positions", kind="experience", items=[
+                Item(title="Assistant Professor", subtitle="University of Vienna",
+                     location="Vienna", start_date="2020", end_date="present",
+                     bullets=["Leads a group of four doctoral students",
+                              "Teaches Bayesian statistics and Monte Carlo methods"]),
+                Item(title="Postdoctoral Researcher", subtitle="ETH Zürich",
+                     location="Zürich", start_date="2017", end_date="2020"),
+            ]),
+            Section(title="Education", kind="education", items=[
+                Item(title="PhD in Statistics", subtitle="University of Cambridge",
+                     start_date="2013", end_date="2017",
+                     description="Dissertation: adaptive Markov chain Monte Carlo."),
+            ]),
+            Section(title="Journal Articles", kind="publications",
+                    items=papers[:publications // 2]),
+            Section(title="Conference Papers", kind="publications",
+                    items=papers[publications // 2:]),
+            Section(title="Talks", kind="custom", items=talks),
+            Section(title="Grants and Awards", kind="awards", items=[
+                Item(title="FWF Stand-alone Project", subtitle="EUR 380,000",
+                     start_date="2022"),
+                Item(title="Best Paper Award", subtitle="AISTATS", start_date="2019"),
+            ]),
+            Section(title="Skills", kind="skills", items=[
+                Item(title="Software", bullets=["R", "Stan", "Python", "Julia"])]),
+        ])
+
+
+def texts(document: ResumeDocument) -> list[str]:
+    """What a reader of the PDF must find: the name, each section title, each item's title,
+    each bullet (skills and languages show their title and items on one line)."""
+    found = [document.contact.name]
+    for section in document.sections:
+        found.append(section.title)
+        for item in section.items:
+            found += [x for x in (item.title, *item.bullets) if x]
+    return found
