@@ -3,9 +3,9 @@
 in), then one statement appends the events, queues them in the outbox and updates the read
 model (EventStore.inline_projection); then drop the owner's read cache. Concurrency is
 optimistic: an append that lost a race is refused by the stream's unique version key, and
-the command is decided again (`ResumeService.execute` says how). Reads of the current resume go through the cache;
-history and old versions are read from an `OwnedRead` (`owned`: the owner checked, then the
-stream read in the same session)."""
+the command is decided again (`ResumeService.execute` says how). Reads of the current
+resume go through the cache; history and old versions are read from an `OwnedRead`
+(`owned`: the owner checked, then the stream read in the same session)."""
 
 import contextlib
 import logging
