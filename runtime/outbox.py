@@ -2,16 +2,29 @@
 
 Exactly one relay per schema is active at a time: it holds a session-level advisory lock on
 its own connection, and the others wait for it. The relay wakes on NOTIFY from the append
-transaction, and polls as a fallback. A row leaves the outbox only after the broker confirmed
-its message; on any broker failure it stops at that row and starts again from it, so a stream's
-events never leave out of order (a message whose confirm was lost may be sent twice; consumers
-are idempotent).
+transaction, and polls as a fallback.
+
+It publishes a batch (up to BATCH_SIZE outbox rows, in log order) pipelined: the messages of a
+wave go out on the channel one after the other, in log order, without waiting for each
+confirm, and then the relay awaits their confirms. A wave is the longest run of the batch's
+rows in which no stream appears twice; a stream's next event starts the next wave, which is
+sent only once every message of this one is confirmed. What is guaranteed:
+
+- a row leaves the outbox only after the broker confirmed its message, and only with every
+  row before it (the confirmed prefix: rows up to the first one not confirmed); on any failure
+  (a nack, a timeout, the connection lost) the relay deletes that prefix and starts again from
+  the first unconfirmed row, so nothing is lost;
+- an event is sent only after every earlier event of its stream was confirmed, so a stream's
+  events never reach a queue out of order for their first delivery, whatever failed;
+- messages after a failed one in its wave may have been confirmed too: they are sent again,
+  as is a message whose confirm was lost (duplicates; consumers are idempotent).
 """
 
 import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +59,7 @@ class OutboxRelay:
     _measured_at: float = 0.0
     _vacuumed_at: float = 0.0
     _deleted_since_vacuum: int = 0
+    _published: dict[str, Any] = field(default_factory=dict)  # event type -> its counter
 
     @property
     def metrics(self) -> ServiceMetrics:
@@ -118,7 +132,8 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
-        """Publish one batch in log order; return how many left the outbox."""
+        """Publish one batch in log order; return how many rows left the outbox (the
+        confirmed prefix). Raises, after deleting that prefix, when a message failed."""
         schema = self.tables.schema
         # Each outbox row fetches its event by primary key (the LIMIT 1 keeps the planner
         # from turning this into a merge join that walks the log from its start every time).
@@ -128,22 +143,49 @@ class OutboxRelay:
             f"CROSS JOIN LATERAL (SELECT * FROM {schema}.events "
             f"WHERE global_position = o.global_position LIMIT 1) e "
             f"ORDER BY o.global_position")
-        confirmed: list[int] = []
+        confirmed = 0
         try:
-            for row in rows:
-                await self._publish(row)
-                confirmed.append(row["global_position"])
+            for wave in waves(rows):
+                for row, error in zip(wave, await self._publish_wave(wave), strict=True):
+                    if error is not None:
+                        raise PublishFailed(f"event at position {row['global_position']} of "
+                                            f"{schema}: {error!r}") from error
+                    confirmed += 1
         finally:
             if confirmed:
-                await conn.execute(
-                    f"DELETE FROM {schema}.outbox WHERE global_position = ANY($1::bigint[])",
-                    confirmed)
-                self.published_total += len(confirmed)
-                self._deleted_since_vacuum += len(confirmed)
-                published = self.metrics.events_published
-                for row in rows[:len(confirmed)]:
-                    published.labels(row["event_type"]).inc()
-        return len(confirmed)
+                await self._forget(conn, rows[:confirmed])
+        return confirmed
+
+    async def _publish_wave(self, wave: list[asyncpg.Record]) -> list[BaseException | None]:
+        """Send every message of the wave, then wait for all their confirms; what failed, by
+        row (None: confirmed). FastStream's `broker.publish` returns once the broker confirmed
+        (aio-pika awaits aiormq's confirmation future, and raises on a nack), so the pipeline
+        is the wave's publishes awaited together. They go out in order: aiormq writes each
+        message under its channel lock (FIFO), taken in the order these tasks start in."""
+        if len(wave) == 1:  # the usual case when the relay keeps up: no task to make
+            try:
+                await self._publish(wave[0])
+            except Exception as exc:
+                return [exc]
+            return [None]
+        results = await asyncio.gather(*(self._publish(row) for row in wave),
+                                       return_exceptions=True)
+        # a CancelledError among them is a publish the channel cancelled (the relay's own
+        # cancellation is raised by gather itself): a failure like any other
+        return [result if isinstance(result, BaseException) else None for result in results]
+
+    async def _forget(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        await conn.execute(
+            f"DELETE FROM {self.tables.schema}.outbox WHERE global_position = ANY($1::bigint[])",
+            [row["global_position"] for row in rows])
+        self.published_total += len(rows)
+        self._deleted_since_vacuum += len(rows)
+        for row in rows:
+            counter = self._published.get(row["event_type"])
+            if counter is None:  # labels() is slow: once per event type
+                counter = self._published[row["event_type"]] = (
+                    self.metrics.events_published.labels(row["event_type"]))
+            counter.inc()
 
     async def _publish(self, row: asyncpg.Record) -> None:
         metadata = orjson.loads(row["metadata"])
@@ -155,6 +197,24 @@ class OutboxRelay:
             # rather than sent back; the log keeps it, and replay can deliver it later
             persist=True, mandatory=False, timeout=self.publish_timeout,
         )
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm an event's message (nack, timeout, connection lost)."""
+
+
+def waves(rows: list[asyncpg.Record]) -> Iterator[list[asyncpg.Record]]:
+    """The rows, in order, cut before each row whose stream already has a row in the run."""
+    wave: list[asyncpg.Record] = []
+    streams: set[str] = set()
+    for row in rows:
+        if row["stream_id"] in streams:
+            yield wave
+            wave, streams = [], set()
+        wave.append(row)
+        streams.add(row["stream_id"])
+    if wave:
+        yield wave
 
 
 def wire_body(row: asyncpg.Record, metadata: dict[str, Any]) -> bytes:

@@ -1,19 +1,25 @@
-"""The outbox relay loses nothing and keeps each stream in order across a broker restart."""
+"""The outbox relay loses nothing and keeps each stream in order: across a broker restart, and
+when one message of a pipelined batch fails while the others are confirmed."""
 
 import asyncio
 import uuid
 from collections import defaultdict
 
 import aio_pika
+import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
+from sqlalchemy.schema import CreateSchema, DropSchema
 
 from contracts.envelope import EventEnvelope
 from contracts.topology import EVENTS_EXCHANGE
 from resume_service.app import create_app
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
-from runtime.db import make_engine
+from runtime.bus import EVENTS, make_broker
+from runtime.db import asyncpg_dsn, make_engine, make_sessionmaker
+from runtime.eventstore import EventStore, EventTables, NewEvent, define_event_tables
+from runtime.outbox import OutboxRelay, PublishFailed
 from tests.conftest import AMQP_URL, asgi_client
 from tests.integration.runtime.broker_control import restart_broker
 
@@ -64,6 +70,9 @@ async def test_every_event_arrives_in_stream_order_across_a_broker_restart(
     async with await aio_pika.connect(AMQP_URL) as connection:  # closed by the restart anyway
         channel = await connection.channel()
         queue = await channel.declare_queue(queue_name, durable=True)
+        # as the app declares it (in a fresh vhost this test may come first)
+        await channel.declare_exchange(EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC,
+                                       durable=True)
         await queue.bind(EVENTS_EXCHANGE, routing_key="resume.#")
     engine = make_engine(service_env["database_url"])
     try:
@@ -91,3 +100,137 @@ async def test_every_event_arrives_in_stream_order_across_a_broker_restart(
             seen[event.stream_id].append(event.stream_version)  # first delivery of each
     for rid, last in versions.items():
         assert seen[rid] == list(range(1, last + 1)), f"stream {rid}: {seen[rid]}"
+
+
+PRODUCER = "relaytest"
+
+
+@pytest.fixture
+async def own_schema(database_url: str):  # type: ignore[no-untyped-def]
+    """Event tables in a schema of the test's own (no other relay ever reads it)."""
+    name = f"relaytest_{uuid.uuid4().hex[:8]}"
+    tables = define_event_tables(MetaData(schema=name))
+    engine = make_engine(database_url, pool_size=2)
+    async with engine.begin() as conn:
+        await conn.execute(CreateSchema(name))
+        await conn.run_sync(tables.events.metadata.create_all)
+    try:
+        yield tables, make_sessionmaker(engine)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(DropSchema(name, cascade=True))
+        await engine.dispose()
+
+
+async def append_interleaved(tables: EventTables, sessions, streams: list[str],  # type: ignore[no-untyped-def]
+                             per_stream: int) -> list[tuple[str, int]]:
+    """Version 1 of every stream, then version 2 of every stream...: (stream, version) in
+    log order."""
+    store, order = EventStore(tables, PRODUCER), []
+    for version in range(1, per_stream + 1):
+        for stream in streams:
+            async with sessions.begin() as session:
+                await store.append(session, stream, version - 1,
+                                   [NewEvent("Happened", {"n": version})], user_id="u-1",
+                                   correlation_id="corr-1", known_version=True)
+            order.append((stream, version))
+    return order
+
+
+class Nacked(Exception):
+    pass
+
+
+class ObservedBroker:
+    """The real broker, watched: how many publishes are in flight at most, and a nack (before
+    anything is sent) for the first attempt of the chosen messages."""
+
+    def __init__(self, broker, nack_once: set[str] = frozenset()) -> None:  # type: ignore[no-untyped-def, assignment]
+        self.broker, self.nack_once = broker, set(nack_once)
+        self.in_flight = self.most_in_flight = 0
+
+    async def publish(self, body: bytes, **options) -> object:  # type: ignore[no-untyped-def]
+        if options["message_id"] in self.nack_once:
+            self.nack_once.discard(options["message_id"])
+            raise Nacked(options["message_id"])
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self.broker.publish(body, **options)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+async def observer(own_schema):  # type: ignore[no-untyped-def]
+    """A started broker, and a queue bound to every event of the test's schema."""
+    broker = make_broker(AMQP_URL)
+    await broker.start()
+    await broker.declare_exchange(EVENTS)
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(f"test.relay-{uuid.uuid4().hex[:8]}", exclusive=True)
+    await queue.bind(EVENTS.name, routing_key=f"{PRODUCER}.#")
+    try:
+        yield broker, queue
+    finally:
+        await connection.close()
+        await broker.stop()
+
+
+async def outbox_rows(conn: asyncpg.Connection, tables: EventTables) -> list[tuple[str, int]]:
+    return [(r["stream_id"], r["stream_version"]) for r in await conn.fetch(
+        f"SELECT e.stream_id, e.stream_version FROM {tables.schema}.outbox o "
+        f"JOIN {tables.schema}.events e USING (global_position) ORDER BY global_position")]
+
+
+async def test_a_batch_is_published_in_log_order_without_waiting_for_each_confirm(
+        database_url, own_schema, observer) -> None:
+    tables, sessions = own_schema
+    broker, queue = observer
+    streams = [f"s{i}-{uuid.uuid4().hex[:6]}" for i in range(5)]
+    order = await append_interleaved(tables, sessions, streams, per_stream=3)
+    watched = ObservedBroker(broker)
+    relay = OutboxRelay(asyncpg_dsn(database_url), tables, watched)  # type: ignore[arg-type]
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        assert await relay.publish_pending(conn) == len(order)
+        assert await outbox_rows(conn, tables) == []
+    finally:
+        await conn.close()
+    received = [(e.stream_id, e.stream_version) for e in await drain(queue, idle_seconds=1.0)]
+    assert received == order  # exactly the log's order, each once
+    # one stream's next event waits for the confirm of its previous one: five at a time
+    assert watched.most_in_flight == len(streams)
+
+
+async def test_a_failure_mid_batch_resends_from_the_first_unconfirmed_row(
+        database_url, own_schema, observer) -> None:
+    tables, sessions = own_schema
+    broker, queue = observer
+    a, b, c, d = (f"{x}-{uuid.uuid4().hex[:6]}" for x in "abcd")
+    order = await append_interleaved(tables, sessions, [a, b, c, d], per_stream=2)
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        nacked = str(await conn.fetchval(
+            f"SELECT event_id FROM {tables.schema}.events WHERE stream_id = $1 "
+            f"AND stream_version = 1", c))
+        watched = ObservedBroker(broker, nack_once={nacked})
+        relay = OutboxRelay(asyncpg_dsn(database_url), tables, watched)  # type: ignore[arg-type]
+        with pytest.raises(PublishFailed):
+            await relay.publish_pending(conn)
+        # d's first event was confirmed after c's failed: it stays, to be sent again, and
+        # the next wave (every stream's second event) was never sent
+        assert await outbox_rows(conn, tables) == order[2:]
+        assert relay.published_total == 2
+        assert await relay.publish_pending(conn) == len(order) - 2
+        assert await outbox_rows(conn, tables) == []
+    finally:
+        await conn.close()
+    received = [(e.stream_id, e.stream_version) for e in await drain(queue, idle_seconds=1.0)]
+    assert received == [(a, 1), (b, 1), (d, 1), *order[2:]]
+    first: dict[str, list[int]] = defaultdict(list)
+    for stream, version in received:
+        if version not in first[stream]:
+            first[stream].append(version)
+    assert all(first[stream] == [1, 2] for stream in (a, b, c, d)), first
