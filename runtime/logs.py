@@ -6,13 +6,22 @@ the event's correlation id (the request that caused it), and the line also names
 consumer and the event. In a terminal (stderr is a TTY) or with LOG_FORMAT=console the lines
 are human-readable instead. Configured once per process by `setup_logging`; later calls (other
 apps built in the same process, as in tests) change nothing.
+
+The per-request and per-message lines (an access line per request, runtime.metrics; a line per
+consumed message, runtime.bus) follow a `TracePolicy` (ACCESS_LOG): `all` of them, or only
+the problems (a failed or slow request or delivery) plus, with `sampled`, every line of one
+request in ACCESS_LOG_SAMPLE, chosen by its request id, so a sampled request keeps its whole
+trace across services and consumers (an event's correlation id is the request's id). Warnings,
+errors and every other line are always written.
 """
 
 import contextlib
 import logging
 import sys
+import zlib
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -27,6 +36,9 @@ from runtime.context import (
 )
 
 LogFormat = Literal["auto", "json", "console"]
+AccessLog = Literal["all", "sampled", "problems", "off"]
+# the loggers that write a line per consumed message, at INFO, with data["outcome"]
+PER_MESSAGE_LOGGERS = frozenset({"runtime.bus"})
 
 # extra fields of the lines written inside a block (the consumer and event being handled)
 _fields_var: ContextVar[dict[str, Any] | None] = ContextVar("log_fields", default=None)
@@ -97,24 +109,67 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+@dataclass(frozen=True)
+class TracePolicy:
+    """Which per-request and per-message lines are written (see the module's docstring)."""
+
+    mode: AccessLog = "all"
+    sample_every: int = 20  # `sampled`: one request id in this many
+    slow_seconds: float = 1.0  # a request or delivery this slow is a problem
+
+    def keeps(self, request_id: str | None, problem: bool) -> bool:
+        if self.mode == "all":
+            return True
+        if self.mode == "off":
+            return False
+        return problem or (self.mode == "sampled" and sampled(request_id, self.sample_every))
+
+
+def sampled(request_id: str | None, every: int) -> bool:
+    """The same answer for one id in every process: a stable hash, not a random draw."""
+    return request_id is not None and zlib.crc32(request_id.encode()) % every == 0
+
+
+class PerMessageFilter(logging.Filter):
+    """Applies the trace policy to the consumers' line per message (made by runtime.bus);
+    after the ContextFilter, which stamps the record's request id."""
+
+    def __init__(self, policy: TracePolicy) -> None:
+        super().__init__()
+        self.policy = policy
+        self.slow_ms = policy.slow_seconds * 1000
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or record.name not in PER_MESSAGE_LOGGERS:
+            return True
+        data = getattr(record, "data", None) or {}
+        problem = (data.get("outcome") != "handled"
+                   or data.get("duration_ms", 0.0) >= self.slow_ms)
+        return self.policy.keeps(getattr(record, "request_id", None), problem)
+
+
 def make_formatter(log_format: LogFormat) -> logging.Formatter:
     console = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
     return ConsoleFormatter() if console else JsonFormatter()
 
 
-def make_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging.Handler:
-    """A handler with the context filter and the chosen format (to stderr by default)."""
+def make_handler(log_format: LogFormat, stream: TextIO | None = None,
+                 trace: TracePolicy | None = None) -> logging.Handler:
+    """A handler with the context filter and the chosen format (to stderr by default), and
+    the trace policy for the consumers' lines per message (None: all of them)."""
     handler: logging.Handler = (logging.StreamHandler(stream) if stream is not None
                                 else _StderrHandler())
     handler.addFilter(ContextFilter())
+    if trace is not None and trace.mode != "all":
+        handler.addFilter(PerMessageFilter(trace))
     handler.setFormatter(make_formatter(log_format))
     return handler
 
 
 def setup_logging(log_format: LogFormat = "auto", level: str = "INFO",
-                  access_log: bool = True) -> None:
+                  trace: TracePolicy = TracePolicy()) -> None:
     """Send every logger (uvicorn's too) through one handler on the root logger. Once per
-    process. uvicorn's own access log is silenced when ours (runtime.access) is on."""
+    process. uvicorn's own access log is silenced unless ours (runtime.access) is off."""
     global _configured
     if _configured:
         return
@@ -124,12 +179,13 @@ def setup_logging(log_format: LogFormat = "auto", level: str = "INFO",
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
-    root.addHandler(make_handler(log_format))
+    root.addHandler(make_handler(log_format, trace=trace))
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    access_log = trace.mode != "off"
     logging.getLogger("uvicorn.access").disabled = access_log
     logging.getLogger("runtime.access").disabled = not access_log
 

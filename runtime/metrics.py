@@ -1,6 +1,6 @@
 """Prometheus metrics of each service, in a registry of its own, and the HTTP middleware
-that records requests (count and latency by route template and status) and writes one
-access-log line per request.
+that records requests (count and latency by route template and status) and writes the
+access-log line of a request when the trace policy (ACCESS_LOG, runtime.logs) keeps it.
 
 Each service's metrics live in its own `CollectorRegistry`, found by service name, so the
 `/metrics` of a service (served by its ops listener, runtime.ops) shows only its own series
@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.context import current_service, new_request_id, request_id_var, service_var
 from runtime.http import _incoming_request_id
+from runtime.logs import TracePolicy
 
 access_log = logging.getLogger("runtime.access")
 
@@ -45,7 +46,6 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 WORK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-SLOW_SECONDS = 1.0  # a proxy logs a request it forwarded only when it failed or was this slow
 
 
 @dataclass
@@ -141,19 +141,20 @@ class ObservabilityMiddleware:
     """Outermost layer of a service: fixes the request id (taken from X-Request-ID or made,
     and written back into the request headers so the code inside uses the same one), returns
     it on the response, tags the context with the service, counts and times the request, and
-    logs one access line.
+    logs its access line as `trace` says: every request (`all`), or only a failed one
+    (status >= 400) or a slow one, plus with `sampled` the requests whose id is sampled.
 
     A proxy (the gateway) passes `log_only_problems`: the service that served a request logs
     it under the same request id, so the proxy writes a line only for a request that failed
-    (status >= 400, including the ones it refused itself) or was slow."""
+    (including the ones it refused itself) or was slow."""
 
     def __init__(self, app: ASGIApp, service: str, metrics: bool = True,
-                 access_log: bool = True, route_of: RouteOf = route_template,
+                 trace: TracePolicy = TracePolicy(), route_of: RouteOf = route_template,
                  log_only_problems: bool = False, echo_request_id: bool = True) -> None:
         self.app, self.service, self.route_of = app, service, route_of
         self.echo_request_id = echo_request_id
         self.metrics = service_metrics(service) if metrics else None
-        self.access_log, self.log_only_problems = access_log, log_only_problems
+        self.trace, self.log_only_problems = trace, log_only_problems
         # labelled children, looked up once per (method, route, status): labels() is slow
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -181,11 +182,11 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            self._record(scope, status, time.perf_counter() - started)
+            self._record(scope, request_id, status, time.perf_counter() - started)
             request_id_var.reset(id_token)
             service_var.reset(service_token)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         route, method = self.route_of(scope), scope["method"]
         method = method if method in KNOWN_METHODS else "OTHER"  # labels stay bounded
         if self.metrics is not None:
@@ -197,9 +198,10 @@ class ObservabilityMiddleware:
                     self.metrics.http_latency.labels(*labels))
             children[0].inc()
             children[1].observe(seconds)
-        if self.log_only_problems and status < 400 and seconds < SLOW_SECONDS:
+        problem = status >= 400 or seconds >= self.trace.slow_seconds
+        if (self.log_only_problems and not problem) or not self.trace.keeps(request_id, problem):
             return
-        if self.access_log and access_log.isEnabledFor(logging.INFO):
+        if access_log.isEnabledFor(logging.INFO):
             access_log.info("%s %s %d", method, scope["path"], status, extra={"data": {
                 "method": method, "route": route, "status": status,
                 "duration_ms": round(seconds * 1000, 2)}})

@@ -1,6 +1,8 @@
 """One call per process to make it observable: JSON logs and the request/metrics middleware.
-Switched by METRICS_ENABLED, ACCESS_LOG, LOG_FORMAT and LOG_LEVEL. The metrics are served by
-the process's ops listener (runtime.ops, on OPS_PORT), never by its public listener."""
+Switched by METRICS_ENABLED, LOG_FORMAT, LOG_LEVEL and ACCESS_LOG (with ACCESS_LOG_SAMPLE
+and ACCESS_LOG_SLOW_SECONDS: which access and consumer lines are written, runtime.logs). The
+metrics are served by the process's ops listener (runtime.ops, on OPS_PORT), never by its
+public listener."""
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -21,7 +23,7 @@ def install_observability(app: FastAPI, service: str, settings: ServiceSettings)
     _setup_process(service, settings)
     # always: it is also the layer that fixes and returns the request id
     app.add_middleware(ObservabilityMiddleware, service=service,
-                       metrics=settings.metrics_enabled, access_log=settings.access_log)
+                       metrics=settings.metrics_enabled, trace=settings.trace_policy())
 
 
 def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
@@ -29,10 +31,10 @@ def observed_proxy(app: ASGIApp, service: str, settings: ServiceSettings,
     """The same for a plain ASGI proxy (the gateway): wraps it.
     Its access lines are only for failed or slow requests (the services log the rest)."""
     _setup_process(service, settings)
-    if not (settings.metrics_enabled or settings.access_log):
+    if not settings.metrics_enabled and settings.access_log == "off":
         return app
     return ObservabilityMiddleware(app, service, metrics=settings.metrics_enabled,
-                                   access_log=settings.access_log, route_of=route_of,
+                                   trace=settings.trace_policy(), route_of=route_of,
                                    log_only_problems=True, echo_request_id=False)
 
 
@@ -44,4 +46,4 @@ def observe_process(service: str, settings: ServiceSettings) -> None:
 
 def _setup_process(service: str, settings: ServiceSettings) -> None:
     set_process_service(service)
-    setup_logging(settings.log_format, settings.log_level, settings.access_log)
+    setup_logging(settings.log_format, settings.log_level, settings.trace_policy())

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.db import asyncpg_dsn
@@ -12,6 +12,7 @@ from runtime.identity import (
     entropy_bits,
     public_key,
 )
+from runtime.logs import AccessLog, TracePolicy
 from runtime.sessions import session_cookie_name
 
 DEV_SECRET = "dev-only-internal-secret-change-me"
@@ -21,6 +22,8 @@ KEY_PLACEHOLDER = "change-me-run-python-m-runtime.identity-keygen"
 PLACEHOLDERS = frozenset({DEV_SECRET, SECRET_PLACEHOLDER, KEY_PLACEHOLDER,
                           DEV_IDENTITY_SIGNING_KEY, DEV_IDENTITY_PUBLIC_KEY})
 MIN_SECRET_CHARS, MIN_SECRET_BITS = 32, 128
+BOOLEAN_WORDS = {"true": "all", "1": "all", "yes": "all", "on": "all",
+                 "false": "off", "0": "off", "no": "off"}
 
 
 def refuse_placeholder(variable: str, value: str) -> None:
@@ -59,7 +62,28 @@ class ServiceSettings(BaseSettings):
                                                   "only inside a private container network.")
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
-    access_log: bool = True
+    # the access line per request and the consumer line per message (runtime.logs): `all`,
+    # `sampled` (problems, plus every line of one request id in ACCESS_LOG_SAMPLE),
+    # `problems` (failed or slow requests and deliveries), `off`; true/false: all/off
+    access_log: AccessLog = "sampled"
+    access_log_sample: int = Field(20, ge=1, description="With ACCESS_LOG=sampled, one "
+                                   "request id in this many is logged in full.")
+    access_log_slow_seconds: float = Field(1.0, gt=0, description="A request or delivery "
+                                           "this slow is logged whatever ACCESS_LOG says.")
+
+    @field_validator("access_log", mode="before")
+    @classmethod
+    def _access_log_as_before(cls, value: object) -> object:
+        """ACCESS_LOG was a boolean: true still means every line, false none."""
+        if isinstance(value, bool):
+            return "all" if value else "off"
+        if isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+            return BOOLEAN_WORDS[value.strip().lower()]
+        return value
+
+    def trace_policy(self) -> TracePolicy:
+        return TracePolicy(self.access_log, self.access_log_sample,
+                           self.access_log_slow_seconds)
 
     def relay_dsn(self) -> str | None:
         """Where the in-process outbox relay reads, or None when a separate process runs it."""

@@ -38,6 +38,9 @@ from tests.integration.gateway.conftest import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
+# the tests follow successful requests through their access and consumer lines: all of them
+# are written (the default, `sampled`, writes one request id in ACCESS_LOG_SAMPLE)
+EVERY_LINE = {"access_log": "all"}
 SAME_SITE = {"Origin": FRONTEND}
 
 
@@ -97,20 +100,21 @@ async def observed(service_env: dict[str, Any], log_collector: LogCollector,
     work = tmp_path_factory.mktemp("observed")
     apps = {
         "auth_service": create_auth(AuthSettings(
-            **service_env, oidc_server_metadata_url=issuer.metadata_url,
+            **service_env, **EVERY_LINE, oidc_server_metadata_url=issuer.metadata_url,
             oidc_client_id=issuer.client_id, oidc_client_secret=issuer.client_secret,
             oidc_redirect_uri=f"{urls['gateway']}/api/auth/callback", cookie_secure=False,
             relay_poll_seconds=0.2, ops_port=ops_ports["auth_service"])),
         "resume_service": create_resume_app(ResumeSettings(
-            **service_env, relay_poll_seconds=0.2, ops_port=ops_ports["resume_service"])),
+            **service_env, **EVERY_LINE, relay_poll_seconds=0.2,
+            ops_port=ops_ports["resume_service"])),
         "compile_service": create_compile(CompileSettings(
-            **service_env, artifacts_dir=str(work / "artifacts"),
+            **service_env, **EVERY_LINE, artifacts_dir=str(work / "artifacts"),
             compile_work_dir=str(work / "tex"), compile_templates_extra_dir=str(TEMPLATES),
             compile_timeout_seconds=10, relay_poll_seconds=0.2,
             ops_port=ops_ports["compile_service"])),
     }
     gateway_settings = GatewaySettings(
-        **service_env, auth_service_url=urls["auth_service"],
+        **service_env, **EVERY_LINE, auth_service_url=urls["auth_service"],
         resume_service_url=urls["resume_service"], compile_service_url=urls["compile_service"],
         ai_service_url=closed_port_url(), allowed_origins=f"{urls['gateway']},{FRONTEND}",
         rate_limit_per_session=100_000, rate_limit_per_ip=100_000, ops_port=ops_ports["gateway"],
