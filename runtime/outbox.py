@@ -18,6 +18,9 @@ sent only once every message of this one is confirmed. What is guaranteed:
   events never reach a queue out of order for their first delivery, whatever failed;
 - messages after a failed one in its wave may have been confirmed too: they are sent again,
   as is a message whose confirm was lost (duplicates; consumers are idempotent).
+
+The statement that deletes a confirmed batch also fetches the next one, so a relay that keeps
+up with a steady stream of commits makes one round trip per batch.
 """
 
 import asyncio
@@ -60,6 +63,12 @@ class OutboxRelay:
     _vacuumed_at: float = 0.0
     _deleted_since_vacuum: int = 0
     _published: dict[str, Any] = field(default_factory=dict)  # event type -> its counter
+    # the next batch, fetched by the statement that deleted the last one (None: look again)
+    _next: list[asyncpg.Record] | None = None
+
+    def __post_init__(self) -> None:
+        self._fetch_sql = self._batch_sql(after_deleting=False)
+        self._forget_and_fetch_sql = self._batch_sql(after_deleting=True)
 
     @property
     def metrics(self) -> ServiceMetrics:
@@ -80,14 +89,17 @@ class OutboxRelay:
         try:
             await self._become_leader(conn)
             await conn.add_listener(outbox_channel(self.tables.schema), self._on_notify)
+            self._next = None
             while True:
                 await self._measure(conn)
-                # a batch that was not full emptied the outbox as of its fetch; whatever
-                # committed since has set the wake event (cleared before each fetch)
-                if await self.publish_pending(conn) < BATCH_SIZE:
+                await self.publish_pending(conn)
+                if self._next is None:
+                    # the outbox was empty as of the last look; whatever committed since has
+                    # set the wake event (cleared before the next look)
                     await self._vacuum_if_due(conn)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                        async with asyncio.timeout(self.poll_seconds):
+                            await self._wake.wait()
                     self._wake.clear()
         finally:
             with contextlib.suppress(Exception):
@@ -131,37 +143,62 @@ class OutboxRelay:
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
+    def _batch_sql(self, after_deleting: bool) -> str:
+        """The next batch: outbox rows in log order with their events. Each outbox row fetches
+        its event by primary key (the LIMIT 1 keeps the planner from turning this into a merge
+        join that walks the log from its start every time). `after_deleting`: first delete
+        the confirmed rows ($1); the select still sees them (one snapshot), so it starts after
+        the last of them ($2), positions being committed in log order (the append lock)."""
+        schema = self.tables.schema
+        delete, after = "", ""
+        if after_deleting:
+            delete = (f"WITH gone AS (DELETE FROM {schema}.outbox "
+                      f"WHERE global_position = ANY($1::bigint[])) ")
+            after = "WHERE global_position > $2 "
+        return (f"{delete}SELECT e.*, o.routing_key FROM (SELECT global_position, routing_key "
+                f"FROM {schema}.outbox {after}ORDER BY global_position LIMIT {BATCH_SIZE}) o "
+                f"CROSS JOIN LATERAL (SELECT * FROM {schema}.events "
+                f"WHERE global_position = o.global_position LIMIT 1) e "
+                f"ORDER BY o.global_position")
+
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch in log order; return how many rows left the outbox (the
-        confirmed prefix). Raises, after deleting that prefix, when a message failed."""
-        schema = self.tables.schema
-        # Each outbox row fetches its event by primary key (the LIMIT 1 keeps the planner
-        # from turning this into a merge join that walks the log from its start every time).
-        rows = await conn.fetch(
-            f"SELECT e.*, o.routing_key FROM (SELECT global_position, routing_key "
-            f"FROM {schema}.outbox ORDER BY global_position LIMIT {BATCH_SIZE}) o "
-            f"CROSS JOIN LATERAL (SELECT * FROM {schema}.events "
-            f"WHERE global_position = o.global_position LIMIT 1) e "
-            f"ORDER BY o.global_position")
+        confirmed prefix). Raises, after deleting that prefix, when a message failed. When
+        all were confirmed, the statement that deletes them also fetches the next batch."""
+        rows, self._next = self._next, None
+        if rows is None:
+            rows = await conn.fetch(self._fetch_sql)
         confirmed = 0
         try:
             for wave in waves(rows):
                 for row, error in zip(wave, await self._publish_wave(wave), strict=True):
                     if error is not None:
                         raise PublishFailed(f"event at position {row['global_position']} of "
-                                            f"{schema}: {error!r}") from error
+                                            f"{self.tables.schema}: {error!r}") from error
                     confirmed += 1
-        finally:
+        except BaseException:
             if confirmed:
-                await self._forget(conn, rows[:confirmed])
+                await conn.execute(
+                    f"DELETE FROM {self.tables.schema}.outbox "
+                    f"WHERE global_position = ANY($1::bigint[])",
+                    [row["global_position"] for row in rows[:confirmed]])
+                self._count(rows[:confirmed])
+            raise
+        if rows:
+            self._next = await conn.fetch(self._forget_and_fetch_sql,
+                                          [row["global_position"] for row in rows],
+                                          rows[-1]["global_position"]) or None
+            self._count(rows)
         return confirmed
 
     async def _publish_wave(self, wave: list[asyncpg.Record]) -> list[BaseException | None]:
         """Send every message of the wave, then wait for all their confirms; what failed, by
         row (None: confirmed). FastStream's `broker.publish` returns once the broker confirmed
         (aio-pika awaits aiormq's confirmation future, and raises on a nack), so the pipeline
-        is the wave's publishes awaited together. They go out in order: aiormq writes each
-        message under its channel lock (FIFO), taken in the order these tasks start in."""
+        is the wave's publishes awaited together. They go out in log order: these tasks start
+        in that order, and the first place a publish waits is aiormq's channel lock (FIFO),
+        under which it writes its message. Each stream's order does not depend on it: a wave
+        holds one event per stream."""
         if len(wave) == 1:  # the usual case when the relay keeps up: no task to make
             try:
                 await self._publish(wave[0])
@@ -174,10 +211,8 @@ class OutboxRelay:
         # cancellation is raised by gather itself): a failure like any other
         return [result if isinstance(result, BaseException) else None for result in results]
 
-    async def _forget(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
-        await conn.execute(
-            f"DELETE FROM {self.tables.schema}.outbox WHERE global_position = ANY($1::bigint[])",
-            [row["global_position"] for row in rows])
+    def _count(self, rows: list[asyncpg.Record]) -> None:
+        """Rows deleted from the outbox, their messages confirmed."""
         self.published_total += len(rows)
         self._deleted_since_vacuum += len(rows)
         for row in rows:

@@ -145,9 +145,11 @@ class ObservedBroker:
     """The real broker, watched: how many publishes are in flight at most, and a nack (before
     anything is sent) for the first attempt of the chosen messages."""
 
-    def __init__(self, broker, nack_once: set[str] = frozenset()) -> None:  # type: ignore[no-untyped-def, assignment]
+    def __init__(self, broker, nack_once: set[str] = frozenset(),  # type: ignore[no-untyped-def, assignment]
+                 after_first=None) -> None:  # type: ignore[no-untyped-def]
         self.broker, self.nack_once = broker, set(nack_once)
         self.in_flight = self.most_in_flight = 0
+        self.after_first = after_first  # a coroutine function, awaited after the first confirm
 
     async def publish(self, body: bytes, **options) -> object:  # type: ignore[no-untyped-def]
         if options["message_id"] in self.nack_once:
@@ -156,9 +158,13 @@ class ObservedBroker:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            return await self.broker.publish(body, **options)
+            confirmed = await self.broker.publish(body, **options)
         finally:
             self.in_flight -= 1
+        if self.after_first is not None:
+            after, self.after_first = self.after_first, None
+            await after()
+        return confirmed
 
 
 @pytest.fixture
@@ -234,3 +240,29 @@ async def test_a_failure_mid_batch_resends_from_the_first_unconfirmed_row(
         if version not in first[stream]:
             first[stream].append(version)
     assert all(first[stream] == [1, 2] for stream in (a, b, c, d)), first
+
+
+async def test_a_commit_made_while_a_batch_is_out_is_fetched_by_the_batch_s_delete(
+        database_url, own_schema, observer) -> None:
+    tables, sessions = own_schema
+    broker, queue = observer
+    streams = [f"s{i}-{uuid.uuid4().hex[:6]}" for i in range(3)]
+    order = await append_interleaved(tables, sessions, streams, per_stream=1)
+    late = f"late-{uuid.uuid4().hex[:6]}"
+
+    async def commit_meanwhile() -> None:
+        order.extend(await append_interleaved(tables, sessions, [late], per_stream=1))
+
+    relay = OutboxRelay(asyncpg_dsn(database_url), tables,
+                        ObservedBroker(broker, after_first=commit_meanwhile))  # type: ignore[arg-type]
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        assert await relay.publish_pending(conn) == 3
+        assert await outbox_rows(conn, tables) == [(late, 1)]
+        assert relay._next is not None and [r["stream_id"] for r in relay._next] == [late]
+        assert await relay.publish_pending(conn) == 1
+        assert relay._next is None and await outbox_rows(conn, tables) == []
+    finally:
+        await conn.close()
+    received = [(e.stream_id, e.stream_version) for e in await drain(queue, idle_seconds=1.0)]
+    assert received == order
