@@ -96,6 +96,7 @@ class OutboxRelay:
                 if self._next is None:
                     # the outbox was empty as of the last look; whatever committed since has
                     # set the wake event (cleared before the next look)
+                    self._gauge_empty()
                     await self._vacuum_if_due(conn)
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self.poll_seconds):
@@ -128,6 +129,12 @@ class OutboxRelay:
             f"AS age")
         self.metrics.outbox_backlog.set(row["backlog"])
         self.metrics.outbox_oldest_age.set(float(row["age"]))
+
+    def _gauge_empty(self) -> None:
+        """The last look found the outbox empty: the gauges say so at once (no query), rather
+        than showing what was waiting before the last publish until the next measure."""
+        self.metrics.outbox_backlog.set(0)
+        self.metrics.outbox_oldest_age.set(0)
 
     async def _vacuum_if_due(self, conn: asyncpg.Connection) -> None:
         """Every row of the outbox is inserted once and deleted once; the dead rows must not
