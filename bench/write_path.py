@@ -14,10 +14,10 @@ window runs from the first request until both replicas hold every acknowledged v
 their queues are empty, so work a consumer leaves for later is counted. Afterwards it checks
 that every acknowledged version reached both replicas (compile_service's and ai_service's).
 
-With REV, that commit's tree (exported with `git archive`) runs as a second stack beside this
-one, on its own database, vhost and Redis db, and the two are loaded in alternating rounds
-(only one at a time), so the drift of this shared machine falls on both; it prints each
-figure of both and this tree's over REV's. ``BENCH_ROUNDS`` (default 3) and
+With REV, that commit's tree (exported with `git archive`) runs as a second stack, on its own
+database, vhost and Redis db, in alternating rounds with this one (one stack up at a time), so
+the drift of this shared machine falls on both; it prints each figure of both and this tree's
+over REV's. ``BENCH_ROUNDS`` (default 3) and
 ``BENCH_SECONDS`` (default 6) set the rounds and each run's length."""
 
 import asyncio
@@ -283,6 +283,49 @@ def targets(series: Series) -> None:
           f"updates/s (>= 260), 1 writer p50 {one['p50']:.2f} ms (<= 8)")
 
 
+def run_rounds(trees: dict[str, Path], work: Path) -> tuple[dict[str, Series], list[str]]:
+    """Each round starts each tree's stack in turn (the order alternating from one round to
+    the next), warms it up, runs 1 and 8 writers and stops it: two whole stacks at once would
+    need more PostgreSQL connections than a default server allows. The writers, their
+    sessions and resumes are made once and outlive the restarts (database and Redis db are
+    kept); after the last round, every acknowledged version must be in both replicas."""
+    results = {name: Series() for name in trees}
+    writers: dict[str, dict[int, list[Writer]]] = {}
+    gaps = []
+    order = list(trees)
+    for round_number in range(ROUNDS):
+        for name in order if round_number % 2 == 0 else order[::-1]:
+            with procfile_stack(stack_name(name), trees[name], work / name,
+                                7 + order.index(name)) as stack:
+                if name not in writers:
+                    writers[name] = {n: [asyncio.run(sign_in_and_create(stack, i))
+                                         for i in range(n)] for n in WRITERS}
+                measured_run(stack, writers[name][8])  # warm-up: connections, plans, caches
+                for n in WRITERS:
+                    results[name].runs[n].append(measured_run(stack, writers[name][n]))
+                if round_number == ROUNDS - 1:
+                    everyone = [w for n in WRITERS for w in writers[name][n]]
+                    missing = asyncio.run(replica_gaps(
+                        stack, asyncio.run(versions_of(stack, everyone))))
+                    gaps += [f"{name}: {missing}"] if any(missing.values()) else []
+    return results, gaps
+
+
+def stack_name(tree: str) -> str:
+    return f"write_{tree}_{os.getpid()}"  # its own database and vhost, dropped at the end
+
+
+async def drop_databases(names: list[str]) -> None:
+    from runtime.settings import ServiceSettings
+    base = asyncpg_dsn(ServiceSettings().database_url).rsplit("/", 1)[0]
+    conn = await asyncpg.connect(f"{base}/postgres")
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "rb_bench_{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     rev = sys.argv[1] if len(sys.argv) > 1 else None
     with tempfile.TemporaryDirectory(prefix="bench-write-") as work, \
@@ -290,30 +333,19 @@ def main() -> None:
         trees = {"after": ROOT}
         if rev:
             trees["before"] = running.enter_context(exported(rev))
-        stacks = {}
-        for db, (name, tree) in enumerate(trees.items(), start=7):
+        for name in trees:
             (Path(work) / name).mkdir()
-            stacks[name] = running.enter_context(
-                procfile_stack(f"write_{name}", tree, Path(work) / name, db))
-        writers = {name: {n: [asyncio.run(sign_in_and_create(stack, i)) for i in range(n)]
-                          for n in WRITERS} for name, stack in stacks.items()}
-        for name, stack in stacks.items():  # warm-up: connections, caches, JIT of plans
-            measured_run(stack, writers[name][8])
-        results = {name: Series() for name in stacks}
-        for _ in range(ROUNDS):
-            for n in WRITERS:
-                for name, stack in stacks.items():
-                    results[name].runs[n].append(measured_run(stack, writers[name][n]))
+        try:
+            results, gaps = run_rounds(trees, Path(work))
+        finally:
+            asyncio.run(drop_databases([stack_name(name) for name in trees]))
         for name, series in results.items():
             report(name, series)
         if rev:
             print(f"this tree over {rev}:")
             compare(results["after"], results["before"])
         targets(results["after"])
-        for name, stack in stacks.items():  # every acknowledged version reached both
-            all_writers = [w for n in WRITERS for w in writers[name][n]]
-            gaps = asyncio.run(replica_gaps(stack, asyncio.run(versions_of(stack, all_writers))))
-            assert not any(gaps.values()), f"{name}: replicas lack versions: {gaps}"
+        assert not gaps, f"replicas lack acknowledged versions: {gaps}"
         print("every acknowledged version is in both replicas")
 
 
