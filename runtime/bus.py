@@ -23,6 +23,7 @@ from faststream.rabbit import (
     RabbitQueue,
 )
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import ValidationError
 
 from contracts.envelope import EventEnvelope
@@ -100,6 +101,7 @@ class Consumer:
     prefetch: int = 16
     retry_backoff_seconds: float = 0.2
     _broker: RabbitBroker | None = None
+    _subscriber: RabbitSubscriber | None = None
 
     @property
     def service(self) -> str:
@@ -113,17 +115,29 @@ class Consumer:
     def register(self, broker: RabbitBroker) -> None:
         self._broker = broker
         queue = consumer_queue(self.name, self.binding_keys[0])
-        broker.subscriber(
+        # a channel of its own (FastStream keys channels by the Channel object): its delivery
+        # tags are this consumer's only
+        self._subscriber = broker.subscriber(
             queue, EVENTS, ack_policy=AckPolicy.MANUAL,
             channel=Channel(prefetch_count=self.prefetch), title=self.name,
             decoder=_message_itself,
-        )(self._on_message)
+        )
+        self._subscriber(self._on_message)
+
+    @property
+    def subscribed(self) -> bool:
+        """Still taking messages (False once the broker began to stop)."""
+        return self._subscriber is not None and self._subscriber.running
 
     async def declare_rest(self, broker: RabbitBroker) -> None:
         """After broker.start(): the extra bindings and the dead-letter queue."""
         await declare_consumer(broker, self.name, self.binding_keys)
 
     async def _on_message(self, message: RabbitMessage) -> None:
+        await self._consume_one(message)
+
+    async def _consume_one(self, message: RabbitMessage) -> None:
+        """Parse the envelope (undecodable: dead-lettered at once) and handle it."""
         try:
             envelope = EventEnvelope.model_validate_json(message.body)
         except ValidationError as exc:
@@ -138,21 +152,21 @@ class Consumer:
         and the events it appends carry it), timed per outcome."""
         started = time.perf_counter()
         try:
-            await self.handler(envelope)
+            await self._run_handler(envelope)
         except Exception as exc:
-            self._observe(envelope, "failed", started)
+            self._observe(envelope.event_type, "failed", time.perf_counter() - started)
             await self._retry_or_dead_letter(message, envelope, exc)
             return
         await message.ack()
-        self._observe(envelope, "handled", started)
+        self._observe(envelope.event_type, "handled", time.perf_counter() - started)
 
-    def _observe(self, envelope: EventEnvelope, outcome: str, started: float) -> None:
-        seconds = time.perf_counter() - started
-        self.metrics.consumer_duration.labels(self.name, envelope.event_type,
-                                              outcome).observe(seconds)
-        log.info("%s %s %s in %.1f ms", self.name, outcome, envelope.event_type,
-                 seconds * 1000, extra={"data": {"outcome": outcome,
-                                                 "duration_ms": round(seconds * 1000, 2)}})
+    async def _run_handler(self, envelope: EventEnvelope) -> None:
+        await self.handler(envelope)
+
+    def _observe(self, event_type: str, outcome: str, seconds: float) -> None:
+        self.metrics.consumer_duration.labels(self.name, event_type, outcome).observe(seconds)
+        log.info("%s %s %s in %.1f ms", self.name, outcome, event_type, seconds * 1000,
+                 extra={"data": {"outcome": outcome, "duration_ms": round(seconds * 1000, 2)}})
 
     async def _retry_or_dead_letter(
         self, message: RabbitMessage, envelope: EventEnvelope, exc: Exception,
@@ -164,7 +178,12 @@ class Consumer:
         if attempt >= self.max_attempts:
             await self._dead_letter(message, repr(exc))
             return
-        await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
+        await self._requeue_after(message, self.retry_backoff_seconds * 2 ** (attempt - 1))
+
+    async def _requeue_after(self, message: RabbitMessage, delay: float) -> None:
+        """Put the message back to its queue after `delay` (its next delivery is the next
+        attempt: quorum queues count deliveries in `x-delivery-count`)."""
+        await asyncio.sleep(delay)
         await message.nack(requeue=True)
         self.metrics.consumer_retries.labels(self.name).inc()
 
