@@ -7,7 +7,8 @@
   with backoff and, on its last attempt, the job is closed as failed and the message goes to
   `ai_service.ratings.dlq`.
 - `ai_service.resumes` (the resume replica, runtime.replica): relies on every resume event
-  carrying the whole document, so order and duplicates do not matter.
+  carrying the whole document, so order and duplicates do not matter; it writes what is
+  waiting in batches (runtime.consumers.BatchConsumer).
 
 Run a worker on its own: ``python -m ai_service.worker``.
 """
@@ -68,9 +69,8 @@ class RatingWork:
 
 def consumers(components: Components, settings: AiSettings, works: bool) -> list[Consumer]:
     """The resume replica's consumer and, where this process `works`, the ratings'."""
-    replica = resume_replica_consumer(AI_RESUMES_CONSUMER, components.sessions,
-                                      event_tables.processed, resume_replica,
-                                      settings.consumer_max_attempts)
+    replica = resume_replica_consumer(AI_RESUMES_CONSUMER, components.engine, resume_replica,
+                                      settings.consumer_max_attempts, settings.trace_policy())
     if not works:
         return [replica]
     assert components.client is not None, "a rating worker needs GEMINI_API_KEY"

@@ -6,7 +6,8 @@
   failure (engine missing, store down) raises: the message is retried and, on its last
   attempt, the job is closed as failed and the message goes to `compile_service.jobs.dlq`.
 - `compile_service.resumes` (the resume replica, runtime.replica): relies on every resume
-  event carrying the whole document, so order and duplicates do not matter.
+  event carrying the whole document, so order and duplicates do not matter; it writes what
+  is waiting in batches (runtime.consumers.BatchConsumer).
 
 Run a worker on its own: ``python -m compile_service.worker``.
 """
@@ -70,9 +71,8 @@ def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer
 
 
 def resumes_consumer(components: Components, settings: CompileSettings) -> Consumer:
-    return resume_replica_consumer(COMPILE_RESUMES_CONSUMER, components.sessions,
-                                   event_tables.processed, resume_replica,
-                                   settings.consumer_max_attempts)
+    return resume_replica_consumer(COMPILE_RESUMES_CONSUMER, components.db, resume_replica,
+                                   settings.consumer_max_attempts, settings.trace_policy())
 
 
 async def run_worker(settings: CompileSettings) -> None:

@@ -85,7 +85,7 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
     anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object(),
-                               jobs=None)
+                               jobs=None, db=None, engine=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
         jobs_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
