@@ -203,6 +203,18 @@ async def versions_of(stack: Stack, writers: list[Writer]) -> dict[str, int]:
     return {row["id"]: row["version"] for row in rows}
 
 
+async def settled_versions(stack: Stack, writers: list[Writer]) -> dict[str, int]:
+    """The writers' versions once no update is in flight any more: wrk stops without waiting
+    for its last requests, which may still commit, and a writer that started its next run
+    from the version before would meet nothing but 409s."""
+    versions = await versions_of(stack, writers)
+    while True:
+        await asyncio.sleep(0.3)
+        if (again := await versions_of(stack, writers)) == versions:
+            return versions
+        versions = again
+
+
 async def replica_gaps(stack: Stack, expected: dict[str, int]) -> dict[str, int]:
     """Per replica, how many acknowledged versions it lacks (0: it holds every one)."""
     conn = await asyncpg.connect(asyncpg_dsn(stack.env["DATABASE_URL"]))
@@ -233,7 +245,7 @@ def measured_run(stack: Stack, writers: list[Writer]) -> Run:
     started = time.monotonic()
     updates, p50, p99 = wrk_writers(stack, writers, SECONDS)
     ended = time.monotonic()
-    versions = asyncio.run(versions_of(stack, writers))
+    versions = asyncio.run(settled_versions(stack, writers))
     asyncio.run(wait_caught_up(stack, versions))
     caught_up = time.monotonic()
     after = {**stack.cpu(), **server_cpu()}
