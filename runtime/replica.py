@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from alembic.operations import Operations
@@ -161,8 +162,10 @@ class ReplicaWriter:
             driver = await self._connection()
             rows = await driver.fetch(self._sql, list(bodies), ResumeDeleted.event_type)
         except BaseException as exc:
-            if not isinstance(exc, Exception) or database_unavailable(exc):
-                self._give_back(invalidate=True)  # lost, or cancelled mid-statement
+            # anything but an error the server reported (lost, cut, cancelled mid-statement)
+            # leaves the connection in doubt: the next write takes another
+            if not isinstance(exc, asyncpg.PostgresError) or database_unavailable(exc):
+                self._give_back(invalidate=True)
             raise
         finally:
             self._writing = False

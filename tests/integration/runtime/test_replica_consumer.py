@@ -225,18 +225,39 @@ async def test_a_poison_message_is_dead_lettered_alone_and_the_rest_go_through(
     await assert_all_acknowledged(channel, replica_consumer.name)
 
 
+class Lines(logging.Handler):
+    """The consumers' records, each stamped with its request id (as the services' are)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.addFilter(ContextFilter())
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def consumer_lines() -> Iterator[Lines]:
+    logger, lines = logging.getLogger("runtime.consumers"), Lines()
+    level = logger.level
+    logger.addHandler(lines)
+    logger.setLevel(logging.DEBUG)
+    yield lines
+    logger.removeHandler(lines)
+    logger.setLevel(level)
+
+
 async def test_handled_lines_follow_the_trace_policy_and_the_rest_are_debug(
         engine: AsyncEngine, channel: aio_pika.abc.AbstractChannel,
-        caplog: pytest.LogCaptureFixture) -> None:
+        consumer_lines: Lines) -> None:
     policy = TracePolicy("sampled", sample_every=3, slow_seconds=60.0)
     replica_consumer, resume_id = Replica(engine, trace=policy), str(uuid.uuid4())
-    caplog.set_level(logging.DEBUG, logger="runtime")
-    caplog.handler.addFilter(ContextFilter())  # stamps each record with its request id
     async with replica_consumer.running():
         await publish(channel, replica_consumer.key,
                       *(resume_event(resume_id, v) for v in range(1, 13)))
         await wait_for_rows(engine, [resume_id], 12)
-    lines = {getattr(r, "request_id", None): r.levelno for r in caplog.records
+    lines = {getattr(r, "request_id", None): r.levelno for r in consumer_lines.records
              if replica_consumer.name in r.getMessage() and "handled" in r.getMessage()}
     expected = {f"req-{v}": logging.INFO if sampled(f"req-{v}", 3) else logging.DEBUG
                 for v in range(1, 13)}
