@@ -2,8 +2,9 @@
 
 Each envelope goes to RabbitMQ's default exchange with the consumer's queue name as routing
 key, so it reaches that queue and nothing else (the events exchange, where every other
-consumer is bound, is never involved). Consumers dedupe on event_id, so a replay of events
-they already processed changes nothing. The source schema of a consumer's events cannot be
+consumer is bound, is never involved). A replay of events a consumer already processed
+changes nothing: consumers dedupe on event_id (processed_events), the resume replicas on
+their (resume, version) key. The source schema of a consumer's events cannot be
 read from its name in general; it is inferred from the queue's purpose (`<service>.resumes`
 reads the resume store, ...) or given with --source.
 """
