@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from compile_service.artifacts import ArtifactStore
 from compile_service.domain import UnknownTemplate
+from compile_service.manifests import OptionValue, resolve_options
 from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
 from compile_service.typesetting.engine import CompileFailed, Engine
@@ -35,6 +36,14 @@ class Compiler:
                 raise UnknownTemplate(asked)
             return asked
         return document.template if self.renderer.has(document.template) else DEFAULT_TEMPLATE
+
+    def resolve(self, template: str,
+                options: Mapping[str, object] | None) -> dict[str, OptionValue]:
+        """Every option of the template, as asked or by default; UnknownTemplate, or
+        InvalidOptions naming each problem."""
+        if not self.renderer.has(template):
+            raise UnknownTemplate(template)
+        return resolve_options(self.renderer.templates[template].options, options)
 
     def prepare(self, template: str, document: ResumeDocument,
                 options: Mapping[str, object] | None = None) -> Prepared:

@@ -14,6 +14,11 @@ class CompileIn(BaseModel):
                                  description="Template name; default: the resume's own.")
     version: Version | None = Field(None, description="Compile exactly this version (waits "
                                     "a bounded time for it to arrive); default: the latest.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, max_length=32,
+        description="The template's options (GET /compile/templates lists them with their "
+                    "defaults); what is not given takes its default. 422 `invalid_options` "
+                    "names each one that is not declared or out of its bounds.")
 
 
 class Timings(BaseModel):
@@ -32,6 +37,8 @@ class JobOut(BaseModel):
     version: int
     template: str
     engine: str
+    options: dict[str, str | float] = Field(
+        default_factory=dict, description="The template's options it compiled with.")
     attempts: int
     cached: bool
     status_url: str
@@ -56,7 +63,8 @@ def job_out(row: Any, prefix: str = "") -> JobOut:
     return JobOut(
         job_id=row.job_id, status=row.status, resume_id=row.resume_id,
         version=request["resume_version"], template=request["template"],
-        engine=request["engine"], attempts=row.attempts, cached=result.get("cached", False),
+        engine=request["engine"], options=request.get("options") or {},
+        attempts=row.attempts, cached=result.get("cached", False),
         status_url=f"{prefix}/compile/status/{row.job_id}",
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
         error=row.error,

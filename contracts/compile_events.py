@@ -21,6 +21,11 @@ class CompileRequested(JobRequested):
     template: str = Field(description="Template name, e.g. classic.")
     engine: str = Field(description="The engine that runs the template, e.g. pdflatex.")
     title: str = Field("", description="The resume title at that version (the PDF's name).")
+    options: dict[str, str | float] = Field(
+        default_factory=dict,
+        description="The template's options, resolved (every declared one, as asked or by "
+                    "default); empty for a template that declares none, and in events "
+                    "recorded before options existed.")
 
 
 class CompileStarted(JobStarted):

@@ -438,7 +438,12 @@ async def _templates(s: Service) -> Responses:
 async def _compile(s: Service) -> Responses:
     _, headers = s.user()
     requested, _ = await compiled(s, headers)
-    return [requested, await s.client.post(f"/compile/{UNKNOWN}", json={}, headers=headers),
+    created = await a_resume(s.others["resume"], headers)
+    bad_options = await s.client.post(f"/compile/{created['id']}", headers=headers, json={
+        "template": "compact", "options": {"paper": "a3"}})
+    assert bad_options.json()["error"]["code"] == "invalid_options", bad_options.text
+    return [requested, bad_options,
+            await s.client.post(f"/compile/{UNKNOWN}", json={}, headers=headers),
             await s.client.post(f"/compile/{UNKNOWN}", json={"template": 7}, headers=headers)]
 
 
