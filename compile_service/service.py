@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from compile_service.compiler import Compiler, already_stored
+from compile_service.compiler import Compiler
 from compile_service.domain import VersionNotAvailable
 from compile_service.tables import resume_replica
 from contracts.compile_events import CompileRequested
@@ -41,9 +41,8 @@ class CompileService:
             job_id=job_id, owner_id=owner_id, resume_id=resume_id,
             resume_version=resume.version, template=chosen, engine=prepared.engine.name,
             title=document.title, options=resolved)
-        stored = await self.compiler.stored(prepared)
-        return await self.jobs.request(
-            requested, already_stored(job_id, prepared.key) if stored else None)
+        return await self.jobs.request(requested,
+                                       await self.compiler.from_store(job_id, prepared))
 
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
         # a resume created a moment ago may still be on its way from resume_service

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.compile_events import AtsResult, PageOverflow
 from runtime.bounds import Version
 from runtime.jobs import Status
 
@@ -44,6 +45,14 @@ class JobOut(BaseModel):
     status_url: str
     pdf_url: str | None = Field(None, description="Where the PDF is, once succeeded.")
     error: str | None = Field(None, description="Why it failed (TeX log excerpt).")
+    pages: int | None = Field(None, description="The PDF's page count, once succeeded (None "
+                              "when the engine does not tell).")
+    overflow: PageOverflow | None = Field(
+        None, description="For a template meant for one page: whether the content ran past "
+        "it, and how far.")
+    ats: AtsResult | None = Field(
+        None, description="The ATS round trip of the PDF (its text read back and the "
+        "resume's fields found in order); None when the checker could not run.")
     timings: Timings
 
 
@@ -67,7 +76,8 @@ def job_out(row: Any, prefix: str = "") -> JobOut:
         attempts=row.attempts, cached=result.get("cached", False),
         status_url=f"{prefix}/compile/status/{row.job_id}",
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
-        error=row.error,
+        error=row.error, pages=result.get("pages"), overflow=result.get("overflow"),
+        ats=result.get("ats"),
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,
                         queued_ms=_ms(row.requested_at, row.started_at),

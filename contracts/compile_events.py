@@ -8,7 +8,7 @@ workers' queue binds ``compile.CompileRequested``.
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.jobs import JobEvent, JobFinished, JobRequested, JobStarted
 
@@ -32,13 +32,43 @@ class CompileStarted(JobStarted):
     event_type: ClassVar[str] = "CompileStarted"
 
 
+class PageOverflow(BaseModel):
+    """How far the content of a template meant for one page ran past it."""
+
+    model_config = ConfigDict(frozen=True)
+    overflowed: bool = Field(description="True when the content did not fit on one page.")
+    extra_pages: int = Field(0, ge=0, description="Pages after the first.")
+    past_pt: float = Field(0.0, ge=0, description="Points of content below the first page's "
+                           "text area (the pages after it glued under it).")
+
+
+class AtsResult(BaseModel):
+    """The PDF read back as an applicant tracking system would: `found` of `checked` fields
+    of the resume came out in reading order; `missing` names the others by document path
+    (the first 100), `issues` what got in the way, as "code: what happened"."""
+
+    model_config = ConfigDict(frozen=True)
+    score: int = Field(ge=0, le=100)
+    checked: int = Field(ge=0)
+    found: int = Field(ge=0)
+    missing: list[str]
+    issues: list[str]
+
+
 class CompileFinished(JobFinished):
-    """The job's outcome; `error` is the TeX log excerpt when it failed."""
+    """The job's outcome; `error` is the TeX log excerpt when it failed. `pages`,
+    `overflow` and `ats` describe the PDF of a succeeded job (None when not known: the
+    engine does not tell, the template is not meant for one page, the checker could not
+    run, or the job finished before they were recorded)."""
 
     event_type: ClassVar[str] = "CompileFinished"
     artifact_key: str | None = Field(None, description="Content address of the PDF.")
     cached: bool = Field(False, description="True when the PDF was already stored.")
     engine_ms: int | None = Field(None, description="Time spent in the TeX engine.")
+    pages: int | None = Field(None, ge=1, description="The PDF's page count.")
+    overflow: PageOverflow | None = Field(
+        None, description="For a template meant for one page: whether and how far it ran past.")
+    ats: AtsResult | None = Field(None, description="The ATS round trip of the PDF.")
 
 
 COMPILE_EVENTS: dict[str, type[JobEvent]] = {
