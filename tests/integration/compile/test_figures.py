@@ -13,6 +13,7 @@ from tests.integration.compile.conftest import (
     Headers,
     compile_and_wait,
     create_resume,
+    pdf_pages,
     unique,
 )
 from tests.samples import academic, engineer
@@ -93,3 +94,19 @@ def test_a_finish_recorded_before_the_figures_still_folds() -> None:
         "job_id": "j", "outcome": "succeeded", "artifact_key": "ab" * 32, "cached": False,
         "engine_ms": 12})
     assert (old.pages, old.overflow, old.ats) == (None, None, None)
+
+
+async def test_a_latex_job_records_its_page_count_from_the_tex_log(
+        compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Headers,
+        user_id: str) -> None:
+    headers = as_user(user_id)
+    document = academic(48).model_dump(mode="json")
+    document["contact"]["name"] = unique("Grace Hopper")
+    resume_id, version = await create_resume(resume_api, headers, document)
+    for template in ("classic", "modern"):
+        job = await compile_and_wait(compile_api, headers, resume_id, version=version,
+                                     template=template)
+        assert job["status"] == "succeeded", job
+        pdf = (await compile_api.get(job["pdf_url"], headers=headers)).content
+        assert job["pages"] == pdf_pages(pdf) > 1 and job["overflow"] is None, job
+        assert job["ats"] is not None and job["ats"]["checked"] > 0
