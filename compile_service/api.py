@@ -28,9 +28,12 @@ from runtime.replica import ResumeNotFound
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
 
 
-@router.get("/templates", response_model=list[TemplateOut], summary="Available templates")
+@router.get("/templates", response_model=list[TemplateOut],
+            summary="Available templates: engine, whether meant for one page, options and "
+                    "their defaults")
 async def list_templates(renderer: Templates, _: CurrentUser) -> list[TemplateOut]:
-    return [TemplateOut(name=t.name, engine=t.engine, description=t.description)
+    return [TemplateOut(name=t.name, engine=t.engine, description=t.description,
+                        one_page=t.one_page, options=dict(t.options))
             for t in renderer.templates.values()]
 
 

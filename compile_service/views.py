@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from compile_service.manifests import Option
 from contracts.compile_events import AtsResult, PageOverflow
 from runtime.bounds import Version
 from runtime.jobs import Status
@@ -60,6 +61,11 @@ class TemplateOut(BaseModel):
     name: str
     engine: str
     description: str
+    one_page: bool = Field(description="Meant for one page: its jobs record `overflow`.")
+    options: dict[str, Option] = Field(
+        description="What a compile may set in `options`, each with its kind, default and "
+        "bounds (a colour as #rrggbb, a number in its unit from min to max, one of the "
+        "choices); none for the LaTeX templates.")
 
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:

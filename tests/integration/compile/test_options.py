@@ -76,3 +76,22 @@ def test_the_reuse_key_holds_the_options_and_old_events_keep_their_key() -> None
     assert same_source(requested(paper="a4", margin=12.0)) == \
         same_source(requested(margin=12.0, paper="a4"))
     assert same_source(requested(paper="a4")) != same_source(requested(paper="letter"))
+
+
+async def test_the_templates_list_their_engine_one_page_and_options_with_defaults(
+        compile_api: httpx.AsyncClient, as_user: Headers, user_id: str) -> None:
+    listed = {t["name"]: t for t in
+              (await compile_api.get("/compile/templates", headers=as_user(user_id))).json()}
+    assert {name: (t["engine"], t["one_page"]) for name, t in listed.items()
+            if name in ("classic", "modern", "standard", "compact", "sidebar", "academic")} == {
+        "classic": ("pdflatex", False), "modern": ("pdflatex", False),
+        "standard": ("typst", False), "compact": ("typst", True),
+        "sidebar": ("typst", True), "academic": ("typst", False)}
+    assert listed["classic"]["options"] == {}
+    assert listed["compact"]["options"] == {
+        "accent": {"kind": "color", "default": "#0b6e69"},
+        "font_size": {"kind": "number", "unit": "pt", "default": 9, "min": 8, "max": 14},
+        "paper": {"kind": "choice", "default": "a4", "choices": ["a4", "letter"]},
+        "margin": {"kind": "number", "unit": "mm", "default": 12, "min": 8, "max": 40}}
+    for name in ("standard", "sidebar", "academic"):
+        assert {"accent", "font_size", "paper", "margin"} <= set(listed[name]["options"]), name
