@@ -6,9 +6,15 @@ right after it was requested, without a start. Routing keys: ``compile.<EventTyp
 workers' queue binds ``compile.CompileRequested``.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from contracts.jobs import JobEvent, JobFinished, JobRequested, JobStarted
 
@@ -26,6 +32,15 @@ class CompileRequested(JobRequested):
         description="The template's options, resolved (every declared one, as asked or by "
                     "default); empty for a template that declares none, and in events "
                     "recorded before options existed.")
+
+    @model_serializer(mode="wrap")
+    def _as_before_when_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without options the event is written in its older shape (and so is the job's
+        `input`, as a rebuild from the older events gives it)."""
+        data: dict[str, Any] = handler(self)
+        if not self.options:
+            data.pop("options", None)
+        return data
 
 
 class CompileStarted(JobStarted):
@@ -69,6 +84,16 @@ class CompileFinished(JobFinished):
     overflow: PageOverflow | None = Field(
         None, description="For a template meant for one page: whether and how far it ran past.")
     ats: AtsResult | None = Field(None, description="The ATS round trip of the PDF.")
+
+    @model_serializer(mode="wrap")
+    def _as_before_when_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Figures not known are left out: the event (and the job's `result`) keeps its
+        older shape, as a rebuild from the older events gives it."""
+        data: dict[str, Any] = handler(self)
+        for name in ("pages", "overflow", "ats"):
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
 
 
 COMPILE_EVENTS: dict[str, type[JobEvent]] = {

@@ -94,6 +94,8 @@ def test_a_finish_recorded_before_the_figures_still_folds() -> None:
         "job_id": "j", "outcome": "succeeded", "artifact_key": "ab" * 32, "cached": False,
         "engine_ms": 12})
     assert (old.pages, old.overflow, old.ats) == (None, None, None)
+    assert not set(FIGURES) & set(old.model_dump(mode="json"))  # written in the older shape
+    assert old.model_copy(update={"pages": 2}).model_dump(mode="json")["pages"] == 2
 
 
 async def test_a_latex_job_records_its_page_count_from_the_tex_log(

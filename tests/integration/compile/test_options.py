@@ -73,6 +73,8 @@ def test_the_reuse_key_holds_the_options_and_old_events_keep_their_key() -> None
         "job_id": "j", "owner_id": "o", "resume_id": "r", "resume_version": 3,
         "template": "classic", "engine": "pdflatex", "title": "t"})
     assert old.options == {} and same_source(old) == "r:3:classic"
+    assert "options" not in old.model_dump(mode="json")  # written in the older shape
+    assert requested(paper="a4").model_dump(mode="json")["options"] == {"paper": "a4"}
     assert same_source(requested(paper="a4", margin=12.0)) == \
         same_source(requested(margin=12.0, paper="a4"))
     assert same_source(requested(paper="a4")) != same_source(requested(paper="letter"))
