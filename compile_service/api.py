@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from compile_service.domain import UnknownTemplate, VersionNotAvailable
+from compile_service.domain import InvalidOptions, UnknownTemplate, VersionNotAvailable
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
 from compile_service.wiring import Artifacts, Service, Templates
 from runtime.http import (
@@ -28,9 +28,12 @@ from runtime.replica import ResumeNotFound
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
 
 
-@router.get("/templates", response_model=list[TemplateOut], summary="Available templates")
+@router.get("/templates", response_model=list[TemplateOut],
+            summary="Available templates: engine, whether meant for one page, options and "
+                    "their defaults")
 async def list_templates(renderer: Templates, _: CurrentUser) -> list[TemplateOut]:
-    return [TemplateOut(name=t.name, engine=t.engine, description=t.description)
+    return [TemplateOut(name=t.name, engine=t.engine, description=t.description,
+                        one_page=t.one_page, options=dict(t.options))
             for t in renderer.templates.values()]
 
 
@@ -42,7 +45,8 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
                           service: Service,
                           body: Annotated[CompileIn | None, Body()] = None) -> OrjsonResponse:
     body = body or CompileIn()
-    row, _ = await service.request(user, str(resume_id), body.version, body.template)
+    row, _ = await service.request(user, str(resume_id), body.version, body.template,
+                                   body.options)
     job = job_out(row, public_prefix(request))
     return OrjsonResponse(job.model_dump(mode="json"), status_code=202,
                           headers={"Location": job.status_url})
@@ -102,3 +106,8 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UnknownTemplate)
     async def _no_template(_: Request, exc: UnknownTemplate) -> OrjsonResponse:
         return error_response(422, "unknown_template", f"there is no template {exc}")
+
+    @app.exception_handler(InvalidOptions)
+    async def _bad_options(_: Request, exc: InvalidOptions) -> OrjsonResponse:
+        return error_response(422, "invalid_options", f"invalid template options: {exc}",
+                              problems=exc.problems)

@@ -10,7 +10,9 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import orjson
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 64 * 1024
@@ -25,6 +27,15 @@ class ArtifactStore(Protocol):
 
     def chunks(self, key: str) -> AsyncIterator[bytes]: ...
 
+    async def put_figures(self, key: str, figures: dict[str, Any]) -> None:
+        """What is known of the PDF under `key` (pages, overflow, ATS report), stored before
+        the PDF so that a stored PDF has its figures."""
+        ...
+
+    async def figures(self, key: str) -> dict[str, Any] | None:
+        """The figures stored with the PDF under `key`; None without them."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not _KEY.match(key):
@@ -33,7 +44,7 @@ def check_key(key: str) -> str:
 
 
 class DirectoryStore:
-    """`<root>/<first two hex digits>/<key>.pdf`."""
+    """`<root>/<first two hex digits>/<key>.pdf`, its figures beside it in `<key>.json`."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -44,6 +55,18 @@ class DirectoryStore:
 
     async def has(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    async def put_figures(self, key: str, figures: dict[str, Any]) -> None:
+        await asyncio.to_thread(self._write, self._path(key).with_suffix(".json"),
+                                orjson.dumps(figures))
+
+    async def figures(self, key: str) -> dict[str, Any] | None:
+        try:
+            data = await asyncio.to_thread(self._path(key).with_suffix(".json").read_bytes)
+            figures = orjson.loads(data)
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return None
+        return figures if isinstance(figures, dict) else None
 
     async def size(self, key: str) -> int | None:
         try:

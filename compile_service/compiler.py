@@ -4,16 +4,22 @@ a job at once when its PDF is already stored) and the workers."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from pydantic import ValidationError
+
+from compile_service import ats
 from compile_service.artifacts import ArtifactStore
 from compile_service.domain import UnknownTemplate
+from compile_service.manifests import OptionValue, resolve_options
 from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
-from compile_service.typesetting.engine import CompileFailed, Engine
-from contracts.compile_events import CompileFinished
+from compile_service.typesetting.engine import CompiledPdf, CompileFailed, Engine
+from contracts.compile_events import CompileFinished, PageOverflow
 from contracts.resume import ResumeDocument
 
 DEFAULT_TEMPLATE = "classic"
+FIGURES = ("pages", "overflow", "ats")  # what is stored beside a PDF, and its finish records
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class Prepared:
     rendered: RenderedSource
     engine: Engine
     key: str
+    document: ResumeDocument  # what the ATS check looks for in the PDF
 
 
 class Compiler:
@@ -36,6 +43,14 @@ class Compiler:
             return asked
         return document.template if self.renderer.has(document.template) else DEFAULT_TEMPLATE
 
+    def resolve(self, template: str,
+                options: Mapping[str, object] | None) -> dict[str, OptionValue]:
+        """Every option of the template, as asked or by default; UnknownTemplate, or
+        InvalidOptions naming each problem."""
+        if not self.renderer.has(template):
+            raise UnknownTemplate(template)
+        return resolve_options(self.renderer.templates[template].options, options)
+
     def prepare(self, template: str, document: ResumeDocument,
                 options: Mapping[str, object] | None = None) -> Prepared:
         """The source and its content address; UnknownTemplate, or InvalidOptions when
@@ -44,7 +59,7 @@ class Compiler:
             raise UnknownTemplate(template)
         rendered = self.renderer.render(template, document, options)
         engine = self.engines[rendered.template.engine]
-        return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()))
+        return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()), document)
 
     def close(self) -> None:
         for engine in self.engines.values():
@@ -55,20 +70,52 @@ class Compiler:
         count_artifact_lookup(found)
         return found
 
+    async def from_store(self, job_id: str, prepared: Prepared) -> CompileFinished | None:
+        """The finish of a job whose PDF is stored already, with the figures stored beside
+        it; None when it is not stored."""
+        if not await self.stored(prepared):
+            return None
+        return already_stored(job_id, prepared.key, await self.artifacts.figures(prepared.key))
+
     async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
         raise, so the message is retried and finally dead-lettered."""
-        if await self.stored(prepared):
-            return already_stored(job_id, prepared.key)
+        if (cached := await self.from_store(job_id, prepared)) is not None:
+            return cached
         try:
             pdf = await prepared.engine.compile(prepared.rendered.source)
         except CompileFailed as failure:
             return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
                                    error=str(failure))
+        figures = await figures_of(pdf, prepared.document)
+        await self.artifacts.put_figures(prepared.key, figures)  # first: a stored PDF has them
         await self.artifacts.put(prepared.key, pdf.data)
-        return CompileFinished(job_id=job_id, outcome="succeeded", artifact_key=prepared.key,
-                               engine_ms=pdf.engine_ms)
+        return CompileFinished.model_validate({
+            "job_id": job_id, "outcome": "succeeded", "artifact_key": prepared.key,
+            "engine_ms": pdf.engine_ms, **figures})
 
 
-def already_stored(job_id: str, key: str) -> CompileFinished:
-    return CompileFinished(job_id=job_id, outcome="succeeded", artifact_key=key, cached=True)
+async def figures_of(pdf: CompiledPdf, document: ResumeDocument) -> dict[str, Any]:
+    """`pages`, `overflow` (as the engine told them) and `ats` (None when the checker cannot
+    run here), as JSON."""
+    try:
+        report: dict[str, Any] | None = (await ats.check_async(pdf.data, document)).model_dump(
+            mode="json")
+    except ats.AtsUnavailable:
+        report = None
+    overflow = None if pdf.overflow is None else PageOverflow(
+        overflowed=pdf.overflow.overflowed, extra_pages=pdf.overflow.extra_pages,
+        past_pt=pdf.overflow.past_pt).model_dump(mode="json")
+    return {"pages": pdf.pages, "overflow": overflow, "ats": report}
+
+
+def already_stored(job_id: str, key: str,
+                   figures: Mapping[str, Any] | None = None) -> CompileFinished:
+    """A cached finish, with the figures stored beside the PDF (none when they were not, or
+    are unreadable: a PDF stored before they existed)."""
+    finished = {"job_id": job_id, "outcome": "succeeded", "artifact_key": key, "cached": True}
+    try:
+        return CompileFinished.model_validate(
+            {**finished, **{k: v for k, v in (figures or {}).items() if k in FIGURES}})
+    except ValidationError:
+        return CompileFinished.model_validate(finished)

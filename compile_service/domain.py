@@ -3,6 +3,8 @@ of a resume in one template, and whose result is the content address of its PDF.
 job for exactly that source is queued or running, an identical request gets that job; once
 it finished, a new request makes a new job (finished at once when the PDF is stored)."""
 
+import orjson
+
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from runtime.jobs import JobKind
 
@@ -28,7 +30,12 @@ class InvalidOptions(ValueError):
 
 
 def same_source(request: CompileRequested) -> str:
-    return f"{request.resume_id}:{request.resume_version}:{request.template}"
+    """Resume, version, template and options; without options, the key of the jobs requested
+    before options existed."""
+    key = f"{request.resume_id}:{request.resume_version}:{request.template}"
+    if request.options:
+        key += ":" + orjson.dumps(request.options, option=orjson.OPT_SORT_KEYS).decode()
+    return key
 
 
 COMPILE_JOB = JobKind(

@@ -3,11 +3,12 @@ replica, renders it, and records a job (runtime.jobs): an identical queued or ru
 is returned instead, and a job whose PDF is already stored is finished in the same
 transaction, without a worker."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from compile_service.compiler import Compiler, already_stored
+from compile_service.compiler import Compiler
 from compile_service.domain import VersionNotAvailable
 from compile_service.tables import resume_replica
 from contracts.compile_events import CompileRequested
@@ -26,21 +27,22 @@ class CompileService:
         return self.jobs.sessions
 
     async def request(self, owner_id: str, resume_id: str, version: int | None,
-                      template: str | None) -> tuple[Any, bool]:
+                      template: str | None,
+                      options: Mapping[str, object] | None = None) -> tuple[Any, bool]:
         """The job for this source (a new one, or the queued or running one) and whether
-        it is new."""
+        it is new; InvalidOptions when `options` are not the template's."""
         resume = await self._resume(owner_id, resume_id, version)
         document = ResumeDocument.model_validate(resume.document)
         chosen = self.compiler.choose_template(template, document)
-        prepared = self.compiler.prepare(chosen, document)
+        resolved = self.compiler.resolve(chosen, options)
+        prepared = self.compiler.prepare(chosen, document, resolved)
         job_id = self.jobs.new_id()
         requested = CompileRequested(
             job_id=job_id, owner_id=owner_id, resume_id=resume_id,
             resume_version=resume.version, template=chosen, engine=prepared.engine.name,
-            title=document.title)
-        stored = await self.compiler.stored(prepared)
-        return await self.jobs.request(
-            requested, already_stored(job_id, prepared.key) if stored else None)
+            title=document.title, options=resolved)
+        return await self.jobs.request(requested,
+                                       await self.compiler.from_store(job_id, prepared))
 
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
         # a resume created a moment ago may still be on its way from resume_service

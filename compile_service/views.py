@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from compile_service.manifests import Option
+from contracts.compile_events import AtsResult, PageOverflow
 from runtime.bounds import Version
 from runtime.jobs import Status
 
@@ -14,6 +16,11 @@ class CompileIn(BaseModel):
                                  description="Template name; default: the resume's own.")
     version: Version | None = Field(None, description="Compile exactly this version (waits "
                                     "a bounded time for it to arrive); default: the latest.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, max_length=32,
+        description="The template's options (GET /compile/templates lists them with their "
+                    "defaults); what is not given takes its default. 422 `invalid_options` "
+                    "names each one that is not declared or out of its bounds.")
 
 
 class Timings(BaseModel):
@@ -32,11 +39,21 @@ class JobOut(BaseModel):
     version: int
     template: str
     engine: str
+    options: dict[str, str | float] = Field(
+        default_factory=dict, description="The template's options it compiled with.")
     attempts: int
     cached: bool
     status_url: str
     pdf_url: str | None = Field(None, description="Where the PDF is, once succeeded.")
     error: str | None = Field(None, description="Why it failed (TeX log excerpt).")
+    pages: int | None = Field(None, description="The PDF's page count, once succeeded (None "
+                              "when the engine does not tell).")
+    overflow: PageOverflow | None = Field(
+        None, description="For a template meant for one page: whether the content ran past "
+        "it, and how far.")
+    ats: AtsResult | None = Field(
+        None, description="The ATS round trip of the PDF (its text read back and the "
+        "resume's fields found in order); None when the checker could not run.")
     timings: Timings
 
 
@@ -44,6 +61,11 @@ class TemplateOut(BaseModel):
     name: str
     engine: str
     description: str
+    one_page: bool = Field(description="Meant for one page: its jobs record `overflow`.")
+    options: dict[str, Option] = Field(
+        description="What a compile may set in `options`, each with its kind, default and "
+        "bounds (a colour as #rrggbb, a number in its unit from min to max, one of the "
+        "choices); none for the LaTeX templates.")
 
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:
@@ -56,10 +78,12 @@ def job_out(row: Any, prefix: str = "") -> JobOut:
     return JobOut(
         job_id=row.job_id, status=row.status, resume_id=row.resume_id,
         version=request["resume_version"], template=request["template"],
-        engine=request["engine"], attempts=row.attempts, cached=result.get("cached", False),
+        engine=request["engine"], options=request.get("options") or {},
+        attempts=row.attempts, cached=result.get("cached", False),
         status_url=f"{prefix}/compile/status/{row.job_id}",
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
-        error=row.error,
+        error=row.error, pages=result.get("pages"), overflow=result.get("overflow"),
+        ats=result.get("ats"),
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,
                         queued_ms=_ms(row.requested_at, row.started_at),

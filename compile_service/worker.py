@@ -46,7 +46,7 @@ class CompileWork:
                                                   request.resume_version)
         if document is None:
             return None
-        return self.compiler.prepare(request.template, document)
+        return self.compiler.prepare(request.template, document, request.options)
 
     async def run(self, job: JobState, request: CompileRequested,
                   prepared: Prepared | None) -> CompileFinished:

@@ -50,7 +50,7 @@ class PdfLatex:
             pdf = workdir / "main.pdf"
             if returncode != 0 or not pdf.exists():
                 raise CompileFailed(explain_failure(workdir, returncode, self.limits))
-            return CompiledPdf(pdf.read_bytes(), elapsed)
+            return CompiledPdf(pdf.read_bytes(), elapsed, pages_in_log(workdir / "main.log"))
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -115,3 +115,16 @@ _PATH = re.compile(r"(?:/[\w.+-]+){2,}/?")
 def scrub_paths(text: str) -> str:
     """Replace server paths (run directory, TeX tree, home) by their last component."""
     return _PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+_OUTPUT_WRITTEN = re.compile(rb"Output written on \S+ \((\d+) pages?,")
+
+
+def pages_in_log(log: Path) -> int | None:
+    """The page count TeX reports at the end of its log ("Output written on main.pdf (2
+    pages, ...)"); None when the log does not say."""
+    try:
+        found = _OUTPUT_WRITTEN.search(log.read_bytes()[-4096:])
+    except FileNotFoundError:
+        return None
+    return int(found.group(1)) if found else None

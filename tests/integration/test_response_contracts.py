@@ -416,10 +416,11 @@ async def compile_service(compile_env: dict[str, Any],  # noqa: F811
         yield Service(app, client, {"resume": resume.client})
 
 
-async def compiled(s: Service, headers: dict[str, str]) -> tuple[httpx.Response, dict[str, Any]]:
+async def compiled(s: Service, headers: dict[str, str], **body: Any,
+                   ) -> tuple[httpx.Response, dict[str, Any]]:
     """A compile request for a new resume, and the job once it finished."""
     created = await a_resume(s.others["resume"], headers)
-    requested = await s.client.post(f"/compile/{created['id']}", json={}, headers=headers)
+    requested = await s.client.post(f"/compile/{created['id']}", json=body, headers=headers)
     assert requested.status_code == 202, requested.text
     done = await s.client.get(f"/compile/status/{requested.json()['job_id']}",
                               params={"wait": 30}, headers=headers)
@@ -438,7 +439,12 @@ async def _templates(s: Service) -> Responses:
 async def _compile(s: Service) -> Responses:
     _, headers = s.user()
     requested, _ = await compiled(s, headers)
-    return [requested, await s.client.post(f"/compile/{UNKNOWN}", json={}, headers=headers),
+    created = await a_resume(s.others["resume"], headers)
+    bad_options = await s.client.post(f"/compile/{created['id']}", headers=headers, json={
+        "template": "compact", "options": {"paper": "a3"}})
+    assert bad_options.json()["error"]["code"] == "invalid_options", bad_options.text
+    return [requested, bad_options,
+            await s.client.post(f"/compile/{UNKNOWN}", json={}, headers=headers),
             await s.client.post(f"/compile/{UNKNOWN}", json={"template": 7}, headers=headers)]
 
 
@@ -447,7 +453,11 @@ async def _status(s: Service) -> Responses:
     _, headers = s.user()
     requested, _ = await compiled(s, headers)
     url = f"/compile/status/{requested.json()['job_id']}"
+    # a template meant for one page, with options: `options`, `pages`, `overflow`, `ats`
+    one_page, _ = await compiled(s, headers, template="compact", options={"paper": "letter"})
+    one_page_url = f"/compile/status/{one_page.json()['job_id']}"
     return [await s.client.get(url, headers=headers),
+            await s.client.get(one_page_url, headers=headers),
             await s.client.get(url, params={"wait": 1}, headers=headers),
             await s.client.get(f"/compile/status/{UNKNOWN}", headers=headers),
             await s.client.get("/compile/status/not-a-uuid", headers=headers)]
