@@ -91,8 +91,10 @@ async def test_each_service_counts_requests_events_and_compile_outcomes(
     assert compile_("rb_compile_artifact_cache_total", result="miss") >= 2
     assert compile_("rb_events_appended_total", event_type="CompileFinished") == 2
     assert compile_("rb_events_published_total", event_type="CompileRequested") == 2
+    # at least: the session's other compile apps share this vhost's job queue, so a message
+    # of theirs still being retried may be handled here inside the window
     assert compile_("rb_consumer_handle_duration_seconds_count", consumer="compile_service.jobs",
-                    event_type="CompileRequested", outcome="handled") == 2
+                    event_type="CompileRequested", outcome="handled") >= 2
     assert compile_("rb_consumer_handle_duration_seconds_count",
                     consumer="compile_service.resumes", event_type="ResumeCreated",
                     outcome="handled") >= 1
