@@ -36,6 +36,8 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         app.state.identity = IdentityVerifier(settings.identity_public_key, "compile")
         expose(components, app.state)
         try:
+            if works:
+                await components.compiler.warm_up()  # before the first job is taken
             async with jobs_running("compile_service", settings, broker, consumers,
                                     event_tables, service_checks(components.db, broker),
                                     components.jobs, waits=True, works=works):

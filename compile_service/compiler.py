@@ -61,6 +61,10 @@ class Compiler:
         engine = self.engines[rendered.template.engine]
         return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()), document)
 
+    async def warm_up(self) -> None:
+        for engine in self.engines.values():
+            await engine.warm_up()
+
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()

@@ -78,13 +78,14 @@ def resumes_consumer(components: Components, settings: CompileSettings) -> Consu
 async def run_worker(settings: CompileSettings) -> None:
     components, broker = build(settings), make_broker(settings.amqp_url)
     try:
+        await components.compiler.warm_up()  # before the first job is taken
         async with jobs_running("compile_service", settings, broker,
                                 [jobs_consumer(components, settings)], event_tables,
                                 service_checks(components.db, broker), components.jobs,
                                 waits=False, works=True):
             await asyncio.Event().wait()
     finally:
-        await components.db.dispose()
+        await components.close()
 
 
 def _main() -> None:

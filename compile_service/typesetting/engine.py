@@ -45,6 +45,10 @@ class Engine(Protocol):
         """The PDF of `source`; raises CompileFailed or EngineUnavailable."""
         ...
 
+    async def warm_up(self) -> None:
+        """Get ready before the first job (fonts, templates), so that job does not pay it."""
+        ...
+
     def close(self) -> None:
         """Let go of what the engine keeps between jobs (threads, files)."""
         ...

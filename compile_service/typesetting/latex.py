@@ -34,6 +34,9 @@ class PdfLatex:
     def fingerprint(self) -> str:
         return "pdflatex/1"
 
+    async def warm_up(self) -> None:
+        """Nothing to get ready: each run starts its own pdflatex."""
+
     def close(self) -> None:
         """Nothing to let go of: each run cleans up after itself."""
 

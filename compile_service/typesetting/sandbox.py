@@ -36,9 +36,12 @@ def limit_child(limits: Limits) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def fresh_run_dir(work_root: str) -> Path:
+def fresh_run_dir(work_root: str, purpose: str = "") -> Path:
+    """A new run directory, named for this process (and `purpose`, when given) so that a
+    sweep after a crash knows whose it was."""
     os.makedirs(work_root, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=work_root))
+    tag = f"{purpose}-" if purpose else ""
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-{tag}", dir=work_root))
 
 
 def kill_group(pgid: int) -> None:

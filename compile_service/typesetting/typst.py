@@ -112,6 +112,9 @@ class _Slot:
     data_path: str  # the data file as the template sees it, the same in every root
 
 
+# names the one run directory the engine keeps for its process's lifetime
+KEPT_RUN_PURPOSE = "typst"
+
 class Typst:
     name = "typst"
 
@@ -207,7 +210,7 @@ class Typst:
                 self._fonts = typst.Fonts(include_system_fonts=True,
                                           include_embedded_fonts=False)
                 self._families = frozenset(self._fonts.families())
-                self.run_dir = fresh_run_dir(self.work_root)
+                self.run_dir = fresh_run_dir(self.work_root, KEPT_RUN_PURPOSE)
                 self._remove_run_dir = weakref.finalize(self, shutil.rmtree, self.run_dir,
                                                         ignore_errors=True)
                 for number, folder in enumerate(sorted({t.root for t in

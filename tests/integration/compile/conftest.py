@@ -15,6 +15,7 @@ import pytest
 
 from compile_service.app import create_app
 from compile_service.settings import CompileSettings
+from compile_service.typesetting.typst import KEPT_RUN_PURPOSE
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import COMPILE_RESUMES_CONSUMER as RESUMES_CONSUMER
 from tests.conftest import asgi_client, purge_queue, wait_for_queue
@@ -103,7 +104,10 @@ async def pdf_text(client: httpx.AsyncClient, headers: dict[str, str], job_id: s
 
 
 def run_dir_entries(work_dir: str) -> list[str]:
-    return os.listdir(work_dir)
+    """What the TeX runs left in the work directory: everything but the run directory the
+    Typst engine keeps for its process's lifetime (its copy of the template folder)."""
+    return [entry for entry in os.listdir(work_dir)
+            if f"-{KEPT_RUN_PURPOSE}-" not in entry]
 
 
 def pdftotext(pdf: bytes) -> str:
