@@ -22,7 +22,7 @@ from runtime.http import (
     public_prefix,
 )
 from runtime.identity import CurrentUser
-from runtime.jobs import OwnedJob, WaitedJob, install_job_error_handlers
+from runtime.jobs import CancelledJob, OwnedJob, WaitedJob, install_job_error_handlers
 from runtime.replica import ResumeNotFound
 
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
@@ -55,6 +55,22 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
 @router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404, 422),
             summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
 async def job_status(job: WaitedJob, request: Request) -> JobOut:
+    return job_out(job, public_prefix(request))
+
+
+@router.post("/cancel/{job_id}", response_model=JobOut,
+             responses={200: {"description": "The job, now `failed` with `error_code` "
+                              "`cancelled`: a queued job will not run; a running one's "
+                              "LaTeX is killed within half a second (a Typst render "
+                              "finishes and its outcome is dropped)"},
+                        404: {**error_responses(404)[404], "description": "No such job, "
+                              "or another user's (`job_not_found`)"},
+                        409: {**error_responses(409)[409], "description": "The job had "
+                              "finished already (`job_finished`, with `job_status`); it is "
+                              "left as it was"},
+                        **error_responses(422)},
+             summary="Stop a queued or running compile job of the caller's")
+async def cancel_job(job: CancelledJob, request: Request) -> JobOut:
     return job_out(job, public_prefix(request))
 
 

@@ -45,6 +45,9 @@ class JobOut(BaseModel):
     cached: bool
     status_url: str
     pdf_url: str | None = Field(None, description="Where the PDF is, once succeeded.")
+    error_code: str | None = Field(None, description="Why it failed, for programs: "
+                                   "`compile_failed`, `resume_unavailable`, `gave_up`, "
+                                   "`stale`, `cancelled` (stopped by `POST /compile/cancel`).")
     error: str | None = Field(None, description="Why it failed (TeX log excerpt).")
     pages: int | None = Field(None, description="The PDF's page count, once succeeded (None "
                               "when the engine does not tell).")
@@ -82,7 +85,8 @@ def job_out(row: Any, prefix: str = "") -> JobOut:
         attempts=row.attempts, cached=result.get("cached", False),
         status_url=f"{prefix}/compile/status/{row.job_id}",
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
-        error=row.error, pages=result.get("pages"), overflow=result.get("overflow"),
+        error_code=row.error_code, error=row.error, pages=result.get("pages"),
+        overflow=result.get("overflow"),
         ats=result.get("ats"),
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,

@@ -57,7 +57,7 @@ class Rating(BaseModel):
 
 FailureCode = Literal[
     "timeout", "invalid_output", "model_error", "model_rate_limited", "resume_unavailable",
-    "gave_up", "stale",  # the job machinery's own (runtime.jobs)
+    "gave_up", "stale", "cancelled",  # the job machinery's own (runtime.jobs)
 ]
 
 

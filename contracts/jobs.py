@@ -40,7 +40,9 @@ class JobFinished(JobEvent):
     """The job's outcome; subclasses add the result."""
 
     outcome: Outcome
-    error_code: str | None = Field(None, description="Why it failed, for programs.")
+    error_code: str | None = Field(None, description="Why it failed, for programs: a kind's "
+                                   "own codes, and the job machinery's `gave_up`, `stale` "
+                                   "and `cancelled` (its owner stopped it).")
     error: str | None = Field(None, max_length=4000,
                               description="Why it failed, in words a user can act on.")
 

@@ -18,9 +18,14 @@ the finish the result), a reuse key, and the work a worker does (`JobWork`); the
   one LISTEN connection per process (runtime.waiting) wakes the requests waiting on it;
 - the worker (`JobRunner`): claim, work, close; an infrastructure failure raises (the message
   is retried), and on the last attempt the job is closed as failed first;
+- cancelling (`Jobs.cancel`, the `Cancel` command): the owner closes a queued or running job
+  as failed (`cancelled`); a worker that claims it later finds it finished and does nothing,
+  one running it notices within `JobRunner.watch_seconds` and cancels its run, and its own
+  close, decided on the finished row, records nothing;
 - the stale sweep: a job still unfinished long after its request (its message dead-lettered,
   say) is closed as failed, so no long poll or reuse waits on it forever;
-- the routes' shared parts: `OwnedJob` (this user's job or 404) and `WaitedJob` (`?wait=`).
+- the routes' shared parts: `OwnedJob` (this user's job or 404), `WaitedJob` (`?wait=`) and
+  `CancelledJob` (the cancel: 404, or 409 `job_finished`).
 """
 
 import asyncio
@@ -188,7 +193,14 @@ class Close:
     finished: JobFinished
 
 
-Command = RequestJob | Claim | Close
+@dataclass(frozen=True)
+class Cancel:
+    """The owner stops a queued or running job: it is closed as failed (`cancelled`)."""
+
+    reason: str = "cancelled by its owner"
+
+
+Command = RequestJob | Claim | Close | Cancel
 
 
 def decide(kind: JobKind, state: JobState, command: Command) -> list[JobEvent]:
@@ -203,6 +215,8 @@ def decide(kind: JobKind, state: JobState, command: Command) -> list[JobEvent]:
     if isinstance(command, Claim):
         return [kind.started(job_id=state.job_id, attempt=state.attempts + 1,
                              worker=command.worker)]
+    if isinstance(command, Cancel):
+        return [kind.failed(state.job_id, "cancelled", command.reason)]
     return [command.finished]
 
 
@@ -451,6 +465,11 @@ class Jobs:
         return await self.waiter.wait(job_id, timeout, lambda: self.owned(owner_id, job_id),
                                       lambda row: row is None or row.status in TERMINAL)
 
+    async def is_finished(self, job_id: str) -> bool:
+        async with self.reads() as session:
+            row = await self.records.by_id(session, job_id)
+        return row is None or row.status in TERMINAL
+
     async def latest_succeeded(self, owner_id: str, resume_id: str) -> Any:
         async with self.reads() as session:
             return await self.records.latest_succeeded(session, owner_id, resume_id)
@@ -472,7 +491,23 @@ class Jobs:
         _, recorded = await self._execute(state.job_id, state, Close(finished), causation_id)
         return recorded
 
-    async def _execute(self, job_id: str, state: JobState | None, command: Claim | Close,
+    async def cancel(self, owner_id: str, job_id: str) -> tuple[Any, bool]:
+        """Close the owner's queued or running job as failed (`cancelled`): the row after,
+        and whether this call closed it (False: it had finished already). None for the row
+        when the job is not the owner's. A worker running it loses its own close to this one
+        (a finished job decides nothing) and stops its run when it notices
+        (`JobRunner.watch_seconds`)."""
+        row = await self.owned(owner_id, job_id)
+        if row is None:
+            return None, False
+        if row.status in TERMINAL:
+            return row, False
+        _, recorded = await self._execute(job_id, JobState.of_row(row), Cancel(), None)
+        async with self.sessions() as session:
+            return await self.records.owned(session, owner_id, job_id), recorded
+
+    async def _execute(self, job_id: str, state: JobState | None,
+                       command: Claim | Close | Cancel,
                        causation_id: str | None) -> tuple[JobState, bool]:
         """Decide on the row (or on `state`, when the caller just wrote it), append at its
         version; when another writer moved the stream first, reload and decide again. The
@@ -556,8 +591,30 @@ class JobRunner(Generic[Requested, Prepared]):
     to be redelivered and finished by another."""
 
     def __init__(self, jobs: Jobs, work: JobWork[Requested, Prepared],
-                 max_attempts: int) -> None:
+                 max_attempts: int, watch_seconds: float = 0.5) -> None:
         self.jobs, self.work, self.max_attempts = jobs, work, max_attempts
+        self.watch_seconds = watch_seconds  # how often a running job's row is looked at
+
+    async def _run_watched(self, job: JobState, requested: Any,
+                           prepared: Any) -> JobFinished | None:
+        """The work's outcome, or None when the job was closed meanwhile (cancelled, say):
+        the run is then cancelled (a subprocess it awaits is killed; work that cannot be
+        interrupted runs on, and its outcome is dropped: the close would decide nothing).
+        A job done within `watch_seconds` costs no look at its row."""
+        run = asyncio.ensure_future(self.work.run(job, requested, prepared))
+        try:
+            while True:
+                done, _ = await asyncio.wait({run}, timeout=self.watch_seconds)
+                if done:
+                    return run.result()
+                if await self.jobs.is_finished(job.job_id):
+                    log.info("%s %s closed while running: run stopped", self.jobs.kind.noun,
+                             job.job_id)
+                    return None
+        finally:
+            if not run.done():
+                run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
 
     async def handle(self, envelope: EventEnvelope) -> None:
         kind = self.jobs.kind
@@ -569,7 +626,7 @@ class JobRunner(Generic[Requested, Prepared]):
             if job.finished:
                 return
             try:
-                finished = await self.work.run(job, requested, await preparing)
+                finished = await self._run_watched(job, requested, await preparing)
             except Exception as exc:
                 # the Consumer counts the same attempts (one claim per delivery) and
                 # dead-letters this delivery when it is the last one
@@ -578,7 +635,8 @@ class JobRunner(Generic[Requested, Prepared]):
                         job.job_id, "gave_up", f"gave up after {job.attempts} attempts: {exc}"),
                         causation)
                 raise
-            await self.jobs.close(job, finished, causation)
+            if finished is not None:
+                await self.jobs.close(job, finished, causation)  # loses to a cancel: a no-op
         finally:
             if not preparing.done():
                 preparing.cancel()
@@ -651,6 +709,17 @@ async def _waited_job(job_id: UUID, user: CurrentUser, request: Request,
     return row
 
 
+async def _cancelled_job(job_id: UUID, user: CurrentUser, request: Request) -> Any:
+    jobs = jobs_of(request)
+    row, cancelled = await jobs.cancel(user, str(job_id))
+    if row is None:
+        raise _not_found(jobs)
+    if not cancelled:  # finished before the cancel (or a racing close won)
+        raise ApiError(409, "job_finished", f"the {jobs.kind.noun} is {row.status} already",
+                       job_status=row.status)
+    return row
+
+
 def install_job_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestKeptRacing)
     async def _kept_racing(_: Request, exc: RequestKeptRacing) -> OrjsonResponse:
@@ -662,4 +731,7 @@ OwnedJob = Annotated[Any, Depends(_owned_job)]
 """The caller's job named by the path's `job_id`, or 404."""
 WaitedJob = Annotated[Any, Depends(_waited_job)]
 """Like OwnedJob, after waiting up to `?wait=` seconds for it to finish."""
+CancelledJob = Annotated[Any, Depends(_cancelled_job)]
+"""The caller's job named by the path's `job_id`, just closed as failed (`cancelled`); 404
+when it is not theirs, 409 `job_finished` (with `job_status`) when it had finished."""
 

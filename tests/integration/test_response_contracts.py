@@ -473,6 +473,25 @@ async def _pdf(s: Service) -> Responses:
             await s.client.get(f"/compile/pdf/{UNKNOWN}", headers=headers)]
 
 
+@case("compile", "POST /compile/cancel/{job_id}")
+async def _cancel(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.others["resume"], headers)
+    # the test templates' TeX loop never finishes on its own within the test
+    looping = await s.client.post(f"/compile/{created['id']}", json={"template": "loop"},
+                                  headers=headers)
+    assert looping.status_code == 202, looping.text
+    cancelled = await s.client.post(f"/compile/cancel/{looping.json()['job_id']}",
+                                    headers=headers)
+    assert cancelled.json()["error_code"] == "cancelled", cancelled.text
+    _, done = await compiled(s, headers)
+    finished = await s.client.post(f"/compile/cancel/{done['job_id']}", headers=headers)
+    assert finished.json()["error"]["code"] == "job_finished", finished.text
+    return [cancelled, finished,
+            await s.client.post(f"/compile/cancel/{UNKNOWN}", headers=headers),
+            await s.client.post("/compile/cancel/not-a-uuid", headers=headers)]
+
+
 async def test_every_compile_service_route_answers_as_documented(
         compile_service: Service) -> None:
     await check_every_route("compile", compile_service)

@@ -12,6 +12,7 @@ from contracts.ai_events import RatingFinished, RatingRequested, RatingStarted
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.envelope import EventEnvelope
 from runtime.jobs import (
+    Cancel,
     Claim,
     Close,
     JobExists,
@@ -86,6 +87,24 @@ def test_a_finished_job_ignores_redelivered_claims_and_closes() -> None:
     assert decide(COMPILE_JOB, state, Claim("w2")) == []
     again = CompileFinished(job_id="j", outcome="succeeded", artifact_key="k")
     assert decide(COMPILE_JOB, state, Close(again)) == []
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_a_cancel_closes_a_queued_or_running_job_and_the_workers_close_then_records_nothing(
+        started: bool) -> None:
+    history: list[object] = [compile_requested()]
+    if started:
+        history.append(CompileStarted(job_id="j", attempt=1, worker="w"))
+    state = fold("j", history)  # type: ignore[arg-type]
+    [cancelled] = decide(COMPILE_JOB, state, Cancel())
+    assert isinstance(cancelled, CompileFinished)
+    assert (cancelled.outcome, cancelled.error_code) == ("failed", "cancelled")
+    state = evolve(state, cancelled)
+    assert state.finished
+    done = CompileFinished(job_id="j", outcome="succeeded", artifact_key="k" * 64)
+    assert decide(COMPILE_JOB, state, Close(done)) == []  # the worker's late outcome
+    assert decide(COMPILE_JOB, state, Claim("w2")) == []  # a later delivery
+    assert decide(COMPILE_JOB, state, Cancel()) == []  # a second cancel
 
 
 def test_work_on_an_unknown_job_is_refused() -> None:
