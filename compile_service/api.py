@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from compile_service.domain import InvalidOptions, UnknownTemplate, VersionNotAvailable
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
-from compile_service.wiring import Artifacts, Service, Templates
+from compile_service.wiring import Artifacts, Previews, Service, Templates
 from runtime.http import (
     ApiError,
     OrjsonResponse,
@@ -95,6 +95,24 @@ async def job_pdf(job: OwnedJob, store: Artifacts,
                 "Content-Length": str(size)}
     return StreamingResponse(store.chunks(artifact_key), media_type="application/pdf",
                              headers=headers)
+
+
+@router.get("/preview/{job_id}", response_class=Response,
+            responses={200: {"content": {"image/png": {}},
+                             "description": "A PNG of page 1 of the job's PDF"},
+                       304: {"description": "Same"}, **error_responses(404, 409, 422),
+                       503: {**error_responses(503)[503], "headers": {"Retry-After": {
+                           "description": "Seconds to wait", "schema": {"type": "integer"}}}}},
+            summary="A PNG of page 1 of a succeeded job's PDF (made on the first ask, then "
+                    "cached); 409 before the job succeeded, 503 with Retry-After when it "
+                    "cannot be made now")
+async def job_preview(job: OwnedJob, previews: Previews,
+                      if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    preview = await previews.of_job(job, if_none_match)
+    headers = {"ETag": preview.etag, "Cache-Control": previews.cache_control}
+    if preview.png is None:
+        return Response(status_code=304, headers=headers)
+    return Response(preview.png, media_type="image/png", headers=headers)
 
 
 def content_disposition(title: str) -> str:

@@ -36,6 +36,14 @@ class ArtifactStore(Protocol):
         """The figures stored with the PDF under `key`; None without them."""
         ...
 
+    async def put_preview(self, key: str, png: bytes) -> None:
+        """The PNG of page 1 of the PDF under `key` (compile_service.previews)."""
+        ...
+
+    async def preview(self, key: str) -> bytes | None:
+        """The stored PNG of page 1 of the PDF under `key`; None when not made yet."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not _KEY.match(key):
@@ -44,7 +52,8 @@ def check_key(key: str) -> str:
 
 
 class DirectoryStore:
-    """`<root>/<first two hex digits>/<key>.pdf`, its figures beside it in `<key>.json`."""
+    """`<root>/<first two hex digits>/<key>.pdf`, its figures beside it in `<key>.json` and
+    the PNG of its page 1, once asked for, in `<key>.page1.png`."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -67,6 +76,18 @@ class DirectoryStore:
         except (FileNotFoundError, orjson.JSONDecodeError):
             return None
         return figures if isinstance(figures, dict) else None
+
+    def preview_path(self, key: str) -> Path:
+        return self._path(key).with_suffix(".page1.png")
+
+    async def put_preview(self, key: str, png: bytes) -> None:
+        await asyncio.to_thread(self._write, self.preview_path(key), png)
+
+    async def preview(self, key: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(self.preview_path(key).read_bytes)
+        except FileNotFoundError:
+            return None
 
     async def size(self, key: str) -> int | None:
         try:

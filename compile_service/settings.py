@@ -17,3 +17,10 @@ class CompileSettings(JobSettings):
                                                   "(empty: the system temp dir).")
     artifacts_dir: str = "var/artifacts"
     compile_templates_extra_dir: str = Field("", description="Extra templates (tests, trials).")
+    pdftoppm_path: str = Field("pdftoppm", description="poppler's pdftoppm, which makes the "
+                                                       "PNG previews of page 1.")
+    preview_dpi: int = Field(72, ge=20, le=300, description="Resolution of page 1's preview.")
+    preview_timeout_seconds: float = Field(10.0, gt=0, description="Wall-clock limit of one "
+                                                                   "pdftoppm run.")
+    preview_max_age_seconds: int = Field(86400, ge=0, description="Cache-Control max-age of "
+                                                                  "a preview.")

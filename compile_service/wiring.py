@@ -14,6 +14,7 @@ from compile_service.artifacts import ArtifactStore, DirectoryStore
 from compile_service.compiler import Compiler
 from compile_service.domain import COMPILE_JOB
 from compile_service.metrics import SERVICE
+from compile_service.previews import Previewer
 from compile_service.projections import job_records
 from compile_service.rendering import BUILTIN_TEMPLATES, TYPST_ENGINE, Renderer
 from compile_service.service import CompileService
@@ -39,6 +40,7 @@ class Components:
     compiler: Compiler
     jobs: Jobs
     service: CompileService
+    previews: Previewer
 
     async def close(self) -> None:
         self.compiler.close()
@@ -78,13 +80,16 @@ def build(settings: CompileSettings) -> Components:
                 make_read_sessionmaker(db),
                 JobWaiter(asyncpg_dsn(settings.database_url), job_finished_channel(SCHEMA)))
     service = CompileService(jobs, compiler, settings.job_version_wait_seconds)
-    return Components(db, sessions, renderer, compiler, jobs, service)
+    previews = Previewer(compiler.artifacts, settings.pdftoppm_path, settings.preview_dpi,
+                         settings.preview_timeout_seconds, settings.preview_max_age_seconds)
+    return Components(db, sessions, renderer, compiler, jobs, service, previews)
 
 
 def expose(components: Components, state: State) -> None:
     """What the routes reach through `request.app.state`."""
     state.jobs, state.service = components.jobs, components.service
     state.renderer, state.artifacts = components.renderer, components.compiler.artifacts
+    state.previews = components.previews
 
 
 async def get_service(request: Request) -> CompileService:
@@ -99,6 +104,11 @@ async def get_artifacts(request: Request) -> ArtifactStore:
     return request.app.state.artifacts  # type: ignore[no-any-return]
 
 
+async def get_previews(request: Request) -> Previewer:
+    return request.app.state.previews  # type: ignore[no-any-return]
+
+
 Service = Annotated[CompileService, Depends(get_service)]
 Templates = Annotated[Renderer, Depends(get_renderer)]
 Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]
+Previews = Annotated[Previewer, Depends(get_previews)]

@@ -12,7 +12,7 @@ to happen, and every answer is held to its documented status and body:
   documented without content but sending JSON is held to the `response_model`;
 - a 4xx body has the common error shape (`ErrorResponse`: `error.code`, `error.message`, and
   details beside them);
-- 204 and 304 have no body, a redirect has a Location, a PDF is a PDF.
+- 204 and 304 have no body, a redirect has a Location, a PDF is a PDF, a PNG is a PNG.
 
 The routes come from each app's OpenAPI document: a route without a case here fails, as does
 a case for a route that is gone, a documented 2xx or 3xx no case made happen, and a route
@@ -129,6 +129,9 @@ class Contract:
         elif "application/pdf" in documented:
             assert response.headers["content-type"] == "application/pdf", where
             assert response.content.startswith(b"%PDF-"), f"{where}, not a PDF"
+        elif "image/png" in documented:
+            assert response.headers["content-type"] == "image/png", where
+            assert response.content.startswith(b"\x89PNG\r\n\x1a\n"), f"{where}, not a PNG"
         elif response.status_code < 300:
             self._check_success(route, where, documented, response)
         else:
@@ -490,6 +493,26 @@ async def _cancel(s: Service) -> Responses:
     return [cancelled, finished,
             await s.client.post(f"/compile/cancel/{UNKNOWN}", headers=headers),
             await s.client.post("/compile/cancel/not-a-uuid", headers=headers)]
+
+
+@case("compile", "GET /compile/preview/{job_id}")
+async def _preview(s: Service) -> Responses:
+    _, headers = s.user()
+    _, job = await compiled(s, headers)
+    url = f"/compile/preview/{job['job_id']}"
+    png = await s.client.get(url, headers=headers)
+    created = await a_resume(s.others["resume"], headers)
+    failed = await s.client.post(f"/compile/{created['id']}", json={"template": "broken"},
+                                 headers=headers)
+    done = await s.client.get(f"/compile/status/{failed.json()['job_id']}",
+                              params={"wait": 30}, headers=headers)
+    assert done.json()["status"] == "failed", done.text
+    not_ready = await s.client.get(f"/compile/preview/{failed.json()['job_id']}",
+                                   headers=headers)
+    assert not_ready.status_code == 409, not_ready.text
+    return [png, await s.client.get(url, headers={**headers, "If-None-Match": png.headers["etag"]}),
+            not_ready, await s.client.get(f"/compile/preview/{UNKNOWN}", headers=headers),
+            await s.client.get("/compile/preview/not-a-uuid", headers=headers)]
 
 
 async def test_every_compile_service_route_answers_as_documented(
