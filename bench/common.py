@@ -186,7 +186,8 @@ def interleaved(name: str, rounds: list[Result]) -> Result:
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def _ms(text: str) -> float:
+def duration_ms(text: str) -> float:
+    """A duration as wrk prints it (`812.50us`, `3.21ms`, `1.02s`), in milliseconds."""
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
     return float(value) * _UNIT[unit]
 
@@ -211,7 +212,7 @@ def wrk(name: str, url: str, headers: dict[str, str], seconds: int = 8, connecti
         raise RuntimeError(f"{name}: {errors.group(1)} failed responses\n{output}")
     return Result(
         name,
-        _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
-        _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
+        duration_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
+        duration_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),  # type: ignore[union-attr]
         float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
     )

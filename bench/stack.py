@@ -8,18 +8,18 @@ Redis), read from /proc, exited children included (their parents' reaped time)."
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from bench.common import ROOT
+from runtime.wait_healthy import healthy
+from tests.e2e.processes import process_tree, stop
 
 PORTS = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT")
 OPS_PORTS = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT", "COMPILE_OPS_PORT",
@@ -29,7 +29,6 @@ OPS_PORTS = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT", "COMPILE_OP
 SERVERS = {"postgres": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup"),
            "redis": ("redis-server",)}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STOP_GRACE = 15.0
 
 
 def _stat(pid: int | str) -> list[str]:
@@ -50,19 +49,6 @@ def cpu_of(pid: int | str) -> float:
 def _live_cpu(pid: int | str) -> float:
     fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            children.setdefault(int(_stat(entry.name)[1]), []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def server_cpu() -> dict[str, float]:
@@ -129,7 +115,7 @@ class Stack:
         """The processes of the stack by name: each Procfile process by its own (from its
         command line), and `honcho` for honcho and its log forwarders (one per process)."""
         named: dict[str, list[int]] = {"honcho": [self.honcho_pid]}
-        for pid in descendants(self.honcho_pid):
+        for pid in process_tree(self.honcho_pid):
             with contextlib.suppress(OSError):
                 args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
                 named.setdefault(_process_name(args), []).append(pid)
@@ -178,30 +164,8 @@ def _wait_up(stack: Stack, process: subprocess.Popen[bytes], log: Path) -> None:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"stack {stack.name} did not come up:\n"
                                + "\n".join(log.read_text(errors="replace").splitlines()[-30:]))
-        pending = [url for url in pending if not _answers(url)]
+        pending = [url for url in pending if not healthy(url)]
         time.sleep(0.3)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    tree = descendants(process.pid)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    for pid in tree:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -248,6 +212,6 @@ def procfile_stack(name: str, tree: Path, workdir: Path, redis_db: int,
         _wait_up(stack, process, log)
         yield stack
     finally:
-        _stop(process)
+        stop(process)
         with contextlib.suppress(subprocess.CalledProcessError):
             rabbitmqctl("delete_vhost", f"bench_{name}")

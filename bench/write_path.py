@@ -39,7 +39,7 @@ import asyncpg
 import httpx
 
 from bench.before_after import exported
-from bench.common import ROOT
+from bench.common import ROOT, duration_ms
 from bench.stack import Stack, procfile_stack, server_cpu
 from runtime.db import asyncpg_dsn
 
@@ -163,14 +163,6 @@ class Run:
         return sum(self.cpu_ms.values())
 
 
-_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * _UNIT[unit]
-
-
 def wrk_writers(stack: Stack, writers: list[Writer], seconds: int) -> tuple[int, float, float]:
     """Drive the writers for `seconds`; (acknowledged updates, p50 ms, p99 ms)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
@@ -187,8 +179,8 @@ def wrk_writers(stack: Stack, writers: list[Writer], seconds: int) -> tuple[int,
     if failed or "Socket errors" in output:
         raise RuntimeError(f"{stack.name}: failed requests\n{output}")
     updates = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p50 = duration_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = duration_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     return updates, p50, p99
 
 

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import threading
@@ -46,6 +45,7 @@ from contracts.topology import RESUME_SESSIONS_CONSUMER as SESSIONS_CONSUMER
 from ops.migrate import upgrade_all
 from runtime.wait_healthy import health_urls, healthy
 from tests.conftest import AMQP_URL, REDIS_URL, drop_database
+from tests.e2e.processes import stop
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.oidc import FakeIssuer
 from tests.integration.gateway.conftest import FRONTEND, authorize, start_sign_in
@@ -63,7 +63,6 @@ OPS_PORT_VARIABLES = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT",
                       "COMPILE_RELAY_OPS_PORT")
 GEMINI_KEY = "test-key"
 START_TIMEOUT = 60.0
-STOP_GRACE = 15.0
 # queue -> consumers the Procfile must start on it (ai_service.resumes: the ai app and worker)
 EXPECTED_CONSUMERS = {COMPILE_RESUMES_CONSUMER: 1, JOBS_CONSUMER: 1, AI_RESUMES_CONSUMER: 2,
                       RATINGS_CONSUMER: 1, SESSIONS_CONSUMER: 1}
@@ -188,45 +187,6 @@ def stack_env(ports: dict[str, int], database_url: str, amqp_url: str, issuer: F
         "GEMINI_TIMEOUT_SECONDS": "10", "GEMINI_BACKOFF_SECONDS": "0.1",
         "ARTIFACTS_DIR": str(workdir / "artifacts"), "COMPILE_WORK_DIR": str(workdir / "tex"),
     }
-
-
-def _stat(pid_dir: Path) -> tuple[int, str]:
-    """(parent pid, start time) of a /proc entry."""
-    fields = (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[1]), fields[19]
-
-
-def process_tree(pid: int) -> dict[int, str]:
-    """Every descendant of `pid` with its start time (honcho puts each child in a session
-    of its own, so signalling honcho's process group does not reach them)."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            parent, started = _stat(entry)
-            children.setdefault(parent, []).append((int(entry.name), started))
-    found, todo = {}, [pid]
-    while todo:
-        for child, started in children.get(todo.pop(), []):
-            found[child] = started
-            todo.append(child)
-    return found
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to honcho, which stops its children (SIGKILL after its own 5 s); then
-    SIGKILL to whatever of its tree outlived the grace period."""
-    tree = process_tree(process.pid)
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    for pid, started in tree.items():  # what honcho did not stop: still the same process?
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if _stat(Path(f"/proc/{pid}"))[1] == started:
-                os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
