@@ -1,10 +1,11 @@
 """An export over HTTP: the resume, version and format a request names (the caller's resume,
 else 404 as for a missing one), its ETag, and the file answer.
 
-The ETag is known before anything is rendered (resume id, version, format and the format's
-revision: a version never changes), so a revalidation with If-None-Match is answered 304
-from the read-model row alone. The read session is closed before rendering: a DOCX takes
-milliseconds of CPU, and it runs in a thread so the event loop keeps serving."""
+The ETag is known before anything is rendered (resume id, version, format, the format's
+revision and the document's schema version: a version never changes), so a revalidation
+with If-None-Match is answered 304 from the read-model row alone. The read session is closed
+before rendering: a DOCX takes milliseconds of CPU, and it runs in a thread so the event
+loop keeps serving."""
 
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from contracts.interchange import DOCUMENT_SCHEMA_VERSION
 from contracts.resume import ResumeDocument
 from resume_service.domain import VersionNotFound
 from resume_service.exports.formats import EXPORTERS, Exporter
@@ -47,7 +49,10 @@ def exporter_named(name: str) -> Exporter:
 
 
 def export_etag(resume_id: str, version: int, name: str, exporter: Exporter) -> str:
-    return f'"{resume_id}.v{version}.{name}.r{exporter.revision}"'
+    """Changes with the version, the format's revision and the document's shape (an older
+    version read through a new shape may render otherwise)."""
+    return (f'"{resume_id}.v{version}.{name}.r{exporter.revision}'
+            f'.s{DOCUMENT_SCHEMA_VERSION}"')
 
 
 async def resume_export(resume_id: UUID, export_format: FormatInPath, user: CurrentUser,
