@@ -14,6 +14,7 @@ import datetime
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -111,8 +112,20 @@ def shown_date(text: str, tag: str) -> str:
     return format_skeleton(skeleton, day, locale=language_of(tag).babel)
 
 
+def shown_json(document: ResumeDocument) -> dict[str, Any]:
+    """The document as JSON data, as the templates show it: every item's dates in the
+    locale's words (what a Typst template reads)."""
+    data = document.model_dump(mode="json")
+    for section in data["sections"]:
+        for item in section["items"]:
+            item["start_date"] = shown_date(item["start_date"], document.locale)
+            item["end_date"] = shown_date(item["end_date"], document.locale)
+    return data
+
+
 def with_shown_dates(document: ResumeDocument) -> ResumeDocument:
-    """The document as the templates show it: every item's dates in the locale's words."""
+    """The document as the templates show it: every item's dates in the locale's words (what
+    a LaTeX template is rendered from)."""
     def shown(item: Item) -> Item:
         start = shown_date(item.start_date, document.locale)
         end = shown_date(item.end_date, document.locale)

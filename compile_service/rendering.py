@@ -30,7 +30,7 @@ from urllib.parse import quote
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from compile_service.locales import Language, language_of, with_shown_dates
+from compile_service.locales import Language, language_of, shown_json, with_shown_dates
 from compile_service.manifests import (
     LATEX_SCRIPTS,
     LanguageSupport,
@@ -211,7 +211,7 @@ def typst_source(template: Template, document: ResumeDocument,
     return orjson.dumps({
         "template": {"name": template.name, "digest": template.digest},
         "options": dict(options), "locale": typst_locale(template, language),
-        "resume": with_shown_dates(document).model_dump(mode="json"),
+        "resume": shown_json(document),
     }).decode()
 
 
