@@ -147,10 +147,10 @@ def texts(document: ResumeDocument) -> list[str]:
 
 def field_texts(document: ResumeDocument) -> list[str]:
     """Every text field of the document in document order, but those an export shows
-    nowhere (the document's title names the file; template, ids and section kinds are not
-    text): what each export must show, in this order. Walks the models, so a field added to
+    nowhere (the document's title names the file; template, locale, ids and section kinds
+    are not text): what each export must show, in this order. Walks the models, so a field added to
     the document is asked of every export at once."""
-    return list(_texts(document, skip={"title", "template"}))
+    return list(_texts(document, skip={"title", "template", "locale"}))
 
 
 def _texts(model: BaseModel, skip: set[str]) -> Iterator[str]:
