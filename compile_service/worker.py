@@ -13,7 +13,10 @@ Run a worker on its own: ``python -m compile_service.worker``.
 """
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from compile_service.compiler import Compiler, Prepared
 from compile_service.metrics import observe_compile
@@ -79,13 +82,25 @@ async def run_worker(settings: CompileSettings) -> None:
     components, broker = build(settings), make_broker(settings.amqp_url)
     try:
         await components.compiler.warm_up()  # before the first job is taken
-        async with jobs_running("compile_service", settings, broker,
-                                [jobs_consumer(components, settings)], event_tables,
-                                service_checks(components.db, broker), components.jobs,
-                                waits=False, works=True):
+        # the missing thumbnails are made beside the first jobs, so the first ask finds them
+        async with (in_background(components.thumbnails.make_all()),
+                    jobs_running("compile_service", settings, broker,
+                                 [jobs_consumer(components, settings)], event_tables,
+                                 service_checks(components.db, broker), components.jobs,
+                                 waits=False, works=True)):
             await asyncio.Event().wait()
     finally:
         await components.close()
+
+
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _main() -> None:
