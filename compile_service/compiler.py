@@ -34,6 +34,7 @@ class Compiler:
     def __init__(self, renderer: Renderer, engines: dict[str, Engine],
                  artifacts: ArtifactStore) -> None:
         self.renderer, self.engines, self.artifacts = renderer, engines, artifacts
+        self.poppler = ats.ReadyPoppler()  # the ATS check's, started ahead of each PDF
 
     def choose_template(self, asked: str | None, document: ResumeDocument) -> str:
         """The asked template (which must exist), else the document's, else the default."""
@@ -68,6 +69,7 @@ class Compiler:
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()
+        self.poppler.close()
 
     async def stored(self, prepared: Prepared) -> bool:
         found = await self.artifacts.has(prepared.key)
@@ -91,7 +93,7 @@ class Compiler:
         except CompileFailed as failure:
             return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
                                    error=str(failure))
-        figures = await figures_of(pdf, prepared.document)
+        figures = await figures_of(pdf, prepared.document, self.poppler)
         await self.artifacts.put_figures(prepared.key, figures)  # first: a stored PDF has them
         await self.artifacts.put(prepared.key, pdf.data)
         return CompileFinished.model_validate({
@@ -99,12 +101,13 @@ class Compiler:
             "engine_ms": pdf.engine_ms, **figures})
 
 
-async def figures_of(pdf: CompiledPdf, document: ResumeDocument) -> dict[str, Any]:
+async def figures_of(pdf: CompiledPdf, document: ResumeDocument,
+                     poppler: ats.ReadyPoppler | None = None) -> dict[str, Any]:
     """`pages`, `overflow` (as the engine told them) and `ats` (None when the checker cannot
     run here), as JSON."""
     try:
-        report: dict[str, Any] | None = (await ats.check_async(pdf.data, document)).model_dump(
-            mode="json")
+        report: dict[str, Any] | None = (await ats.check_async(
+            pdf.data, document, ready=poppler)).model_dump(mode="json")
     except ats.AtsUnavailable:
         report = None
     overflow = None if pdf.overflow is None else PageOverflow(
