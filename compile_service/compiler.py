@@ -71,22 +71,22 @@ class Compiler:
             engine.close()
         self.poppler.close()
 
-    async def stored(self, prepared: Prepared) -> bool:
-        found = await self.artifacts.has(prepared.key)
+    async def stored(self, key: str) -> bool:
+        found = await self.artifacts.has(key)
         count_artifact_lookup(found)
         return found
 
-    async def from_store(self, job_id: str, prepared: Prepared) -> CompileFinished | None:
-        """The finish of a job whose PDF is stored already, with the figures stored beside
-        it; None when it is not stored."""
-        if not await self.stored(prepared):
+    async def from_store(self, job_id: str, key: str) -> CompileFinished | None:
+        """The finish of a job whose PDF (content key `key`) is stored already, with the
+        figures stored beside it; None when it is not stored."""
+        if not await self.stored(key):
             return None
-        return already_stored(job_id, prepared.key, await self.artifacts.figures(prepared.key))
+        return already_stored(job_id, key, await self.artifacts.figures(key))
 
     async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
         raise, so the message is retried and finally dead-lettered."""
-        if (cached := await self.from_store(job_id, prepared)) is not None:
+        if (cached := await self.from_store(job_id, prepared.key)) is not None:
             return cached
         try:
             pdf = await prepared.engine.compile(prepared.rendered.source)
