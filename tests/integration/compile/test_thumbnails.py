@@ -11,6 +11,7 @@ import httpx
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from compile_service.sample_resume import sample_resume
 from compile_service.settings import CompileSettings
+from compile_service.wiring import build
 from tests.integration.compile.test_preview import png_size, preview_file
 
 DPI = CompileSettings.model_fields["preview_dpi"].default
@@ -119,3 +120,25 @@ def _about(width: int, height: int, points: tuple[float, float]) -> bool:
 
 def _pdf_beside(png: Path) -> Path:
     return png.with_name(png.name.removesuffix(".page1.png") + ".pdf")
+
+
+async def test_the_worker_makes_every_missing_thumbnail_when_it_starts(
+        compile_env: dict[str, Any], tmp_path: Path) -> None:
+    settings = CompileSettings.model_validate({
+        **compile_env, "artifacts_dir": str(tmp_path / "artifacts"),
+        "compile_templates_extra_dir": ""})
+    components = build(settings)
+    try:
+        await components.thumbnails.make_all()
+        for name in BUILTIN:
+            key = components.thumbnails.prepared(name).key
+            png = await components.compiler.artifacts.preview(key)
+            assert png is not None and png_size(png), name
+        again = build(settings)  # a restart: the same keys, found stored
+        try:
+            stored = {n: again.thumbnails.prepared(n).key for n in BUILTIN}
+            assert stored == {n: components.thumbnails.prepared(n).key for n in BUILTIN}
+        finally:
+            await again.close()
+    finally:
+        await components.close()
