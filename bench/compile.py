@@ -1,25 +1,38 @@
-"""compile_service benchmark: plain pdflatex on the rendered .tex (the baseline) against the
-service's request-to-succeeded time, cold (unique content: relay -> queue -> worker -> TeX ->
-store; runs interleaved with the baseline's) and cached (same content: finished in the POST
-itself), and N=1 vs N=2 resumes
-compiled at once by one worker process with COMPILE_CONCURRENCY=2.
+"""compile_service benchmark: every figure of issue #16 in one run, each against a baseline
+of the same run (targets in brackets).
 
-Run with the local services up: ``.venv/bin/python bench/compile.py`` (about 30 s; only
-127.0.0.1). It starts resume_service and compile_service under uvicorn and one
-``python -m compile_service.worker``, with a fresh artifact store. Do not run it while the
-compile tests run: both would consume the same work queue.
-Targets: cold p50 <= 1.2x plain pdflatex; cached p50 < 30 ms; N=2 round ~ N=1 round."""
+In this process, no services:
+- the Typst render step: `Typst.compile` of the compact template, one bullet changed each
+  time as in an autosave [p50 <= 15 ms]; baseline: the same content again (all memoized);
+- the ATS check's own cost per PDF, compact and classic on the engineer sample, as the
+  worker runs it (its poppler pair started ahead); baselines: the check with a fresh start
+  of poppler, and a plain `pdftotext -raw`.
+
+Through the gateway, the whole Procfile stack started as `make up` starts it (bench.stack,
+a database, vhost and Redis db of its own, a fresh artifact store):
+- Typst save-then-compile of fresh content: PUT the resume, POST its compile, long-poll the
+  job to `succeeded` [save to succeeded p50 <= 60 ms], and the worker's own render time
+  (`engine_ms`) [p50 <= 15 ms]; baseline: the same for the LaTeX classic template;
+- LaTeX cold: classic's compile to `succeeded` of each save, interleaved with plain pdflatex
+  on the exact source the service compiles (the baseline) [p50 <= 1.1x plain];
+- cached: the same version and template asked again, finished in the POST [p50 <= 15 ms];
+  baseline: reading that job's status;
+- N=1 against N=2 LaTeX compiles at once (two resumes), against plain pdflatex 1 and 2 at
+  once [the N=2 round about the N=1 round on 2 idle cores].
+
+Run: ``.venv/bin/python bench/compile.py`` (about 2 minutes; the servers PostgreSQL,
+RabbitMQ and Redis up, as for the tests). The machine's load average is printed at the start
+and the end: on a shared machine it moves every figure."""
 
 import asyncio
+import copy
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +40,149 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, identity_hook, uvicorn_server, wait_replicated
+from bench import ats as ats_bench
+from bench import typst_render
+from bench.common import ROOT, Result
+from bench.stack import procfile_stack
+from bench.write_path import document
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
+from compile_service.typesetting.latex import PdfLatex
+from compile_service.typesetting.sandbox import Limits
 from contracts.resume import ResumeDocument
-from contracts.topology import COMPILE_RESUMES_CONSUMER, COMPILE_SCHEMA
-from ops.migrate import upgrade_all
-from runtime.settings import ServiceSettings
+from tests.samples import engineer
 
-RUNS = 12
+TYPST, LATEX = "compact", "classic"
+RUNS, ROUNDS = 15, 3  # save-then-compile runs per template per round
+RENDERS = 50
 CACHED_RUNS = 40
-ROUNDS = 6
+N_ROUNDS = 4
 
 
-def document(name: str) -> dict[str, Any]:
-    return {
-        "title": f"Resume of {name}", "template": "classic",
-        "contact": {"name": name, "email": "grace@example.com", "location": "Arlington, VA"},
-        "sections": [
-            {"title": "Experience", "kind": "experience", "items": [
-                {"title": f"Role {i}", "subtitle": "US Navy", "start_date": "1943",
-                 "end_date": "1986", "bullets": [f"Did thing {b} with measurable impact"
-                                                 for b in range(4)]} for i in range(3)]},
-            {"title": "Education", "kind": "education", "items": [
-                {"title": "PhD, Mathematics", "subtitle": "Yale", "end_date": "1934"}]},
-            {"title": "Skills", "kind": "skills", "items": [
-                {"title": "Languages", "bullets": ["COBOL", "FLOW-MATIC", "Assembly"]}]},
-        ],
-    }
+@dataclass
+class Run:
+    save_ms: float  # from the save's request to seeing `succeeded`
+    compile_ms: float  # from the compile request to seeing `succeeded`
+    job: dict[str, Any]
+
+
+def result(name: str, ms: list[float], wall_seconds: float | None = None) -> Result:
+    """p50, p99 (nearest rank) and the rate of one after the other, or per `wall_seconds`."""
+    ordered = sorted(ms)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    wall = wall_seconds if wall_seconds is not None else sum(ms) / 1000
+    return Result(name, statistics.median(ordered), p99, len(ordered) / wall)
+
+
+def show(result: Result, unit: str = "/s") -> None:
+    print(f"  {result.name:<46} p50 {result.p50_ms:8.1f} ms   p99 {result.p99_ms:8.1f} ms   "
+          f"{result.rps:8.1f} {unit}")
+
+
+def verdict(label: str, value: float, target: float, unit: str = " ms") -> str:
+    mark = "ok" if value <= target else "MISSED"
+    return f"{label}: {value:.2f}{unit} (target <= {target:g}{unit}) {mark}"
+
+
+# --- in this process -----------------------------------------------------------------------
+
+async def in_process() -> dict[str, float]:
+    renderer = Renderer([BUILTIN_TEMPLATES])
+    engine = typst_render.typst_engine(renderer)
+    await engine.warm_up()
+    try:
+        print("In this process:")
+        sample = engineer()
+        sources = [renderer.render(TYPST, typst_render.fresh(sample, i)).source
+                   for i in range(2 * RENDERS)]
+        await engine.compile(sources[-1])
+        edits, _, _ = await typst_render.edits(engine, TYPST, sources)
+        same = await typst_render.renders(engine, [sources[0]] * RENDERS)
+        show(result(f"Typst render, {TYPST}, one bullet changed", edits), "renders/s")
+        show(result("  baseline: the same content again", same), "renders/s")
+        figures = {"render_p50": statistics.median(edits),
+                   "render_ratio": statistics.median(edits) / statistics.median(same)}
+        pdflatex = PdfLatex(limits=Limits(wall_seconds=30))
+        for template, compiler in ((TYPST, engine), (LATEX, pdflatex)):
+            pdf = (await compiler.compile(renderer.render(template, sample).source)).data
+            figures |= ats_costs(template, pdf, sample)
+        return figures
+    finally:
+        engine.close()
+
+
+def ats_costs(template: str, pdf: bytes, sample: ResumeDocument) -> dict[str, float]:
+    costs = ats_bench.costs(pdf, sample)
+    show(result(f"ATS check, {template} PDF (poppler started ahead)", costs.ready), "checks/s")
+    show(result("  baseline: the check, poppler started fresh", costs.fresh), "checks/s")
+    show(result("  baseline: a plain pdftotext -raw", costs.plain), "runs/s")
+    print(f"  ATS check started ahead / fresh: x{_ratio(costs.ready, costs.fresh):.2f}, "
+          f"/ plain pdftotext: x{_ratio(costs.ready, costs.plain):.2f}; matching alone "
+          f"p50 {statistics.median(costs.matching):.2f} ms")
+    return {f"ats_{template}_p50": statistics.median(costs.ready)}
+
+
+def _ratio(samples: list[float], baseline: list[float]) -> float:
+    return statistics.median(samples) / statistics.median(baseline)
+
+
+# --- through the gateway -------------------------------------------------------------------
+
+async def save_and_compile(client: httpx.AsyncClient, resume: dict[str, Any], template: str,
+                           text: str, before_compile: Any = None) -> Run:
+    """One save of fresh content (its first bullet rewritten to `text`) and its PDF;
+    `before_compile(resume)` runs between the save and the compile request, untimed."""
+    started = time.perf_counter()
+    saved = await client.put(f"/api/resume/update/{resume['id']}",
+                             json=with_fresh_bullet(resume, text))
+    saved.raise_for_status()
+    saving = time.perf_counter() - started
+    resume.update(saved.json())
+    if before_compile is not None:
+        await asyncio.to_thread(before_compile, resume)
+    asked = time.perf_counter()
+    job = await client.post(f"/api/compile/{resume['id']}",
+                            json={"version": resume["version"], "template": template})
+    job.raise_for_status()
+    body = await until_finished(client, job.json())
+    compiling = time.perf_counter() - asked
+    return Run((saving + compiling) * 1000, compiling * 1000, body)
+
+
+async def until_finished(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    while body["status"] not in ("succeeded", "failed"):
+        body = (await client.get(body["status_url"], params={"wait": 10})).json()
+    if body["status"] != "succeeded":
+        raise RuntimeError(f"{body['template']}: {body.get('error_code')} {body.get('error')}")
+    return body
+
+
+def with_fresh_bullet(resume: dict[str, Any], text: str) -> dict[str, Any]:
+    """The resume with its first bullet rewritten: content every template prints, so no PDF
+    of it was made before."""
+    sections = copy.deepcopy(resume["sections"])
+    item = next(i for s in sections for i in s["items"] if i.get("bullets"))
+    item["bullets"][0] = f"Shipped change {text} to production"
+    return {**resume, "sections": sections}
+
+
+class PlainPdflatex:
+    """The baseline: pdflatex, with the engine's flags, on the exact source the service
+    compiles for a resume (rendered here by the same renderer), in a fresh directory."""
+
+    def __init__(self) -> None:
+        self.renderer = Renderer([BUILTIN_TEMPLATES])
+        self.ms: list[float] = []
+
+    def __call__(self, resume: dict[str, Any]) -> float:
+        """Runs it on the resume as it is now and keeps its milliseconds; its seconds."""
+        fields = {k: v for k, v in resume.items() if k in ResumeDocument.model_fields}
+        source = self.renderer.render(LATEX, ResumeDocument.model_validate(fields)).source
+        seconds = plain_pdflatex(source)
+        self.ms.append(seconds * 1000)
+        return seconds
 
 
 def plain_pdflatex(source: str) -> float:
-    """Seconds for pdflatex (same flags as the engine) on the .tex, in a fresh directory."""
     with tempfile.TemporaryDirectory() as workdir:
         Path(workdir, "main.tex").write_text(source)
         started = time.perf_counter()
@@ -67,132 +192,131 @@ def plain_pdflatex(source: str) -> float:
         return time.perf_counter() - started
 
 
-@contextmanager
-def worker_process(env: dict[str, str]) -> Iterator[None]:
-    process = subprocess.Popen([sys.executable, "-m", "compile_service.worker"], cwd=ROOT,
-                               env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+async def through_gateway(gateway: str) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=gateway, headers={"Origin": gateway},
+                                 timeout=60) as client:
+        (await client.post("/api/auth/dev-login",
+                           json={"email": "compile@bench.example"})).raise_for_status()
+        resumes = [(await client.post("/api/resume/create",
+                                      json=document(f"Compile {i}"))).json() for i in (1, 2)]
+        for template in (TYPST, LATEX):  # warm-up: engines, caches, connections
+            await save_and_compile(client, resumes[0], template, f"warm {time.time()}")
+        print("Through the gateway (the Procfile stack):")
+        figures = await save_then_compile(client, resumes[0])
+        figures |= await cached(client, resumes[0])
+        figures |= await at_once(client, resumes)
+        return figures
 
 
-class Client:
-    def __init__(self, http: httpx.AsyncClient, resume_base: str, compile_base: str,
-                 headers: dict[str, str]) -> None:
-        self.http, self.resume_base, self.compile_base = http, resume_base, compile_base
-        self.headers = headers
-
-    async def create(self, name: str) -> tuple[str, int]:
-        response = await self.http.post(f"{self.resume_base}/resume/create",
-                                        json=document(name), headers=self.headers)
-        response.raise_for_status()
-        return response.json()["id"], response.json()["version"]
-
-    async def compile(self, resume: tuple[str, int]) -> tuple[float, dict[str, Any]]:
-        """Seconds from POST to seeing `succeeded` (long-poll), and the job."""
-        started = time.perf_counter()
-        response = await self.http.post(f"{self.compile_base}/compile/{resume[0]}",
-                                        json={"version": resume[1]}, headers=self.headers)
-        if response.status_code not in (200, 202):
-            raise RuntimeError(f"compile request answered {response.status_code}: "
-                               f"{response.text}")
-        job = response.json()
-        if job["status"] not in ("succeeded", "failed"):
-            job = (await self.http.get(f"{self.compile_base}{job['status_url']}",
-                                       params={"wait": 30}, headers=self.headers)).json()
-        elapsed = time.perf_counter() - started
-        if job["status"] != "succeeded":
-            raise RuntimeError(f"compile failed: {job}")
-        return elapsed, job
-
-
-def line(name: str, seconds: list[float], wall: float, count: int) -> str:
-    ms = sorted(s * 1000 for s in seconds)
-    p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
-    return (f"{name:<34} p50 {statistics.median(ms):8.1f} ms   p99 {p99:8.1f} ms   "
-            f"{count / wall:7.2f} compiles/s   (n={len(ms)})")
+async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
+                            ) -> dict[str, float]:
+    runs: dict[str, list[Run]] = {TYPST: [], LATEX: []}
+    plain = PlainPdflatex()
+    for round_ in range(ROUNDS):
+        for n in range(RUNS):
+            runs[TYPST].append(await save_and_compile(
+                client, resume, TYPST, f"{TYPST} {round_} {n} {time.time()}"))
+        for n in range(RUNS):  # each after plain pdflatex on its own source
+            runs[LATEX].append(await save_and_compile(
+                client, resume, LATEX, f"{LATEX} {round_} {n} {time.time()}", plain))
+    typst_saves = [r.save_ms for r in runs[TYPST]]
+    latex_saves = [r.save_ms for r in runs[LATEX]]
+    latex_compiles = [r.compile_ms for r in runs[LATEX]]
+    worker_renders = [float(r.job["timings"]["engine_ms"]) for r in runs[TYPST]]
+    show(result(f"Typst ({TYPST}) save to succeeded", typst_saves), "saves/s")
+    show(result("  compile to succeeded", [r.compile_ms for r in runs[TYPST]]), "compiles/s")
+    show(result("  the worker's render (engine_ms)", worker_renders), "renders/s")
+    show(result(f"  baseline: LaTeX ({LATEX}) save to succeeded", latex_saves), "saves/s")
+    show(result(f"LaTeX ({LATEX}) cold compile to succeeded", latex_compiles), "compiles/s")
+    show(result("  baseline: plain pdflatex, same source", plain.ms), "runs/s")
+    print(f"  Typst / LaTeX save to succeeded: x{_ratio(typst_saves, latex_saves):.2f}; "
+          f"LaTeX cold / plain pdflatex: x{_ratio(latex_compiles, plain.ms):.2f}")
+    print("  server side p50, Typst: " + server_side(runs[TYPST]) + "; LaTeX: "
+          + server_side(runs[LATEX]))
+    return {"save_p50": statistics.median(typst_saves),
+            "worker_render_p50": statistics.median(worker_renders),
+            "latex_ratio": _ratio(latex_compiles, plain.ms)}
 
 
-async def measure(client: Client, renderer: Renderer) -> None:
-    tag = uuid.uuid4().hex[:6]
-    resumes = [await client.create(f"Grace {tag} {i}") for i in range(RUNS + 3 * ROUNDS + 1)]
-    await wait_replicated(COMPILE_SCHEMA, [resume_id for resume_id, _ in resumes],
-                          COMPILE_RESUMES_CONSUMER)
-    warm = resumes.pop()
-    await client.compile(warm)
+def server_side(runs: list[Run]) -> str:
+    timings = [r.job["timings"] for r in runs]
+    return ", ".join(f"{key} {statistics.median(t[key] for t in timings):.0f} ms"
+                     for key in ("queued_ms", "engine_ms", "total_ms"))
 
-    sources = [renderer.render("classic", ResumeDocument.model_validate(document(f"P {i}")))
-               .source for i in range(RUNS)]
-    # interleaved, so the baseline and the service see the same background load
-    plain: list[float] = []
-    cold_jobs: list[tuple[float, dict[str, Any]]] = []
-    for source in sources:
-        plain.append(plain_pdflatex(source))
-        cold_jobs.append(await client.compile(resumes.pop()))
-    cold = [seconds for seconds, _ in cold_jobs]
-    plain_wall, cold_wall = sum(plain), sum(cold)
-    queued = [j for _, j in [await client.compile(warm)]]  # a cached one, to check the flag
 
+async def cached(client: httpx.AsyncClient, resume: dict[str, Any]) -> dict[str, float]:
+    """The last version compiled again in the same template: finished in the POST."""
+    ms, status_ms, flags = [], [], set()
+    body = {"version": resume["version"], "template": LATEX}
     started = time.perf_counter()
-    cached = [(await client.compile(warm))[0] for _ in range(CACHED_RUNS)]
-    cached_wall = time.perf_counter() - started
+    for _ in range(CACHED_RUNS):
+        asked = time.perf_counter()
+        job = (await client.post(f"/api/compile/{resume['id']}", json=body)).json()
+        ms.append((time.perf_counter() - asked) * 1000)
+        flags.add((job["status"], job["cached"]))
+    wall = time.perf_counter() - started
+    for _ in range(CACHED_RUNS):
+        asked = time.perf_counter()
+        (await client.get(job["status_url"])).raise_for_status()
+        status_ms.append((time.perf_counter() - asked) * 1000)
+    show(result("cached compile (POST, finished in it)", ms, wall), "compiles/s")
+    show(result("  baseline: GET of the job's status", status_ms), "reads/s")
+    print(f"  cached / status read: x{_ratio(ms, status_ms):.2f}; (status, cached) seen: "
+          f"{sorted(flags)}")
+    return {"cached_p50": statistics.median(ms)}
 
-    rounds: dict[int, list[float]] = {1: [], 2: []}
-    plain_rounds: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(ROUNDS):  # interleaved, as above
+
+async def at_once(client: httpx.AsyncClient, resumes: list[dict[str, Any]]
+                  ) -> dict[str, float]:
+    """Rounds of N=1 and N=2 LaTeX save-then-compiles at once (of one and two resumes),
+    each after plain pdflatex 1 and 2 at once on those resumes as they are."""
+    service: dict[int, list[float]] = {1: [], 2: []}
+    plain: dict[int, list[float]] = {1: [], 2: []}
+    baseline = PlainPdflatex()
+    for round_ in range(N_ROUNDS):
         for n in (1, 2):
             started = time.perf_counter()
-            await asyncio.gather(*[asyncio.to_thread(plain_pdflatex, s) for s in sources[:n]])
-            plain_rounds[n].append(time.perf_counter() - started)
-            batch = [resumes.pop() for _ in range(n)]
+            await asyncio.gather(*[asyncio.to_thread(baseline, r) for r in resumes[:n]])
+            plain[n].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            await asyncio.gather(*[client.compile(r) for r in batch])
-            rounds[n].append(time.perf_counter() - started)
+            await asyncio.gather(*[save_and_compile(client, r, LATEX, f"N{n} {round_} {i}")
+                                   for i, r in enumerate(resumes[:n])])
+            service[n].append((time.perf_counter() - started) * 1000)
+    for n in (1, 2):
+        show(result(f"N={n}: LaTeX save-then-compiles at once (round)", service[n],
+                    sum(service[n]) / 1000 / n), "compiles/s")
+        show(result(f"  baseline: plain pdflatex, {n} at once", plain[n],
+                    sum(plain[n]) / 1000 / n), "runs/s")
+    ratio, plain_ratio = _ratio(service[2], service[1]), _ratio(plain[2], plain[1])
+    print(f"  N=2 round / N=1 round: service x{ratio:.2f}, plain pdflatex x{plain_ratio:.2f}")
+    return {"n2_ratio": ratio}
 
-    print(line("plain pdflatex (baseline)", plain, plain_wall, RUNS))
-    print(line("service cold (POST->succeeded)", cold, cold_wall, RUNS))
-    print(line("service cached (POST->succeeded)", cached, cached_wall, CACHED_RUNS))
-    print(line("N=1: 1 resume at once (round)", rounds[1], sum(rounds[1]), ROUNDS))
-    print(line("N=2: 2 resumes at once (round)", rounds[2], sum(rounds[2]), 2 * ROUNDS))
-    timings = [job["timings"] for _, job in cold_jobs]
-    print("cold, server side p50: " + ", ".join(
-        f"{key} {statistics.median(t[key] for t in timings):.0f} ms"
-        for key in ("queued_ms", "engine_ms", "total_ms")))
-    cold_ratio = statistics.median(cold) / statistics.median(plain)
-    print(f"cold p50 / plain pdflatex p50: {cold_ratio:.2f}x (target <= 1.2x)")
-    print(f"cached p50: {statistics.median(cached) * 1000:.1f} ms (target < 30 ms); "
-          f"cached flag: {queued[0]['cached']}")
-    print(line("plain pdflatex, 1 at once (round)", plain_rounds[1], sum(plain_rounds[1]),
-               ROUNDS))
-    print(line("plain pdflatex, 2 at once (round)", plain_rounds[2], sum(plain_rounds[2]),
-               2 * ROUNDS))
-    n_ratio = statistics.median(rounds[2]) / statistics.median(rounds[1])
-    plain_n = statistics.median(plain_rounds[2]) / statistics.median(plain_rounds[1])
-    print(f"N=2 round p50 / N=1 round p50: service {n_ratio:.2f}x, plain pdflatex {plain_n:.2f}x "
-          "(target ~1x on 2 idle cores)")
+
+def report(figures: dict[str, float]) -> None:
+    print("Targets (issue #16):")
+    for line in (
+            verdict("Typst save to succeeded p50", figures["save_p50"], 60),
+            verdict("the worker's Typst render p50", figures["worker_render_p50"], 15),
+            verdict("Typst render in process p50", figures["render_p50"], 15),
+            verdict("LaTeX cold / plain pdflatex", figures["latex_ratio"], 1.1, "x"),
+            verdict("cached compile p50", figures["cached_p50"], 15)):
+        print("  " + line)
+    print(f"  ATS check per PDF p50: {TYPST} {figures[f'ats_{TYPST}_p50']:.1f} ms, "
+          f"{LATEX} {figures[f'ats_{LATEX}_p50']:.1f} ms")
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
-    settings = ServiceSettings()
-    upgrade_all(settings.database_url)
-    hook = identity_hook(f"bench-{uuid.uuid4()}")  # each request signed as it goes
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {"ARTIFACTS_DIR": f"{scratch}/artifacts", "COMPILE_WORK_DIR": f"{scratch}/runs",
-               "JOB_WORKER_IN_APP": "false", "COMPILE_CONCURRENCY": "2",
-               "RELAY_POLL_SECONDS": "0.5"}
-        renderer = Renderer([BUILTIN_TEMPLATES])
-        with (uvicorn_server("resume_service.app:create_app") as resume_base,
-              uvicorn_server("compile_service.app:create_app", env) as compile_base,
-              worker_process(env)):
-
-            async def run() -> None:
-                async with httpx.AsyncClient(timeout=60, event_hooks={"request": [hook]}) as http:
-                    await measure(Client(http, resume_base, compile_base, {}), renderer)
-
-            asyncio.run(run())
+    print(f"start: {load()} ({os.cpu_count()} cores)")
+    figures = asyncio.run(in_process())
+    with (tempfile.TemporaryDirectory(prefix="bench-compile-") as work,
+          procfile_stack("compile", ROOT, Path(work), 12) as stack):
+        figures |= asyncio.run(through_gateway(stack.gateway))
+    report(figures)
+    print(f"end: {load()}")
 
 
 if __name__ == "__main__":

@@ -68,34 +68,44 @@ async def measure(renderer: Renderer, engine: Typst, fonts: typst.Fonts) -> None
         print(f"{name}: {first.pages} page(s); first render "
               f"{(time.perf_counter() - started) * 1000:.1f} ms")
         sources = [renderer.render(name, fresh(sample, i)).source for i in range(2 * RUNS)]
-        outer, inner, cpu = [], [], []
-        for source, other in zip(sources[:RUNS], sources[RUNS:], strict=True):
-            started = time.perf_counter()
-            await engine.compile(source)
-            outer.append((time.perf_counter() - started) * 1000)
-            wall, used = await asyncio.to_thread(timed_render, engine, name, other)
-            inner.append(wall)
-            cpu.append(used)
+        outer, inner, cpu = await edits(engine, name, sources)
         print(line("Typst.compile, one bullet changed", outer))
         print(line("  the render in its thread (engine_ms)", inner))
         print(line("  its CPU time (process, all threads)", cpu))
-        others = []
-        for i in range(RUNS):
-            source = renderer.render(name, stranger(sample, i)).source
-            started = time.perf_counter()
-            await engine.compile(source)
-            others.append((time.perf_counter() - started) * 1000)
+        others = await renders(engine, [renderer.render(name, stranger(sample, i)).source
+                                        for i in range(RUNS)])
         print(line("Typst.compile, every text changed", others))
-        same = []
-        for _ in range(RUNS):
-            started = time.perf_counter()
-            await engine.compile(sources[0])
-            same.append((time.perf_counter() - started) * 1000)
-        print(line("Typst.compile, the same content again", same))
+        print(line("Typst.compile, the same content again",
+                   await renders(engine, [sources[0]] * RUNS)))
         print(line("the resume in sys.inputs, one bullet changed",
                    in_inputs(engine, name, sources, fonts)))
         print(line("a new typst.Compiler each, one bullet changed",
                    new_compilers(engine, name, sources, fonts)))
+
+
+async def edits(engine: Typst, name: str,
+                sources: list[str]) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds of `Typst.compile` on the first half of `sources` (each a small edit of
+    the one before), alternating with what a pool thread runs on the second half: its wall
+    time and its CPU time."""
+    half = len(sources) // 2
+    outer, inner, cpu = [], [], []
+    for source, other in zip(sources[:half], sources[half:], strict=True):
+        outer += await renders(engine, [source])
+        wall, used = await asyncio.to_thread(timed_render, engine, name, other)
+        inner.append(wall)
+        cpu.append(used)
+    return outer, inner, cpu
+
+
+async def renders(engine: Typst, sources: list[str]) -> list[float]:
+    """Milliseconds of `Typst.compile` on each source, one after the other."""
+    samples = []
+    for source in sources:
+        started = time.perf_counter()
+        await engine.compile(source)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
 
 
 def in_inputs(engine: Typst, name: str, sources: list[str], fonts: typst.Fonts) -> list[float]:
@@ -155,18 +165,22 @@ async def parallel(renderer: Renderer, engine: Typst, offset: int) -> None:
           f"{PARALLEL / elapsed:.0f} renders/s, {used / PARALLEL * 1000:.2f} ms CPU each")
 
 
-async def main() -> None:
-    renderer = Renderer([BUILTIN_TEMPLATES])
+def typst_engine(renderer: Renderer, concurrency: int = 2) -> Typst:
     templates = {t.name: TypstTemplate(t.root, t.root / t.filename, t.one_page, t.fonts)
                  for t in renderer.templates.values()
                  if t.engine == TYPST_ENGINE and t.root is not None}
-    engine = Typst(templates, concurrency=2, timeout_seconds=20)
+    return Typst(templates, concurrency=concurrency, timeout_seconds=20)
+
+
+async def main() -> None:
+    renderer = Renderer([BUILTIN_TEMPLATES])
+    engine = typst_engine(renderer)
     started = time.perf_counter()
     await engine.warm_up()
     print(f"fonts scanned in {(time.perf_counter() - started) * 1000:.0f} ms")
     fonts = typst.Fonts(include_system_fonts=True, include_embedded_fonts=False)
     await measure(renderer, engine, fonts)
-    one = Typst(templates, concurrency=1, timeout_seconds=20)
+    one = typst_engine(renderer, concurrency=1)
     for offset, each in enumerate((one, engine, one, engine)):
         await parallel(renderer, each, 1000 * (offset + 1))
     one.close()

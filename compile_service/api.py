@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from compile_service.domain import (
@@ -17,8 +17,8 @@ from compile_service.domain import (
     UnsupportedLocale,
     VersionNotAvailable,
 )
-from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
-from compile_service.wiring import Artifacts, Previews, Service, Templates
+from compile_service.views import TEMPLATE_NAME, CompileIn, JobOut, TemplateOut, job_out
+from compile_service.wiring import Artifacts, Previews, Service, Templates, TemplateThumbnails
 from runtime.http import (
     ApiError,
     OrjsonResponse,
@@ -35,11 +35,38 @@ router = APIRouter(prefix="/compile", tags=["compile"], responses=error_response
 
 @router.get("/templates", response_model=list[TemplateOut],
             summary="Available templates: engine, whether meant for one page, options and "
-                    "their defaults")
-async def list_templates(renderer: Templates, _: CurrentUser) -> list[TemplateOut]:
+                    "their defaults, and the URL of a thumbnail")
+async def list_templates(renderer: Templates, request: Request,
+                         _: CurrentUser) -> list[TemplateOut]:
+    prefix = public_prefix(request)
     return [TemplateOut(name=t.name, engine=t.engine, description=t.description,
-                        one_page=t.one_page, options=dict(t.options), languages=t.languages)
+                        one_page=t.one_page, options=dict(t.options), languages=t.languages,
+                        thumbnail=f"{prefix}/compile/templates/{t.name}/thumbnail.png")
             for t in renderer.templates.values()]
+
+
+@router.get("/templates/{name}/thumbnail.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}},
+                             "description": "A PNG of page 1 of the template on the sample "
+                                            "resume, at its default options"},
+                       304: {"description": "Same"},
+                       404: {**error_responses(404)[404], "description": "No such template "
+                             "(`template_not_found`)"},
+                       **error_responses(422),
+                       503: {**error_responses(503)[503], "headers": {"Retry-After": {
+                           "description": "Seconds to wait", "schema": {"type": "integer"}}},
+                             "description": "It cannot be made now "
+                                            "(`thumbnail_unavailable`)"}},
+            summary="A thumbnail of a template: page 1 of the built-in sample resume in it "
+                    "(made once per template content, then served from the store)")
+async def template_thumbnail(name: Annotated[str, Path(max_length=64, pattern=TEMPLATE_NAME)],
+                             thumbnails: TemplateThumbnails, _: CurrentUser,
+                             if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    thumbnail = await thumbnails.of_template(name, if_none_match)
+    headers = {"ETag": thumbnail.etag, "Cache-Control": thumbnails.cache_control}
+    if thumbnail.png is None:
+        return Response(status_code=304, headers=headers)
+    return Response(thumbnail.png, media_type="image/png", headers=headers)
 
 
 # `:uuid`: `/compile/templates` is not a resume id (a POST to it is a 405)

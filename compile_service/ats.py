@@ -38,10 +38,11 @@ never below 0. An issue reads "code: what happened".
 """
 
 import asyncio
+import contextlib
 import re
 import statistics
 import subprocess
-import tempfile
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -402,15 +403,60 @@ def parse_pdffonts(output: str) -> tuple[Font, ...]:
 
 # --- poppler -------------------------------------------------------------------------------
 
-def extract(pdf: bytes, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Extraction:
-    """pdftotext -raw and pdffonts on `pdf`, side by side; AtsUnavailable when poppler is
-    missing or the two take longer than `timeout` (both are then killed)."""
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
-        file.write(pdf)
-        file.flush()
-        commands = (["pdftotext", "-enc", "UTF-8", "-raw", file.name, "-"],
-                    ["pdffonts", file.name])
-        text, fonts = _run_together(commands, time.monotonic() + timeout)
+POPPLER_COMMANDS = (["pdftotext", "-enc", "UTF-8", "-raw", "-", "-"], ["pdffonts", "-"])
+
+
+class ReadyPoppler:
+    """pdftotext and pdffonts started before the PDF they will read from stdin, so a check
+    does not wait for two process starts (each about 3 ms of dynamic linking, more on a busy
+    machine). One pair waits ready; the pair a check takes is replaced in the background
+    after it, off the job's path. A check that finds none ready starts its own."""
+
+    def __init__(self) -> None:
+        self._ready: list[list[subprocess.Popen[bytes]]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self) -> list[subprocess.Popen[bytes]]:
+        with self._lock:
+            ready = self._ready.pop() if self._ready else None
+        return ready if ready is not None and _alive(ready) else _start(POPPLER_COMMANDS)
+
+    def refill(self) -> None:
+        """Start the next pair in a thread of its own (poppler missing: nothing kept)."""
+        threading.Thread(target=self._start_spare, name="poppler-spare", daemon=True).start()
+
+    def _start_spare(self) -> None:
+        try:
+            spare = _start(POPPLER_COMMANDS)
+        except AtsUnavailable:
+            return
+        with self._lock:
+            if self._closed or self._ready:
+                _stop(spare)
+            else:
+                self._ready.append(spare)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed, ready = True, self._ready
+            self._ready = []
+        for spare in ready:
+            _stop(spare)
+
+
+def extract(pdf: bytes, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+            ready: ReadyPoppler | None = None) -> Extraction:
+    """pdftotext -raw and pdffonts on `pdf`, side by side (started ahead when `ready` holds
+    a pair); AtsUnavailable when poppler is missing or the two take longer than `timeout`
+    (both are then killed)."""
+    deadline = time.monotonic() + timeout
+    try:
+        running = ready.take() if ready is not None else _start(POPPLER_COMMANDS)
+        text, fonts = _read(running, pdf, deadline)
+    finally:
+        if ready is not None:
+            ready.refill()
     if text.returncode != 0:
         reason = text.stderr.decode(errors="replace").strip().splitlines()
         return Extraction("", error=(reason[-1] if reason else f"exit {text.returncode}")[:200])
@@ -418,36 +464,67 @@ def extract(pdf: bytes, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Extraction:
                       parse_pdffonts(fonts.stdout.decode(errors="replace")))
 
 
-def _run_together(commands: tuple[list[str], ...],
-                  deadline: float) -> list[subprocess.CompletedProcess[bytes]]:
-    running: list[subprocess.Popen[bytes]] = []
+def _start(commands: tuple[list[str], ...]) -> list[subprocess.Popen[bytes]]:
+    started: list[subprocess.Popen[bytes]] = []
     try:
         for command in commands:
-            running.append(subprocess.Popen(command, stdin=subprocess.DEVNULL,
+            started.append(subprocess.Popen(command, stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        done = []
-        for process, command in zip(running, commands, strict=True):
-            out, err = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
-            done.append(subprocess.CompletedProcess(command, process.returncode, out, err))
-        return done
     except FileNotFoundError as missing:
+        _stop(started)
         raise AtsUnavailable(f"{missing.filename} is not installed (poppler-utils)") from None
+    return started
+
+
+def _alive(processes: list[subprocess.Popen[bytes]]) -> bool:
+    if all(process.poll() is None for process in processes):
+        return True
+    _stop(processes)
+    return False
+
+
+def _read(running: list[subprocess.Popen[bytes]], pdf: bytes,
+          deadline: float) -> list[subprocess.CompletedProcess[bytes]]:
+    """Give each process the PDF, then collect what it wrote. Each reads all of its input
+    before it writes, so writing to one while another's output waits cannot deadlock."""
+    try:
+        for process in running:
+            stdin, process.stdin = process.stdin, None  # given here, so not by communicate
+            assert stdin is not None
+            with contextlib.suppress(BrokenPipeError):  # it died: its exit code tells
+                stdin.write(pdf)
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+        done = []
+        for process in running:
+            out, err = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+            done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+        return done
     except subprocess.TimeoutExpired:
         raise AtsUnavailable("the ATS check ran past its time limit") from None
     finally:
-        for process in running:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        _stop(running)
 
 
-def check(pdf: bytes, document: ResumeDocument,
-          timeout: float = DEFAULT_TIMEOUT_SECONDS) -> AtsReport:
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def check(pdf: bytes, document: ResumeDocument, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+          ready: ReadyPoppler | None = None) -> AtsReport:
     """The ATS report of `pdf`, the PDF of `document` (blocks on poppler: see check_async)."""
-    return assess(extract(pdf, timeout), document)
+    return assess(extract(pdf, timeout, ready), document)
 
 
 async def check_async(pdf: bytes, document: ResumeDocument,
-                      timeout: float = DEFAULT_TIMEOUT_SECONDS) -> AtsReport:
+                      timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                      ready: ReadyPoppler | None = None) -> AtsReport:
     """`check` in a thread, off the event loop; AtsUnavailable past `timeout`."""
-    return await asyncio.to_thread(check, pdf, document, timeout)
+    return await asyncio.to_thread(check, pdf, document, timeout, ready)

@@ -34,6 +34,7 @@ class Compiler:
     def __init__(self, renderer: Renderer, engines: dict[str, Engine],
                  artifacts: ArtifactStore) -> None:
         self.renderer, self.engines, self.artifacts = renderer, engines, artifacts
+        self.poppler = ats.ReadyPoppler()  # the ATS check's, started ahead of each PDF
 
     def choose_template(self, asked: str | None, document: ResumeDocument) -> str:
         """The asked template (which must exist), else the document's, else the default."""
@@ -68,30 +69,31 @@ class Compiler:
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()
+        self.poppler.close()
 
-    async def stored(self, prepared: Prepared) -> bool:
-        found = await self.artifacts.has(prepared.key)
+    async def stored(self, key: str) -> bool:
+        found = await self.artifacts.has(key)
         count_artifact_lookup(found)
         return found
 
-    async def from_store(self, job_id: str, prepared: Prepared) -> CompileFinished | None:
-        """The finish of a job whose PDF is stored already, with the figures stored beside
-        it; None when it is not stored."""
-        if not await self.stored(prepared):
+    async def from_store(self, job_id: str, key: str) -> CompileFinished | None:
+        """The finish of a job whose PDF (content key `key`) is stored already, with the
+        figures stored beside it; None when it is not stored."""
+        if not await self.stored(key):
             return None
-        return already_stored(job_id, prepared.key, await self.artifacts.figures(prepared.key))
+        return already_stored(job_id, key, await self.artifacts.figures(key))
 
     async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
         raise, so the message is retried and finally dead-lettered."""
-        if (cached := await self.from_store(job_id, prepared)) is not None:
+        if (cached := await self.from_store(job_id, prepared.key)) is not None:
             return cached
         try:
             pdf = await prepared.engine.compile(prepared.rendered.source)
         except CompileFailed as failure:
             return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
                                    error=str(failure))
-        figures = await figures_of(pdf, prepared.document)
+        figures = await figures_of(pdf, prepared.document, self.poppler)
         await self.artifacts.put_figures(prepared.key, figures)  # first: a stored PDF has them
         await self.artifacts.put(prepared.key, pdf.data)
         return CompileFinished.model_validate({
@@ -99,12 +101,13 @@ class Compiler:
             "engine_ms": pdf.engine_ms, **figures})
 
 
-async def figures_of(pdf: CompiledPdf, document: ResumeDocument) -> dict[str, Any]:
+async def figures_of(pdf: CompiledPdf, document: ResumeDocument,
+                     poppler: ats.ReadyPoppler | None = None) -> dict[str, Any]:
     """`pages`, `overflow` (as the engine told them) and `ats` (None when the checker cannot
     run here), as JSON."""
     try:
-        report: dict[str, Any] | None = (await ats.check_async(pdf.data, document)).model_dump(
-            mode="json")
+        report: dict[str, Any] | None = (await ats.check_async(
+            pdf.data, document, ready=poppler)).model_dump(mode="json")
     except ats.AtsUnavailable:
         report = None
     overflow = None if pdf.overflow is None else PageOverflow(

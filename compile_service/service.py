@@ -1,26 +1,47 @@
 """Use cases of compile_service. A compile request reads the resume version from the
-replica, renders it, and records a job (runtime.jobs): an identical queued or running job
-is returned instead, and a job whose PDF is already stored is finished in the same
-transaction, without a worker."""
+replica, renders it (once per version, template and options: the content key is kept), and
+records a job (runtime.jobs): an identical queued or running job is returned instead, and a
+job whose PDF is already stored is finished in the same transaction, without a worker."""
 
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from compile_service.compiler import Compiler
 from compile_service.domain import VersionNotAvailable
+from compile_service.manifests import OptionValue
 from compile_service.tables import resume_replica
 from contracts.compile_events import CompileRequested
 from contracts.resume import ResumeDocument
 from runtime.jobs import Jobs
 from runtime.replica import ResumeNotFound, live_document, owned_version, wait_for_version
 
+SOURCES_KEPT = 4096  # (resume version, template, options) -> source; some 200 bytes each
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a request needs of its rendered source: the template and options it resolved
+    to, the engine, the content key and the resume's title."""
+
+    template: str
+    options: dict[str, OptionValue]
+    engine: str
+    key: str
+    title: str
+
 
 class CompileService:
     def __init__(self, jobs: Jobs, compiler: Compiler, version_wait_seconds: float) -> None:
         self.jobs, self.compiler = jobs, compiler
         self.version_wait_seconds = version_wait_seconds
+        # a version's document never changes, nor do the templates while the process
+        # runs: a version asked for again (a cached compile) is not rendered again
+        self._sources: OrderedDict[tuple[str, int, str | None, bytes], Source] = OrderedDict()
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -32,17 +53,31 @@ class CompileService:
         """The job for this source (a new one, or the queued or running one) and whether
         it is new; InvalidOptions when `options` are not the template's."""
         resume = await self._resume(owner_id, resume_id, version)
+        source = self._source(resume, template, options)
+        job_id = self.jobs.new_id()
+        requested = CompileRequested(
+            job_id=job_id, owner_id=owner_id, resume_id=resume_id,
+            resume_version=resume.version, template=source.template, engine=source.engine,
+            title=source.title, options=source.options)
+        return await self.jobs.request(requested,
+                                       await self.compiler.from_store(job_id, source.key))
+
+    def _source(self, resume: Any, template: str | None,
+                options: Mapping[str, object] | None) -> Source:
+        memo = (resume.resume_id, resume.version, template,
+                orjson.dumps(options or {}, option=orjson.OPT_SORT_KEYS))
+        if (source := self._sources.get(memo)) is not None:
+            self._sources.move_to_end(memo)
+            return source
         document = ResumeDocument.model_validate(resume.document)
         chosen = self.compiler.choose_template(template, document)
         resolved = self.compiler.resolve(chosen, options)
         prepared = self.compiler.prepare(chosen, document, resolved)
-        job_id = self.jobs.new_id()
-        requested = CompileRequested(
-            job_id=job_id, owner_id=owner_id, resume_id=resume_id,
-            resume_version=resume.version, template=chosen, engine=prepared.engine.name,
-            title=document.title, options=resolved)
-        return await self.jobs.request(requested,
-                                       await self.compiler.from_store(job_id, prepared))
+        source = Source(chosen, resolved, prepared.engine.name, prepared.key, document.title)
+        self._sources[memo] = source
+        if len(self._sources) > SOURCES_KEPT:
+            self._sources.popitem(last=False)
+        return source
 
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
         # a resume created a moment ago may still be on its way from resume_service

@@ -10,9 +10,11 @@ from contracts.compile_events import AtsResult, PageOverflow
 from runtime.bounds import Version
 from runtime.jobs import Status
 
+TEMPLATE_NAME = r"^[a-z0-9_-]+$"
+
 
 class CompileIn(BaseModel):
-    template: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9_-]+$",
+    template: str | None = Field(None, max_length=64, pattern=TEMPLATE_NAME,
                                  description="Template name; default: the resume's own.")
     version: Version | None = Field(None, description="Compile exactly this version (waits "
                                     "a bounded time for it to arrive); default: the latest.")
@@ -72,6 +74,8 @@ class TemplateOut(BaseModel):
     languages: LanguageSupport = Field(
         description="The scripts it shows and whether it lays out right to left; a resume's "
         "dates and hyphenation follow its `locale` in every template.")
+    thumbnail: str = Field(description="Where a PNG of page 1 of the template on a sample "
+                           "resume, at its default options, is (`GET` it with the session).")
 
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:

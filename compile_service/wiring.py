@@ -20,6 +20,7 @@ from compile_service.rendering import BUILTIN_TEMPLATES, TYPST_ENGINE, Renderer
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import SCHEMA, event_tables
+from compile_service.thumbnails import Thumbnails
 from compile_service.typesetting.engine import Engine
 from compile_service.typesetting.latex import PdfLatex
 from compile_service.typesetting.sandbox import Limits
@@ -41,6 +42,7 @@ class Components:
     jobs: Jobs
     service: CompileService
     previews: Previewer
+    thumbnails: Thumbnails
 
     async def close(self) -> None:
         self.compiler.close()
@@ -82,14 +84,15 @@ def build(settings: CompileSettings) -> Components:
     service = CompileService(jobs, compiler, settings.job_version_wait_seconds)
     previews = Previewer(compiler.artifacts, settings.pdftoppm_path, settings.preview_dpi,
                          settings.preview_timeout_seconds, settings.preview_max_age_seconds)
-    return Components(db, sessions, renderer, compiler, jobs, service, previews)
+    return Components(db, sessions, renderer, compiler, jobs, service, previews,
+                      Thumbnails(compiler, previews))
 
 
 def expose(components: Components, state: State) -> None:
     """What the routes reach through `request.app.state`."""
     state.jobs, state.service = components.jobs, components.service
     state.renderer, state.artifacts = components.renderer, components.compiler.artifacts
-    state.previews = components.previews
+    state.previews, state.thumbnails = components.previews, components.thumbnails
 
 
 async def get_service(request: Request) -> CompileService:
@@ -108,7 +111,12 @@ async def get_previews(request: Request) -> Previewer:
     return request.app.state.previews  # type: ignore[no-any-return]
 
 
+async def get_thumbnails(request: Request) -> Thumbnails:
+    return request.app.state.thumbnails  # type: ignore[no-any-return]
+
+
 Service = Annotated[CompileService, Depends(get_service)]
 Templates = Annotated[Renderer, Depends(get_renderer)]
 Artifacts = Annotated[ArtifactStore, Depends(get_artifacts)]
 Previews = Annotated[Previewer, Depends(get_previews)]
+TemplateThumbnails = Annotated[Thumbnails, Depends(get_thumbnails)]

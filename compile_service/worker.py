@@ -13,10 +13,15 @@ Run a worker on its own: ``python -m compile_service.worker``.
 """
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from compile_service.compiler import Compiler, Prepared
 from compile_service.metrics import observe_compile
+from compile_service.rendering import TYPST_ENGINE
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables, resume_replica
@@ -34,33 +39,56 @@ from runtime.replica import resume_replica_consumer
 DELETED = "the resume was deleted before it compiled"
 
 
+@dataclass(frozen=True)
+class Started:
+    """A job's rendered source, and its compile when that began while the claim was
+    recorded."""
+
+    prepared: Prepared
+    at: float  # perf_counter when its compile began, or was ready to
+    compiling: "asyncio.Future[CompileFinished] | None" = None
+
+
 class CompileWork:
-    """Render the job's resume version (while the claim is recorded) and compile it."""
+    """Render the job's resume version (while the claim is recorded) and compile it. A
+    Typst job compiles while its claim is recorded, too: a render cannot be stopped anyway
+    (a cancel only drops its outcome), and the claim's round trips are off its path. A
+    LaTeX job starts pdflatex only once claimed, so a cancel can kill it."""
 
     def __init__(self, service: CompileService, compiler: Compiler) -> None:
         self.service, self.compiler = service, compiler
 
-    async def prepare(self, request: CompileRequested) -> Prepared | None:
+    async def prepare(self, request: CompileRequested) -> Started | None:
         """The rendered source, or None when the resume was deleted meanwhile."""
         document = await self.service.document_at(request.owner_id, request.resume_id,
                                                   request.resume_version)
         if document is None:
             return None
-        return self.compiler.prepare(request.template, document, request.options)
+        prepared = self.compiler.prepare(request.template, document, request.options)
+        if prepared.engine.name != TYPST_ENGINE:
+            return Started(prepared, time.perf_counter())
+        compiling = asyncio.ensure_future(self.compiler.run(request.job_id, prepared))
+        compiling.add_done_callback(_retrieved)  # a job found finished never awaits it
+        return Started(prepared, time.perf_counter(), compiling)
 
     async def run(self, job: JobState, request: CompileRequested,
-                  prepared: Prepared | None) -> CompileFinished:
-        if prepared is None:
+                  started: Started | None) -> CompileFinished:
+        if started is None:
             return CompileFinished(job_id=job.job_id, outcome="failed",
                                    error_code="resume_unavailable", error=DELETED)
-        started = time.perf_counter()
         try:
-            finished = await self.compiler.run(job.job_id, prepared)
+            finished = await (started.compiling
+                              or self.compiler.run(job.job_id, started.prepared))
         except Exception:
-            observe_compile(request.template, "error", time.perf_counter() - started)
+            observe_compile(request.template, "error", time.perf_counter() - started.at)
             raise
-        observe_compile(request.template, finished.outcome, time.perf_counter() - started)
+        observe_compile(request.template, finished.outcome, time.perf_counter() - started.at)
         return finished
+
+
+def _retrieved(future: "asyncio.Future[CompileFinished]") -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer:
@@ -79,13 +107,25 @@ async def run_worker(settings: CompileSettings) -> None:
     components, broker = build(settings), make_broker(settings.amqp_url)
     try:
         await components.compiler.warm_up()  # before the first job is taken
-        async with jobs_running("compile_service", settings, broker,
-                                [jobs_consumer(components, settings)], event_tables,
-                                service_checks(components.db, broker), components.jobs,
-                                waits=False, works=True):
+        # the missing thumbnails are made beside the first jobs, so the first ask finds them
+        async with (in_background(components.thumbnails.make_all()),
+                    jobs_running("compile_service", settings, broker,
+                                 [jobs_consumer(components, settings)], event_tables,
+                                 service_checks(components.db, broker), components.jobs,
+                                 waits=False, works=True)):
             await asyncio.Event().wait()
     finally:
         await components.close()
+
+
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _main() -> None:

@@ -473,6 +473,19 @@ async def _templates(s: Service) -> Responses:
             await s.client.get("/compile/templates")]
 
 
+@case("compile", "GET /compile/templates/{name}/thumbnail.png")
+async def _thumbnail(s: Service) -> Responses:
+    _, headers = s.user()
+    url = "/compile/templates/compact/thumbnail.png"
+    png = await s.client.get(url, headers=headers)
+    broken = await s.client.get("/compile/templates/broken/thumbnail.png", headers=headers)
+    assert broken.status_code == 503, broken.text
+    return [png, await s.client.get(url, headers={**headers, "If-None-Match": png.headers["etag"]}),
+            broken, await s.client.get("/compile/templates/none/thumbnail.png", headers=headers),
+            await s.client.get("/compile/templates/Bad!/thumbnail.png", headers=headers),
+            await s.client.get(url)]
+
+
 @case("compile", "POST /compile/{resume_id}")
 async def _compile(s: Service) -> Responses:
     _, headers = s.user()

@@ -6,8 +6,10 @@ page written column after column reads in order."""
 
 import json
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typst as typst_compiler
@@ -140,3 +142,35 @@ async def test_two_columns_written_across_the_page_score_low_with_reading_order(
     columns = {int(path.split(".")[1]) >= 3 for path in interleaved.missing
                if path.startswith("sections.")}
     assert columns == {False, True}  # fields of both columns came out of order
+
+
+async def test_poppler_started_ahead_reads_as_a_fresh_start_and_keeps_one_pair_ready(
+        engines: dict[str, Engine], renderer: Renderer) -> None:
+    document = engineer()
+    pdf = await pdf_of(engines, renderer, "sidebar", document)
+    ready = ats.ReadyPoppler()
+    try:
+        fresh = ats.check(pdf, document)
+        assert ats.check(pdf, document, ready=ready) == fresh  # none ready yet: started then
+        spare = _spare_of(ready)
+        assert ats.check(pdf, document, ready=ready) == fresh  # the spare, given the PDF
+        assert all(process.returncode is not None for process in spare)
+        assert _spare_of(ready) != spare
+        assert ats.check(b"not a pdf", document, ready=ready).codes() == [
+            IssueCode.UNREADABLE_PDF]
+    finally:
+        ready.close()
+    assert all(process.returncode is not None for process in spare + _spares(ready))
+
+
+def _spares(ready: ats.ReadyPoppler) -> list[Any]:
+    return [process for pair in ready._ready for process in pair]
+
+
+def _spare_of(ready: ats.ReadyPoppler, timeout: float = 5.0) -> list[Any]:
+    """The pair started in the background after the last check, once it is there."""
+    deadline = time.monotonic() + timeout
+    while not ready._ready:
+        assert time.monotonic() < deadline, "no spare started"
+        time.sleep(0.01)
+    return list(ready._ready[0])
