@@ -1,11 +1,13 @@
 """Events of resume_service. Each carries the whole document, so consumers can keep
 "highest version wins" projections that ignore duplicates and reordering."""
 
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.resume import ResumeDocument
+
+ImportFormat = Literal["json-resume", "native", "ai"]
 
 
 class ResumeEvent(BaseModel):
@@ -17,11 +19,24 @@ class ResumeEvent(BaseModel):
     owner_id: str = Field(description="The user who owns the resume.")
 
 
+class ImportOrigin(BaseModel):
+    """Where an imported resume came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format: ImportFormat = Field(description="json-resume, native (this project's export), "
+                                 "or ai (a PDF or DOCX read by the model).")
+    file_name: Annotated[str, StringConstraints(max_length=255)] | None = None
+    model: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="The model that read the file, for an AI import.")
+
+
 class ResumeCreated(ResumeEvent):
     """A resume came into being with its first document."""
 
     event_type: ClassVar[str] = "ResumeCreated"
     document: ResumeDocument
+    imported_from: ImportOrigin | None = Field(None, description="Set when it was imported.")
 
 
 class ResumeUpdated(ResumeEvent):
