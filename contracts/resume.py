@@ -24,6 +24,8 @@ DateText = Annotated[str, _text(32)]
 Bullet = Annotated[str, _text(1000, strip=False)]
 LongText = Annotated[str, _text(5000, strip=False)]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https?://|mailto:)[^\s\x00]+$")]
+OptionalUrl = Annotated[str, StringConstraints(
+    max_length=2048, pattern=r"^((https?://|mailto:)[^\s\x00]+)?$")]
 
 Keywords = Annotated[list[ShortText], Field(max_length=30)]
 Extensions = Annotated[dict[Annotated[str, _text(100)], JsonValue], Field(
@@ -50,7 +52,7 @@ class Profile(_Strict):
 
     network: ShortText = ""
     username: ShortText = ""
-    url: Url | Literal[""] = ""
+    url: OptionalUrl = ""
     extensions: Extensions = Field(default_factory=dict)
 
 
@@ -68,10 +70,10 @@ class Address(_Strict):
 class Contact(_Strict):
     name: ShortText = ""
     label: ShortText = Field("", description="A headline, e.g. Backend Engineer.")
-    image: Url | Literal[""] = Field("", description="URL of a photo.")
+    image: OptionalUrl = Field("", description="URL of a photo.")
     email: Annotated[str, _text(254)] = ""
     phone: Annotated[str, _text(50)] = ""
-    url: Url | Literal[""] = Field("", description="Personal website.")
+    url: OptionalUrl = Field("", description="Personal website.")
     summary: LongText = ""
     location: ShortText = Field("", description="The location line as shown; when empty, "
                                 "the parts of `address` are shown.")
@@ -92,7 +94,7 @@ class Item(_Strict):
     end_date: DateText = ""
     description: LongText = ""
     bullets: list[Bullet] = Field(default_factory=list, max_length=30)
-    url: Url | Literal[""] = ""
+    url: OptionalUrl = ""
     keywords: Keywords = Field(default_factory=list)
     organization_description: LongText = Field(
         "", description="What the organisation is (JSON Resume work.description).")
@@ -115,7 +117,7 @@ class Section(_Strict):
 class Meta(_Strict):
     """About the document itself (JSON Resume `meta`)."""
 
-    canonical: Url | Literal[""] = ""
+    canonical: OptionalUrl = ""
     version: Annotated[str, _text(50)] = ""
     last_modified: Annotated[str, _text(50)] = ""
     extensions: Extensions = Field(default_factory=dict)

@@ -164,7 +164,7 @@ def _mapped(model: Callable[..., Any], names: dict[str, str], data: dict[str, An
 
 
 def _ours(data: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
-    ours = data.get(OURS) or {}
+    ours = data.get(OURS, {})
     if not isinstance(ours, dict):
         raise InvalidJsonResume([{"loc": [*path, OURS], "msg": "must be an object",
                                   "type": "dict_type"}])
