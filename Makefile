@@ -52,7 +52,7 @@ pytest:
 schemas:
 	$(VENV)/python -m contracts.generate
 
-BENCHES := resume_service gateway compile typst_render ats ai projection_rebuild observability protocol write_path save_to_pdf
+BENCHES := resume_service gateway compile typst_render ats ai projection_rebuild observability protocol write_path save_to_pdf exports
 
 bench: install services migrate
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(VENV)/python bench/$$b.py || exit 1; done

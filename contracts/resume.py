@@ -135,3 +135,9 @@ class ResumeDocument(_Strict):
 
 
 MAX_RESUME_BYTES = 256 * 1024
+
+DOCUMENT_SCHEMA_VERSION = 3
+"""The shape of `ResumeDocument`, bumped with every change an older reader could not read;
+the resume events that carry a document have this schema version (contracts.resume_events
+upcasts older ones), and so does the native export. 1: the first shape; 2: `locale`; 3:
+everything JSON Resume defines."""

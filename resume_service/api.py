@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 
+from contracts.interchange import NativeExport
+from contracts.json_resume import JsonResume
 from contracts.resume import ResumeDocument
 from contracts.resume_events import ImportOrigin
 from resume_service.domain import (
@@ -22,6 +24,7 @@ from resume_service.domain import (
     UpdateResume,
     VersionNotFound,
 )
+from resume_service.exports.download import OwnedExport, export_response, openapi_content
 from resume_service.imports import ImportableFormat, InvalidImport, imported_document
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
 from resume_service.wiring import OwnedResume, OwnedResumeVersion, Service
@@ -125,6 +128,18 @@ async def resume_at_version(owned: OwnedResumeVersion, service: Service) -> Resu
              summary="Make an old version current again (a new event; nothing is rewritten)")
 async def restore_resume(owned: OwnedResumeVersion, service: Service) -> Response:
     return Response(await service.restore(owned.resume, owned.version), media_type=JSON)
+
+
+@router.get("/{resume_id}/export/{format}", response_model=NativeExport | JsonResume,
+            responses={200: {"description": "The file: `native` or `json-resume` (JSON, these "
+                                            "models), `markdown`, `text` or `docx`",
+                             "content": openapi_content()},
+                       304: {"description": "Not modified (If-None-Match)"},
+                       **error_responses(404, 422)},
+            summary="The resume, or one of its versions (?version=N), as a file to download; "
+                    "an unknown format is a 422")
+async def export_resume(export: OwnedExport) -> Response:
+    return await export_response(export)
 
 
 _VERSION_TAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?')

@@ -2,6 +2,10 @@
 academic CV of about three pages, as `ResumeDocument`s (so they keep to the document's
 limits), and `texts` lists what a reader of the PDF must find in each."""
 
+from collections.abc import Iterator
+
+from pydantic import BaseModel
+
 from contracts.resume import Contact, Item, Link, ResumeDocument, Section
 
 
@@ -54,6 +58,33 @@ def engineer() -> ResumeDocument:
                 Item(title="German", description="native"),
                 Item(title="English", description="fluent (C1)"),
             ]),
+        ])
+
+
+def every_field() -> ResumeDocument:
+    """Every field of the document filled, with text Markdown would take for markup, line
+    breaks and blank lines, characters XML cannot hold, and a title that is not ASCII: for
+    the exports."""
+    return ResumeDocument(
+        title="Zoë Ålund: CV / Backend — 2026", template="classic",
+        contact=Contact(name="Zoë *Ålund*", email="zoe_alund@example.org",
+                        phone="+46 8 123 45 67", location="Göteborg, Sweden",
+                        links=[Link(label="Site [personal]", url="https://example.org/a_(b)"),
+                               Link(label="GitHub", url="https://github.com/zalund")]),
+        sections=[
+            Section(title="Summary", kind="summary", items=[Item(description=(
+                "Engineer who ships.\n# not a heading\n1. not a list\n\n"
+                "Second paragraph with <b>no html</b> & R&D &amp; $5 and $6"))]),
+            Section(title="Experience #1", kind="experience", items=[
+                Item(title="Lead *Engineer*", subtitle="Kjell & Co_AB", location="Malmö",
+                     start_date="2020-01", end_date="present",
+                     description="Owned the `billing` platform.",
+                     bullets=["- starts with a dash", "[click](javascript:alert(1))",
+                              "two\nlines", "Cut costs by 30%\x01 | a table? |"]),
+                Item(title="Engineer", subtitle="Start", start_date="2018", end_date="2019"),
+            ]),
+            Section(title="Notes", kind="custom", items=[
+                Item(description="    indented, not code\n===")]),
         ])
 
 
@@ -112,3 +143,23 @@ def texts(document: ResumeDocument) -> list[str]:
         for item in section.items:
             found += [x for x in (item.title, *item.bullets) if x]
     return found
+
+
+def field_texts(document: ResumeDocument) -> list[str]:
+    """Every text field of the document in document order, but those an export shows
+    nowhere (the document's title names the file; template, ids and section kinds are not
+    text): what each export must show, in this order. Walks the models, so a field added to
+    the document is asked of every export at once."""
+    return list(_texts(document, skip={"title", "template"}))
+
+
+def _texts(model: BaseModel, skip: set[str]) -> Iterator[str]:
+    for name in type(model).model_fields:
+        if name in skip or name in ("id", "kind"):
+            continue
+        value = getattr(model, name)
+        for part in value if isinstance(value, list) else [value]:
+            if isinstance(part, BaseModel):
+                yield from _texts(part, set())
+            elif isinstance(part, str) and part.strip():
+                yield part

@@ -12,7 +12,9 @@ to happen, and every answer is held to its documented status and body:
   documented without content but sending JSON is held to the `response_model`;
 - a 4xx body has the common error shape (`ErrorResponse`: `error.code`, `error.message`, and
   details beside them);
-- 204 and 304 have no body, a redirect has a Location, a PDF is a PDF, a PNG is a PNG.
+- 204 and 304 have no body, a redirect has a Location, a PDF is a PDF, a PNG is a PNG; a
+  2xx of another documented media type (an export) has that type, text being UTF-8 and a
+  DOCX a ZIP package.
 
 The routes come from each app's OpenAPI document: a route without a case here fails, as does
 a case for a route that is gone, a documented 2xx or 3xx no case made happen, and a route
@@ -132,6 +134,8 @@ class Contract:
         elif "image/png" in documented:
             assert response.headers["content-type"] == "image/png", where
             assert response.content.startswith(b"\x89PNG\r\n\x1a\n"), f"{where}, not a PNG"
+        elif response.status_code < 300 and _media_type(response) != "application/json":
+            _check_file(where, documented, response)
         elif response.status_code < 300:
             self._check_success(route, where, documented, response)
         else:
@@ -164,6 +168,22 @@ class Contract:
         assert not errors, f"{where}, a body its documented schema refuses: " + "; ".join(
             f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
             for e in errors[:5])
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip()
+
+
+def _check_file(where: str, documented: dict[str, Any], response: httpx.Response) -> None:
+    """A 2xx that is not JSON: of a media type the route documents; text in UTF-8 (and
+    saying so), an Office document a ZIP package."""
+    media_type = _media_type(response)
+    assert media_type in documented, f"{where} as {media_type}, which it does not document"
+    if media_type.startswith("text/"):
+        assert response.headers["content-type"].endswith("charset=utf-8"), where
+        response.content.decode("utf-8")
+    elif media_type.startswith("application/vnd.openxmlformats"):
+        assert response.content.startswith(b"PK\x03\x04"), f"{where}, not a ZIP package"
 
 
 def check_cases_cover(name: str, app: FastAPI) -> None:
@@ -324,6 +344,21 @@ async def _restore(s: Service) -> Responses:
                        headers=headers)
     return [await s.client.post(f"/resume/{created['id']}/restore/1", headers=headers),
             await s.client.post(f"/resume/{UNKNOWN}/restore/1", headers=headers)]
+
+
+@case("resume", "GET /resume/{resume_id}/export/{format}")
+async def _export(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    base = f"/resume/{created['id']}/export"
+    files = [await s.client.get(f"{base}/{name}", headers=headers)
+             for name in ("native", "markdown", "text", "docx")]
+    return [*files,
+            await s.client.get(f"{base}/docx", params={"version": 1},
+                               headers={**headers, "If-None-Match": files[-1].headers["etag"]}),
+            await s.client.get(f"{base}/text", params={"version": 9}, headers=headers),
+            await s.client.get(f"{base}/pdf", headers=headers),
+            await s.client.get(f"/resume/{UNKNOWN}/export/text", headers=headers)]
 
 
 async def test_every_resume_service_route_answers_as_documented(resume: Service) -> None:
