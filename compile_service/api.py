@@ -11,7 +11,12 @@ from uuid import UUID
 from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from compile_service.domain import InvalidOptions, UnknownTemplate, VersionNotAvailable
+from compile_service.domain import (
+    InvalidOptions,
+    UnknownTemplate,
+    UnsupportedLocale,
+    VersionNotAvailable,
+)
 from compile_service.views import CompileIn, JobOut, TemplateOut, job_out
 from compile_service.wiring import Artifacts, Previews, Service, Templates
 from runtime.http import (
@@ -33,7 +38,7 @@ router = APIRouter(prefix="/compile", tags=["compile"], responses=error_response
                     "their defaults")
 async def list_templates(renderer: Templates, _: CurrentUser) -> list[TemplateOut]:
     return [TemplateOut(name=t.name, engine=t.engine, description=t.description,
-                        one_page=t.one_page, options=dict(t.options))
+                        one_page=t.one_page, options=dict(t.options), languages=t.languages)
             for t in renderer.templates.values()]
 
 
@@ -145,3 +150,8 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     async def _bad_options(_: Request, exc: InvalidOptions) -> OrjsonResponse:
         return error_response(422, "invalid_options", f"invalid template options: {exc}",
                               problems=exc.problems)
+
+    @app.exception_handler(UnsupportedLocale)
+    async def _bad_locale(_: Request, exc: UnsupportedLocale) -> OrjsonResponse:
+        return error_response(422, "unsupported_locale", str(exc), locale=exc.locale,
+                              templates=exc.able)

@@ -13,8 +13,11 @@ title, subtitle, location and dates, its description, each bullet (the first
 MAX_CHECKED_FIELDS of them: the cost grows with fields times text). Text and fields are
 compared as keys: Unicode NFKC, case folded, without whitespace, hyphens, dashes and quotes
 (a line may wrap anywhere, TeX hyphenates, Typst and TeX draw quotes and dashes their own
-way); dates of the form 2021-03 also match "Mar 2021", "März 2021", "mars 2021" and
-"03/2021". Lines repeated at the edge of every page after the first (running footers) are
+way); dates of the form 2021-03 (or 2021-03-05) also match the resume's locale's words for
+them, as the templates show them (compile_service.locales), and "Mar 2021", "März 2021",
+"mars 2021" and "03/2021". In a right-to-left resume each line's right-to-left runs, which
+`-raw` writes in the order they stand on the page (left to right), are put back in reading
+order first. Lines repeated at the edge of every page after the first (running footers) are
 dropped first, so that a field broken across pages reads whole.
 
 Order: the name first, then the contact fields, then each section; a template may show the
@@ -47,6 +50,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from compile_service.locales import FALLBACK, language_of, shown_date
 from contracts.resume import ResumeDocument
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -138,9 +142,10 @@ def key(text: str) -> str:
     return _IGNORED.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
-def date_keys(text: str) -> tuple[str, ...]:
-    """The date as written, and for YYYY-MM its month-name (en, de, fr) and MM/YYYY forms."""
-    forms = [text]
+def date_keys(text: str, locale: str = FALLBACK) -> tuple[str, ...]:
+    """The date as written and as `locale` shows it, and for YYYY-MM its month-name (en, de,
+    fr) and MM/YYYY forms."""
+    forms = [text, shown_date(text.strip(), locale)]
     match = _YEAR_MONTH.match(text.strip())
     if match and 1 <= int(match.group(2)) <= 12:
         year, month = match.group(1), int(match.group(2))
@@ -154,7 +159,7 @@ def date_keys(text: str) -> tuple[str, ...]:
 
 def expected(document: ResumeDocument) -> tuple[Block, list[Block]]:
     """The header block and one block per section, each a list of units of fields."""
-    contact = document.contact
+    contact, locale = document.contact, document.locale
     header: Block = [_unit(("contact.name", contact.name)), _unit(
         ("contact.email", contact.email), ("contact.phone", contact.phone),
         ("contact.location", contact.location),
@@ -167,7 +172,7 @@ def expected(document: ResumeDocument) -> tuple[Block, list[Block]]:
             block += [_unit((f"{at}.title", item.title), (f"{at}.subtitle", item.subtitle),
                             (f"{at}.location", item.location),
                             (f"{at}.start_date", item.start_date),
-                            (f"{at}.end_date", item.end_date)),
+                            (f"{at}.end_date", item.end_date), locale=locale),
                       _unit((f"{at}.description", item.description)),
                       *(_unit((f"{at}.bullets.{b}", bullet))
                         for b, bullet in enumerate(item.bullets))]
@@ -190,9 +195,9 @@ def _first_fields(header: Block, sections: list[Block],
     return blocks[0], [block for block in blocks[1:] if block]
 
 
-def _unit(*fields: tuple[str, str]) -> Unit:
-    made = (Field(path, shown, date_keys(shown) if path.endswith("_date") else (key(shown),))
-            for path, shown in fields)
+def _unit(*fields: tuple[str, str], locale: str = FALLBACK) -> Unit:
+    made = (Field(path, shown, date_keys(shown, locale) if path.endswith("_date")
+                  else (key(shown),)) for path, shown in fields)
     return tuple(f for f in made if f.keys and f.keys[0])
 
 
@@ -206,7 +211,8 @@ def assess(extraction: Extraction, document: ResumeDocument) -> AtsReport:
     if extraction.error:
         return _report(fields, set(), paths, [f"{IssueCode.UNREADABLE_PDF}: poppler could not "
                                               f"read the PDF: {extraction.error}"])
-    text = key(drop_running_lines(extraction.text))
+    raw = reading_order(extraction.text) if language_of(document.locale).rtl else extraction.text
+    text = key(drop_running_lines(raw))
     if not text and fields:
         return _report(fields, set(), paths, [f"{IssueCode.NO_TEXT}: {_why_no_text(extraction)}"])
     found, out_of_order = match(text, header, sections)
@@ -289,6 +295,23 @@ def anchor(text: str, block: Block, fallback: float) -> float:
         return float(statistics.median(once))
     first = find(text, block[0][0].keys, 0) if block else None
     return float(first[0]) if first else fallback
+
+
+_RUNS = re.compile("\u202b[^\u202c]*\u202c?|[^\u202b]+")  # right-to-left runs, the rest
+
+
+def reading_order(text: str) -> str:
+    """`-raw` text of a right-to-left document in reading order: poppler writes each line's
+    runs of right-to-left text (each between U+202B and U+202C, its letters in reading order)
+    in the order they stand on the page, left to right; a line that holds some is reversed
+    run by run."""
+    return "\f".join("\n".join(_line_in_reading_order(line) for line in page.split("\n"))
+                     for page in text.split("\f"))
+
+
+def _line_in_reading_order(line: str) -> str:
+    runs = _RUNS.findall(line)
+    return "".join(reversed(runs)) if any(r.startswith("\u202b") for r in runs) else line
 
 
 _NUMBER = re.compile(r"\d+")

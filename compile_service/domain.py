@@ -29,6 +29,15 @@ class InvalidOptions(ValueError):
         self.problems = problems
 
 
+class UnsupportedLocale(ValueError):
+    """A template that cannot show the resume's locale (its script, or its direction)."""
+
+    def __init__(self, locale: str, template: str, why: str, able: list[str]) -> None:
+        super().__init__(f"template {template} cannot show locale {locale}: {why}; templates "
+                         f"that can: {', '.join(able) or 'none'}")
+        self.locale, self.template, self.able = locale, template, able
+
+
 def same_source(request: CompileRequested) -> str:
     """Resume, version, template and options; without options, the key of the jobs requested
     before options existed."""

@@ -9,9 +9,14 @@ declares the options a compile may set, each with its default and its bounds:
     [options.accent]     kind = "color",  default = "#1f3a5f"
     [options.font_size]  kind = "number", unit = "pt", default = 10, min = 8, max = 14
     [options.paper]      kind = "choice", default = "a4", choices = ["a4", "letter"]
+    [scripts]            Latn = [], Arab = ["Amiri"], Hebr = ["Frank Ruehl CLM"]
 
-`fonts` are the families the template names: the engine refuses to run it without them
-(Typst would quietly fall back to another font). `resolve_options` checks what a request
+`fonts` are the families the template names, and `scripts` the writing systems it can show
+(ISO 15924 codes; Latin alone when absent), each with the fonts put before the template's own
+for it: the engine refuses to run a template without every one of them (Typst would quietly
+fall back to another font). A resume whose locale is written in a script the template does
+not list is refused (UnsupportedLocale, a 422 `unsupported_locale`); the LaTeX templates show Latin
+alone (`LATEX_SCRIPTS`). `resolve_options` checks what a request
 asks for against the declaration and fills in the defaults: the template only ever sees
 declared names with valid values (options reach it as data, like the resume)."""
 
@@ -24,9 +29,11 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from compile_service.domain import InvalidOptions
+from compile_service.domain import InvalidOptions, UnsupportedLocale
+from compile_service.locales import LATIN, RTL_SCRIPTS, Language
 
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
+SCRIPT_CODE = r"^[A-Z][a-z]{3}$"
 OptionValue = str | float
 
 
@@ -84,12 +91,46 @@ class ChoiceOption(_Frozen):
 Option = Annotated[ColorOption | NumberOption | ChoiceOption, Field(discriminator="kind")]
 
 
+Scripts = Mapping[str, tuple[str, ...]]  # ISO 15924 code -> the fonts put first for it
+LATEX_SCRIPTS: Scripts = {LATIN: ()}  # pdflatex with T1 fonts: no right-to-left, no Cyrillic
+
+
 class Manifest(_Frozen):
     engine: Literal["typst"]
     description: str
     one_page: bool = False
     fonts: tuple[str, ...] = ()
     options: dict[str, Option] = Field(default_factory=dict)
+    scripts: dict[Annotated[str, Field(pattern=SCRIPT_CODE)], tuple[str, ...]] = Field(
+        default_factory=lambda: dict(LATEX_SCRIPTS))
+
+    def all_fonts(self) -> tuple[str, ...]:
+        """Every family it names: its own and those of its scripts."""
+        return tuple(dict.fromkeys((*self.fonts, *(f for fs in self.scripts.values()
+                                                    for f in fs))))
+
+
+class LanguageSupport(_Frozen):
+    """What GET /compile/templates says of a template's languages."""
+
+    scripts: tuple[str, ...] = Field(description="The writing systems it shows (ISO 15924: "
+                                     "Latn, Cyrl, Grek, Arab, Hebr); a resume whose locale "
+                                     "is written in another is a 422 `unsupported_locale`.")
+    right_to_left: bool = Field(description="Whether it lays out right-to-left locales "
+                                "(Arabic, Hebrew, Persian, ...).")
+
+    @classmethod
+    def of(cls, scripts: Scripts) -> "LanguageSupport":
+        return cls(scripts=tuple(scripts), right_to_left=bool(set(scripts) & RTL_SCRIPTS))
+
+
+def unsupported_locale(template: str, engine: str, language: Language,
+                       able: list[str]) -> UnsupportedLocale:
+    """The refusal of a locale whose script a template does not list; `able` names the
+    templates that list it."""
+    written = f"{language.script}, right to left" if language.rtl else language.script
+    return UnsupportedLocale(language.tag, template,
+                             f"its script ({written}) is not one it shows with {engine}", able)
 
 
 def read_manifest(path: Path) -> Manifest:

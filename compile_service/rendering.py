@@ -6,6 +6,12 @@ delimiters and one escaping function that every user string passes through. Typs
 rendered at all: their source is the resume and the resolved options as JSON, which the
 template reads as a data file (compile_service.typesetting.typst): nothing to escape.
 
+Both see the document as its locale shows it (compile_service.locales: its dates in the
+locale's words), and what the locale asks of them: Typst templates its language, region,
+direction and the fonts for its script (`locale` beside the resume in the JSON), LaTeX
+templates the names of TeX's hyphenation patterns for it. A template is refused a locale
+whose script it does not show (UnsupportedLocale: pdflatex shows Latin alone).
+
 Delimiters: ``((( expr )))`` for values, ``((* stmt *))`` for blocks, ``((= comment =))``,
 so TeX's braces and percent signs never clash with Jinja. Every ``((( ... )))`` goes through
 `finalize`, which escapes it with `escape_tex` unless it is `TexSafe` (only `escape_url`
@@ -24,7 +30,17 @@ from urllib.parse import quote
 import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from compile_service.manifests import Option, OptionValue, read_manifest, resolve_options
+from compile_service.locales import Language, language_of, shown_json, with_shown_dates
+from compile_service.manifests import (
+    LATEX_SCRIPTS,
+    LanguageSupport,
+    Option,
+    OptionValue,
+    Scripts,
+    read_manifest,
+    resolve_options,
+    unsupported_locale,
+)
 from contracts.resume import ResumeDocument
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
@@ -135,6 +151,11 @@ class Template:
     fonts: tuple[str, ...] = ()  # font families it needs, when the engine checks them
     root: Path | None = None  # Typst: the only folder the engine may read
     digest: str = ""  # Typst: of every file under `root`, so a template change is a new PDF
+    scripts: Scripts = field(default_factory=lambda: dict(LATEX_SCRIPTS))
+
+    @property
+    def languages(self) -> LanguageSupport:
+        return LanguageSupport.of(self.scripts)
 
 
 _DESCRIPTION = re.compile(r"\(\(=\s*(.*?)\s*=\)\)", re.S)
@@ -169,8 +190,8 @@ def discover_typst_templates(root: Path) -> dict[str, Template]:
         manifest = read_manifest(manifest_path)
         found[folder.name] = Template(
             folder.name, manifest.engine, manifest.description,
-            f"{folder.name}/{TYPST_MAIN}", manifest.one_page, manifest.options, manifest.fonts,
-            root, digest)
+            f"{folder.name}/{TYPST_MAIN}", manifest.one_page, manifest.options,
+            manifest.all_fonts(), root, digest, manifest.scripts)
     return found
 
 
@@ -184,11 +205,21 @@ def folder_digest(root: Path) -> str:
 def typst_source(template: Template, document: ResumeDocument,
                  options: Mapping[str, OptionValue]) -> str:
     """The JSON a Typst template reads: which template (and which version of its files), the
-    resolved options and the resume, in a stable order (the content address hashes it)."""
+    resolved options, the locale and the resume as shown (its dates in the locale's words),
+    in a stable order (the content address hashes it)."""
+    language = language_of(document.locale)
     return orjson.dumps({
         "template": {"name": template.name, "digest": template.digest},
-        "options": dict(options), "resume": document.model_dump(mode="json"),
+        "options": dict(options), "locale": typst_locale(template, language),
+        "resume": shown_json(document),
     }).decode()
+
+
+def typst_locale(template: Template, language: Language) -> dict[str, object]:
+    """Typst's `text(lang, region, dir)`, and the fonts that draw the script's letters."""
+    return {"tag": language.tag, "lang": language.language, "region": language.region,
+            "dir": language.direction, "script": language.script,
+            "fonts": list(template.scripts.get(language.script, ()))}
 
 
 @dataclass(frozen=True)
@@ -224,11 +255,23 @@ class Renderer:
     def render(self, template_name: str, document: ResumeDocument,
                options: Mapping[str, object] | None = None) -> RenderedSource:
         """The source of `document` in the template, with `options` (InvalidOptions when
-        they are not the template's or out of bounds; LaTeX templates declare none)."""
+        they are not the template's or out of bounds; LaTeX templates declare none);
+        UnsupportedLocale when the template does not show the document's locale."""
         template = self.templates[template_name]
         resolved = resolve_options(template.options, options)
+        self.check_locale(template, document.locale)
         if template.engine == TYPST_ENGINE:
             return RenderedSource(template, typst_source(template, document, resolved))
+        shown = with_shown_dates(document)
         source = self.env.get_template(template.filename).render(
-            resume=document, contact=document.contact, sections=document.sections)
+            resume=shown, contact=shown.contact, sections=shown.sections,
+            locale=document.locale, hyphenation=language_of(document.locale).tex_patterns())
         return RenderedSource(template, source)
+
+    def check_locale(self, template: Template, locale: str) -> None:
+        """UnsupportedLocale when `template` cannot show `locale`'s script."""
+        language = language_of(locale)
+        if language.script in template.scripts:
+            return
+        able = [t.name for t in self.templates.values() if language.script in t.scripts]
+        raise unsupported_locale(template.name, template.engine, language, able)

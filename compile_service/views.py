@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from compile_service.manifests import Option
+from compile_service.manifests import LanguageSupport, Option
 from contracts.compile_events import AtsResult, PageOverflow
 from runtime.bounds import Version
 from runtime.jobs import Status
@@ -69,6 +69,9 @@ class TemplateOut(BaseModel):
         description="What a compile may set in `options`, each with its kind, default and "
         "bounds (a colour as #rrggbb, a number in its unit from min to max, one of the "
         "choices); none for the LaTeX templates.")
+    languages: LanguageSupport = Field(
+        description="The scripts it shows and whether it lays out right to left; a resume's "
+        "dates and hyphenation follow its `locale` in every template.")
 
 
 def _ms(start: datetime | None, end: datetime | None) -> int | None:

@@ -23,6 +23,10 @@ ShortText = Annotated[str, _text(200)]
 DateText = Annotated[str, _text(32)]
 Bullet = Annotated[str, _text(1000, strip=False)]
 LongText = Annotated[str, _text(5000, strip=False)]
+# A BCP 47 language tag's shape (language, then subtags: script, region, variants); what it
+# names is compile_service's to interpret (an unknown one reads as its language, then en).
+LocaleTag = Annotated[str, StringConstraints(max_length=35,
+                                             pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https?://|mailto:)[^\s\x00]+$")]
 OptionalUrl = Annotated[str, StringConstraints(
     max_length=2048, pattern=r"^((https?://|mailto:)[^\s\x00]+)?$")]
@@ -128,6 +132,10 @@ class ResumeDocument(_Strict):
 
     title: ShortText = "Untitled resume"
     template: Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9_-]*$")] = "classic"
+    locale: LocaleTag = Field("en", description=(
+        "The resume's language as a BCP 47 tag (en, de-CH, ar): its text's language and "
+        "hyphenation, how its dates are written, and right-to-left layout for Arabic, Hebrew "
+        "or Persian. Added in schema version 2 of the resume events."))
     contact: Contact = Field(default_factory=Contact)
     sections: list[Section] = Field(default_factory=list, max_length=30)
     meta: Meta = Field(default_factory=Meta)

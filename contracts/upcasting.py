@@ -5,8 +5,9 @@ operator CLI) sees it through `upcast`, so old streams fold, replay and rebuild.
 from typing import Any
 
 from contracts.ai_events import AI_UPCASTERS
+from contracts.resume_events import RESUME_UPCASTERS
 
-UPCASTERS = {**AI_UPCASTERS}
+UPCASTERS = {**AI_UPCASTERS, **RESUME_UPCASTERS}
 
 
 def upcast(event_type: str, schema_version: int,

@@ -142,7 +142,7 @@ def describe_change(before: ResumeDocument | None, event: ResumeEvent) -> str:
 def _document_changes(before: ResumeDocument | None, after: ResumeDocument) -> list[str]:
     if before is None:
         return ["document replaced"]
-    changes = [f"{name} changed" for name in ("title", "template", "contact")
+    changes = [f"{name} changed" for name in ("title", "template", "locale", "contact")
                if getattr(before, name) != getattr(after, name)]
     old = {s.id: s for s in before.sections}
     new = {s.id: s for s in after.sections}

@@ -147,10 +147,10 @@ def texts(document: ResumeDocument) -> list[str]:
 
 def field_texts(document: ResumeDocument) -> list[str]:
     """Every text field of the document in document order, but those an export shows
-    nowhere (the document's title names the file; template, ids and section kinds are not
-    text): what each export must show, in this order. Walks the models, so a field added to
+    nowhere (the document's title names the file; template, locale, ids and section kinds
+    are not text): what each export must show, in this order. Walks the models, so a field added to
     the document is asked of every export at once."""
-    return list(_texts(document, skip={"title", "template"}))
+    return list(_texts(document, skip={"title", "template", "locale"}))
 
 
 def _texts(model: BaseModel, skip: set[str]) -> Iterator[str]:
@@ -163,3 +163,65 @@ def _texts(model: BaseModel, skip: set[str]) -> Iterator[str]:
                 yield from _texts(part, set())
             elif isinstance(part, str) and part.strip():
                 yield part
+
+
+def arabic() -> ResumeDocument:
+    """A one-page resume in Arabic (locale ar), dates typed as YYYY-MM and in words."""
+    return ResumeDocument(
+        title="ليلى حسن - هندسة البرمجيات", template="standard", locale="ar",
+        contact=Contact(name="ليلى حسن", email="layla.hassan@example.org",
+                        phone="+20 2 1234 5678", location="القاهرة، مصر",
+                        links=[Link(label="GitHub", url="https://github.com/lhassan")]),
+        sections=[
+            Section(title="الملخص", kind="summary", items=[Item(description=(
+                "مهندسة برمجيات لديها ثماني سنوات من الخبرة في بناء أنظمة الدفع والخدمات "
+                "اللوجستية"))]),
+            Section(title="الخبرة العملية", kind="experience", items=[
+                Item(title="مهندسة برمجيات أولى", subtitle="شركة النيل للشحن",
+                     location="القاهرة", start_date="2021-03", end_date="حتى الآن", bullets=[
+                         "قادت إعادة كتابة خدمة التوجيه وخفضت زمن الاستجابة",
+                         "صممت دفتر الشحنات المستخدم من أربعين فريقا"]),
+                Item(title="مهندسة برمجيات", subtitle="مصرف الإسكندرية",
+                     location="الإسكندرية", start_date="2018-01", end_date="2021-02",
+                     bullets=["بنت خط المطابقة لمليوني عملية دفع يوميا"]),
+            ]),
+            Section(title="التعليم", kind="education", items=[
+                Item(title="بكالوريوس علوم الحاسب", subtitle="جامعة القاهرة",
+                     start_date="2011", end_date="2015")]),
+            Section(title="المهارات", kind="skills", items=[
+                Item(title="اللغات البرمجية", bullets=["Python", "Go", "SQL"])]),
+        ])
+
+
+def hebrew() -> ResumeDocument:
+    return ResumeDocument(
+        title="נועה לוי", template="standard", locale="he",
+        contact=Contact(name="נועה לוי", email="noa.levi@example.org", location="תל אביב"),
+        sections=[
+            Section(title="ניסיון תעסוקתי", kind="experience", items=[
+                Item(title="מהנדסת תוכנה בכירה", subtitle="חברת הנמל", location="חיפה",
+                     start_date="2020-09", end_date="היום", bullets=[
+                         "הובילה את שכתוב שירות הניתוב", "תכננה את מערכת החיובים"])]),
+            Section(title="השכלה", kind="education", items=[
+                Item(title="תואר ראשון במדעי המחשב", subtitle="הטכניון", start_date="2012",
+                     end_date="2016")]),
+        ])
+
+
+def persian() -> ResumeDocument:
+    return ResumeDocument(
+        title="سارا احمدی", template="standard", locale="fa",
+        contact=Contact(name="سارا احمدی", email="sara.ahmadi@example.org", location="تهران"),
+        sections=[
+            Section(title="سوابق کاری", kind="experience", items=[
+                Item(title="مهندس نرم‌افزار ارشد", subtitle="گروه پژوهشی چابهار",
+                     location="تهران", start_date="2019-04", end_date="اکنون", bullets=[
+                         "طراحی سامانه پرداخت برای یک میلیون کاربر",
+                         "راه‌اندازی پایش خودکار سرویس‌ها"])]),
+            Section(title="مهارت‌ها", kind="skills", items=[
+                Item(title="زبان‌ها", bullets=["Python", "Kotlin"])]),
+        ])
+
+
+def localized(document: ResumeDocument, locale: str) -> ResumeDocument:
+    return document.model_copy(update={"locale": locale})

@@ -28,6 +28,10 @@ command -v pdflatex >/dev/null || debian_packages+=(texlive-latex-base texlive-l
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || debian_packages+=(fonts-dejavu-core)
 [[ -d /usr/share/texmf/fonts/opentype/public/lm ]] || debian_packages+=(fonts-lmodern)
 [[ -f /etc/fonts/fonts.conf ]] || debian_packages+=(fontconfig-config)
+# ... and those of the scripts they show besides Latin: Arabic and Persian, Hebrew
+[[ -f /usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf ]] ||
+  debian_packages+=(fonts-hosny-amiri)
+[[ -f /usr/share/fonts/truetype/culmus/FrankRuehlCLM-Medium.ttf ]] || debian_packages+=(culmus)
 command -v pdftotext >/dev/null || debian_packages+=(poppler-utils)
 command -v wrk >/dev/null || debian_packages+=(wrk)  # the benchmarks' load generator
 command -v npm >/dev/null || debian_packages+=(nodejs npm)  # package.json: the tests' JSON Resume schema

@@ -57,14 +57,21 @@ def test_the_folder_typst_reads_has_no_link_out_and_no_way_to_code_or_files() ->
         assert "sys.inputs" not in code or path.name == "resume.typ", path
 
 
-def test_a_typst_source_is_the_resume_and_the_options_as_json() -> None:
+def test_a_typst_source_is_the_resume_the_options_and_the_locale_as_json() -> None:
     document = engineer()
     rendered = Renderer([BUILTIN_TEMPLATES]).render("compact", document, {"paper": "letter"})
     data = json.loads(rendered.source)
     assert data["template"]["name"] == "compact"
     assert data["options"] == {"accent": "#0b6e69", "font_size": 9.0, "paper": "letter",
                                "margin": 12.0}
-    assert data["resume"] == document.model_dump(mode="json")
+    assert data["locale"] == {"tag": "en", "lang": "en", "region": None, "dir": "ltr",
+                              "script": "Latn", "fonts": []}
+    shown = document.model_dump(mode="json")
+    first = shown["sections"][1]["items"][0]
+    first["start_date"] = "Mar 2021"  # typed 2021-03; "present" stays as typed
+    shown["sections"][1]["items"][1].update(start_date="Jan 2018", end_date="Feb 2021")
+    shown["sections"][1]["items"][2].update(start_date="Sep 2016", end_date="Dec 2017")
+    assert data["resume"] == shown
 
 
 def test_typst_options_are_checked_and_latex_templates_take_none() -> None:

@@ -3,6 +3,7 @@ exactly the fields they had (contracts.upcasting)."""
 
 from contracts.ai_events import AI_EVENTS, RatingFinished
 from contracts.compile_events import COMPILE_EVENTS
+from contracts.resume_events import RESUME_EVENTS, ResumeCreated, ResumeDeleted, ResumeUpdated
 from contracts.upcasting import upcast
 from tests.fakes.gemini import GOOD_RATING
 
@@ -34,3 +35,24 @@ def test_todays_events_pass_unchanged() -> None:
     payload = {"job_id": "j", "attempt": 1, "worker": "w"}
     for event_type in [*AI_EVENTS, *COMPILE_EVENTS]:
         assert upcast(event_type, 1, payload) == (event_type, 1, payload)
+
+
+def test_a_version_1_resume_event_reads_as_version_2_in_english() -> None:
+    document = {"title": "Old", "template": "classic", "sections": []}
+    for event_type in ("ResumeCreated", "ResumeUpdated"):
+        payload = {"resume_id": "r", "owner_id": "u", "document": document}
+        read_type, version, read = upcast(event_type, 1, payload)
+        assert (read_type, version) == (event_type, 2)
+        event = RESUME_EVENTS[read_type].model_validate(read)
+        assert isinstance(event, ResumeCreated | ResumeUpdated)
+        assert event.document.locale == "en" and event.document.title == "Old"
+        assert payload["document"] == document  # the stored payload is left as it was
+
+
+def test_a_version_2_resume_event_and_a_deletion_pass_unchanged() -> None:
+    payload = {"resume_id": "r", "owner_id": "u", "document": {"locale": "ar"}}
+    assert upcast("ResumeUpdated", 2, payload) == ("ResumeUpdated", 2, payload)
+    deleted = {"resume_id": "r", "owner_id": "u"}
+    assert upcast("ResumeDeleted", 1, deleted) == ("ResumeDeleted", 1, deleted)
+    assert (ResumeCreated.schema_version, ResumeUpdated.schema_version,
+            ResumeDeleted.schema_version) == (2, 2, 1)

@@ -84,3 +84,9 @@ def test_change_summary_names_added_and_edited_sections() -> None:
     assert "title changed" in summary
     assert "section “Skills” added" in summary
     assert "section “Work” edited" in summary
+
+
+def test_change_summary_names_a_new_locale() -> None:
+    after = DOC.model_copy(update={"locale": "de"})
+    summary = describe_change(DOC, ResumeUpdated(resume_id=RID, owner_id=OWNER, document=after))
+    assert summary == "locale changed"
