@@ -138,23 +138,25 @@ def _docx_text(data: bytes) -> str:
 
 
 def _blocks(document: WordDocument) -> list[str]:
+    # style names by id, read once: `paragraph.style` looks its id up among every style of
+    # the document each time (most of a resume's reading time)
+    styles = {style.style_id: style.name or "" for style in document.styles}
     lines = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             lines += [" | ".join(cell.text.strip() for cell in row.cells) for row in block.rows]
         else:
-            lines.append(_paragraph(block))
+            lines.append(_paragraph(block, styles.get(block._p.style or "", "")))
     return lines
 
 
-def _paragraph(paragraph: Paragraph) -> str:
+def _paragraph(paragraph: Paragraph, style: str) -> str:
     text = "".join(_inline(part) for part in paragraph.iter_inner_content()).strip()
-    style = paragraph.style.name if paragraph.style is not None else ""
     if not text:
         return ""
     if style == "Title":
         return f"# {text}"
-    if (level := re.fullmatch(r"Heading (\d)", style or "")) is not None:
+    if (level := re.fullmatch(r"Heading (\d)", style)) is not None:
         return "#" * (int(level.group(1)) + 1) + " " + text
     if style.startswith("List") or _numbered(paragraph):
         return f"• {text}"
