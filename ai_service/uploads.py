@@ -3,8 +3,9 @@ extracted here (the file itself goes nowhere: the import job carries only the te
 
 - PDF: the `%PDF-` header; the text is poppler's `pdftotext -raw` (the order the content
   streams write it, as compile_service's ATS check reads; the layout mode splits an entry's
-  dates from its title), its first MAX_PDF_PAGES pages, within a time limit, its output
-  read up to a bound and the process killed past it.
+  dates from its title), its first MAX_PDF_PAGES pages, within a time limit, its address
+  space bounded (PDF_MEMORY_BYTES, set before it is sent the file), its output read up to a
+  bound and the process killed past it.
 - DOCX: a ZIP holding `word/document.xml` whose `[Content_Types].xml` declares a Word
   document. Before python-docx reads it (it loads every part), the archive's declared
   sizes are checked: too many entries or too many uncompressed bytes is refused as a zip
@@ -16,6 +17,7 @@ extracted here (the file itself goes nowhere: the import job carries only the te
 import asyncio
 import io
 import re
+import resource
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from contracts.ai_events import FileKind
 
 MAX_TEXT_CHARS = 60_000
 MAX_PDF_PAGES = 20
+PDF_MEMORY_BYTES = 512 * 1024 * 1024
 MAX_ZIP_ENTRIES = 1_000
 MAX_ZIP_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -92,6 +95,8 @@ async def _pdf_text(data: bytes, timeout: float) -> str:
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL)
     try:
+        # no preexec_fn (unsafe beside threads): the limit is set before any input arrives
+        resource.prlimit(process.pid, resource.RLIMIT_AS, (PDF_MEMORY_BYTES, PDF_MEMORY_BYTES))
         async with asyncio.timeout(timeout):
             output, _ = await asyncio.gather(_read_bounded(process), _feed(process, data))
             status = await process.wait()

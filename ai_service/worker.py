@@ -24,7 +24,7 @@ from typing import Any
 from faststream.rabbit import RabbitBroker
 
 from ai_service.domain import imported_document
-from ai_service.gemini import Gemini, ModelError, Question
+from ai_service.gemini import Gemini, InvalidAnswer, ModelError, Question
 from ai_service.metrics import observe_import, observe_rating
 from ai_service.prompt import import_config
 from ai_service.service import RatingService
@@ -38,7 +38,7 @@ from contracts.ai_events import (
     RatingFinished,
     RatingRequested,
 )
-from contracts.resume import ResumeDocument
+from contracts.resume import MAX_RESUME_BYTES, ResumeDocument
 from contracts.topology import AI_IMPORTS_CONSUMER, AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
 from runtime.jobs import JobRunner, JobState, jobs_running
@@ -83,10 +83,14 @@ def import_question(request: ImportRequested) -> Question[tuple[ResumeDocument, 
     """The file's text as the whole user turn; the answer validated as an ImportedResume,
     then made into the document (titled after the file)."""
     title = request.file_name.rsplit(".", 1)[0]
-    return Question(request.text, import_config(),
-                    lambda text: imported_document(ImportedResume.model_validate_json(text),
-                                                   title),
-                    "the import schema")
+
+    def parse(text: str) -> tuple[ResumeDocument, int]:
+        document, shortened = imported_document(ImportedResume.model_validate_json(text), title)
+        if len(document.model_dump_json().encode()) > MAX_RESUME_BYTES:
+            raise InvalidAnswer(f"the resume read is over {MAX_RESUME_BYTES} bytes")
+        return document, shortened
+
+    return Question(request.text, import_config(), parse, "the import schema")
 
 
 class ImportWork:
