@@ -122,7 +122,7 @@ def imported_document(answer: ImportedResume, title: str) -> tuple[ResumeDocumen
     """The document of a model's answer, and how many of its fields were cut to fit."""
     cut = _Shortener()
     document = ResumeDocument(
-        title=cut.text(title, "short") or "Imported resume",
+        title=title.strip()[:_LIMITS["short"]].rstrip() or "Imported resume",  # not the model's
         contact=_contact(answer.contact, cut),
         sections=[_section(s, cut) for s in cut.few(answer.sections, MAX_SECTIONS)])
     return document, cut.cuts

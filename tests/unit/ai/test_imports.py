@@ -46,7 +46,7 @@ def test_an_answer_is_cut_to_the_documents_limits_and_counted() -> None:
                     "links": [{"label": "", "url": "mailto:ada@example.com"}]},
         "sections": [{"title": f"S{n}", "kind": "experience"} for n in range(MAX_SECTIONS + 5)]})
     document, cuts = imported_document(answer, "x" * 250)
-    assert cuts == 2  # the title, the sections
+    assert cuts == 1  # the sections (the title comes from the file name, not the model)
     assert document.title == "x" * 200 and len(document.sections) == MAX_SECTIONS
     assert document.contact.name == "Ada" and document.contact.url == "https://ada.dev"
     assert document.contact.links[0].label == "mailto:ada@example.com"
