@@ -87,7 +87,7 @@ async def latest_rating(resume_id: OwnedResume, user: CurrentUser,
 @router.post("/import", response_model=ImportJobOut, status_code=202,
              responses={200: {"model": ImportJobOut, "description": "Imported before: the "
                               "earlier import of the same file"},
-                        **error_responses(409, 413, 415, 422, 429)},
+                        **error_responses(400, 409, 413, 415, 422, 429)},
              summary="Import a resume from a PDF or DOCX file, read by Gemini (asynchronous)")
 async def import_file(request: Request, user: CurrentUser, importer: Importer,
                       file: Annotated[UploadFile, File(description="The resume: a PDF or a "

@@ -250,6 +250,9 @@ async def test_an_upload_without_a_file_part_is_422_and_without_identity_401(
 ) -> None:
     missing = await ai_api.post("/ai/import", data={"other": "x"}, headers=as_user(user_id))
     assert missing.status_code == 422
+    unframed = await ai_api.post("/ai/import", content=b"x", headers={
+        **as_user(user_id), "Content-Type": "multipart/form-data"})  # no boundary
+    assert unframed.status_code == 400
     anonymous = await ai_api.post("/ai/import", files={"file": ("cv.pdf", BLANK_PDF)})
     assert anonymous.status_code == 401
 
