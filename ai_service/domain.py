@@ -33,7 +33,7 @@ from runtime.jobs import JobKind
 
 
 class RatingNotConfigured(Exception):
-    """No GEMINI_API_KEY: new ratings cannot be made."""
+    """No GEMINI_API_KEY: no new rating or import can be made."""
 
 
 class RateLimited(Exception):
