@@ -611,5 +611,42 @@ async def _job(s: Service) -> Responses:
             await s.client.get("/ai/ratings/not-a-uuid", headers=headers)]
 
 
+async def imported(s: Service, headers: dict[str, str]) -> tuple[httpx.Response,
+                                                                  httpx.Response]:
+    """A DOCX of the engineer sample imported: the request's 202 and the finished job."""
+    from tests.integration.ai.resume_files import docx_of
+    from tests.samples import engineer
+    requested = await s.client.post("/ai/import", files={"file": ("cv.docx",
+                                                                   docx_of(engineer()))},
+                                    headers=headers)
+    assert requested.status_code == 202, requested.text
+    done = await s.client.get(f"/ai/imports/{requested.json()['job_id']}",
+                              params={"wait": 15}, headers=headers)
+    assert done.json()["status"] == "succeeded", done.text
+    return requested, done
+
+
+@case("ai", "POST /ai/import")
+async def _import(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, _ = await imported(s, headers)
+    from tests.integration.ai.resume_files import docx_of
+    from tests.samples import engineer
+    again = await s.client.post("/ai/import", files={"file": ("cv.docx", docx_of(engineer()))},
+                                headers=headers)  # 200: the same file
+    return [requested, again,
+            await s.client.post("/ai/import", files={"file": ("cv.pdf", b"plain text")},
+                                headers=headers),
+            await s.client.post("/ai/import", data={"x": "y"}, headers=headers)]
+
+
+@case("ai", "GET /ai/imports/{job_id}")
+async def _import_job(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, done = await imported(s, headers)
+    return [done, await s.client.get(f"/ai/imports/{UNKNOWN}", headers=headers),
+            await s.client.get("/ai/imports/not-a-uuid", headers=headers)]
+
+
 async def test_every_ai_service_route_answers_as_documented(ai: Service) -> None:
     await check_every_route("ai", ai)
