@@ -53,13 +53,13 @@ async def create_resume(user: CurrentUser, service: Service,
 
 
 @router.post("/import", response_model=ResumeOut, status_code=201,
-             responses=error_responses(400, 413, 415, 422),
+             responses=error_responses(413, 422),
              summary="Create a resume from a JSON Resume document or this project's export")
-async def import_resume(request: Request, user: CurrentUser, service: Service,
-                        format: ImportableFormat = "json-resume",
+async def import_resume(user: CurrentUser, service: Service,
                         body: Annotated[dict[str, Any], Body(
                             description="The file: a JSON Resume document (format=json-resume) "
-                            "or a native export (format=native).")] = ...) -> Response:
+                            "or a native export (format=native).")],
+                        format: ImportableFormat = "json-resume") -> Response:
     try:
         document = imported_document(format, body)
     except InvalidImport as exc:

@@ -11,6 +11,7 @@ comes back as it was, and a document exported and imported comes back as it was.
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -108,8 +109,9 @@ def _document(data: dict[str, Any]) -> ResumeDocument:
 def _contact(basics: dict[str, Any]) -> Contact:
     def build() -> Contact:
         location = basics.get("location") or {}
-        profiles = [_validated(lambda p=p: _mapped(Profile, PROFILE, p), ("basics", "profiles", n))
-                    for n, p in enumerate(basics.get("profiles") or [])]
+        profiles = [_validated(partial(_mapped, Profile, PROFILE, profile),
+                               ("basics", "profiles", n))
+                    for n, profile in enumerate(basics.get("profiles") or [])]
         address = _validated(lambda: _mapped(Address, LOCATION, location),
                              ("basics", "location"))
         return _mapped(Contact, BASICS, basics, {"profiles", "location"},

@@ -43,6 +43,7 @@ from gateway.settings import GatewaySettings
 from resume_service.app import create_app as create_resume
 from resume_service.settings import ResumeSettings
 from runtime.sessions import SessionStore
+from tests import json_resume_package
 from tests.conftest import REDIS_URL, asgi_client, identity_headers
 from tests.fakes.oidc import FakeIssuer
 from tests.integration.ai.conftest import ai_env, fake_gemini  # noqa: F401  (fixtures)
@@ -274,6 +275,16 @@ async def _create(s: Service) -> Responses:
             await s.client.post("/resume/create", json=DOCUMENT)]
 
 
+@case("resume", "POST /resume/import")
+async def _import(s: Service) -> Responses:
+    _, headers = s.user()
+    sample = json_resume_package.load("sample.resume.json")
+    return [await s.client.post("/resume/import", json=sample, headers=headers),
+            await s.client.post("/resume/import?format=native", json=sample, headers=headers),
+            await s.client.post("/resume/import", json={"work": "no"}, headers=headers),
+            await s.client.post("/resume/import", json=sample)]
+
+
 @case("resume", "POST /resume/create/{resume_id}")
 async def _create_with_id(s: Service) -> Responses:
     _, headers = s.user()
@@ -352,7 +363,7 @@ async def _export(s: Service) -> Responses:
     created = await a_resume(s.client, headers)
     base = f"/resume/{created['id']}/export"
     files = [await s.client.get(f"{base}/{name}", headers=headers)
-             for name in ("native", "markdown", "text", "docx")]
+             for name in ("native", "json-resume", "markdown", "text", "docx")]
     return [*files,
             await s.client.get(f"{base}/docx", params={"version": 1},
                                headers={**headers, "If-None-Match": files[-1].headers["etag"]}),
