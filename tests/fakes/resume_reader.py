@@ -13,7 +13,7 @@ KINDS = {"summary": "summary", "profile": "summary", "experience": "experience",
          "skills": "skills", "awards": "awards", "publications": "publications",
          "volunteering": "volunteering", "languages": "languages",
          "certificates": "certificates", "interests": "interests", "references": "references"}
-_DATE = r"\d{4}(?:-\d{2})?"
+_DATE = r"(?:[A-Z][a-z]{2} )?\d{4}(?:-\d{2})?"  # 2021, 2021-03, or as templates show it: Mar 2021
 _TRAILING_DATES = re.compile(rf"\s+({_DATE})(?:\s*[–-]\s*(present|{_DATE}))?$")
 _DATES = re.compile(rf"^({_DATE})(?:\s*[–-]\s*(present|{_DATE}))?$")
 _BULLET = re.compile(r"^[•◦▪‣-]\s+")
