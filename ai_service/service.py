@@ -5,8 +5,13 @@ succeeded job of the same owner for the same hash, model and prompt version is r
 instead of paying again (runtime.jobs: the reuse key). Only when the job is new is the
 user's rate limit taken, in the transaction that creates it: of identical requests racing
 each other only the winner takes a slot, and a refusal rolls the job back.
+
+Requesting an import: the same, keyed by the SHA-256 of the uploaded file's bytes; the job
+carries the text extracted from the file (ai_service.uploads) and the id of the resume it
+will create. Ratings and imports take slots of one per-user limit.
 """
 
+import hashlib
 import logging
 from typing import Any
 
@@ -17,12 +22,14 @@ from ai_service.domain import (
     RateLimiterUnavailable,
     RatingNotConfigured,
     content_hash,
+    imported_resume_id,
 )
 from ai_service.metrics import count_rate_limited, count_reuse
-from ai_service.prompt import PROMPT_VERSION, model_input
+from ai_service.prompt import IMPORT_PROMPT_VERSION, PROMPT_VERSION, model_input
 from ai_service.ratelimit import RateLimiter
 from ai_service.tables import resume_replica
-from contracts.ai_events import RatingRequested
+from ai_service.uploads import ExtractedText
+from contracts.ai_events import FileKind, ImportRequested, RatingRequested
 from runtime.jobs import Jobs
 from runtime.replica import ResumeNotFound, live_document, owned_version, wait_for_version
 
@@ -49,21 +56,10 @@ class RatingService:
             resume_version=resume.version,
             content_hash=content_hash(model_input(resume.document or {})), model=self.model,
             prompt_version=PROMPT_VERSION)
-        row, created = await self.jobs.request(requested, admit=lambda: self._admit(owner_id))
+        row, created = await self.jobs.request(
+            requested, admit=lambda: admit(self.limiter, self.configured, owner_id))
         count_reuse(hit=not created)
         return row, created
-
-    async def _admit(self, owner_id: str) -> None:
-        if not self.configured:
-            raise RatingNotConfigured
-        try:
-            retry_after = await self.limiter.acquire(owner_id)
-        except RedisError as exc:
-            log.error("rate limiter unavailable: %r", exc)
-            raise RateLimiterUnavailable from exc
-        if retry_after is not None:
-            count_rate_limited()
-            raise RateLimited(retry_after)
 
     async def owns_resume(self, owner_id: str, resume_id: str) -> bool:
         async with self.jobs.reads() as session:
@@ -78,3 +74,36 @@ class RatingService:
             return None
         data = model_input(document)
         return data if content_hash(data) == request.content_hash else None
+
+
+async def admit(limiter: RateLimiter, configured: bool, owner_id: str) -> None:
+    """Take a slot of the owner's limit for new paid work (ratings and imports share it)."""
+    if not configured:
+        raise RatingNotConfigured
+    try:
+        retry_after = await limiter.acquire(owner_id)
+    except RedisError as exc:
+        log.error("rate limiter unavailable: %r", exc)
+        raise RateLimiterUnavailable from exc
+    if retry_after is not None:
+        count_rate_limited()
+        raise RateLimited(retry_after)
+
+
+class ImportService:
+    def __init__(self, jobs: Jobs, limiter: RateLimiter, model: str, configured: bool) -> None:
+        self.jobs, self.limiter, self.model, self.configured = jobs, limiter, model, configured
+
+    async def request(self, owner_id: str, file_name: str, kind: FileKind, data: bytes,
+                      extracted: ExtractedText) -> tuple[Any, bool]:
+        """The import job for this file of the owner's (an earlier one of the same bytes when
+        it is queued, running or succeeded), and whether it was created now."""
+        job_id = self.jobs.new_id()
+        requested = ImportRequested(
+            job_id=job_id, owner_id=owner_id, resume_id=imported_resume_id(job_id),
+            file_name=file_name, file_kind=kind, file_bytes=len(data),
+            content_hash=hashlib.sha256(data).hexdigest(), text=extracted.text,
+            text_truncated=extracted.truncated, model=self.model,
+            prompt_version=IMPORT_PROMPT_VERSION)
+        return await self.jobs.request(
+            requested, admit=lambda: admit(self.limiter, self.configured, owner_id))

@@ -19,3 +19,15 @@ class AiSettings(JobSettings):
     rating_limit: int = Field(10, ge=1, description="New ratings a user may start per window.")
     rating_limit_window_seconds: int = Field(3600, ge=1)
     rating_concurrency: int = Field(4, ge=1, le=64, description="Jobs one worker runs at once.")
+    import_max_file_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024,
+                                       description="Largest resume file POST /ai/import "
+                                       "takes (then 413).")
+    import_extract_timeout_seconds: float = Field(10.0, gt=0, description="Limit of reading "
+                                                  "an uploaded file's text.")
+    import_concurrency: int = Field(2, ge=1, le=64, description="Import jobs one worker runs "
+                                    "at once.")
+
+    @property
+    def import_max_body_bytes(self) -> int:
+        """The upload route's body limit: the file and its multipart framing."""
+        return self.import_max_file_bytes + 64 * 1024

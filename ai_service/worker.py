@@ -6,6 +6,9 @@
   are outcomes; an infrastructure failure (database down) raises, so the message is retried
   with backoff and, on its last attempt, the job is closed as failed and the message goes to
   `ai_service.ratings.dlq`.
+- `ai_service.imports` (work queue, binds ``ai.ImportRequested``): the same, prefetch =
+  IMPORT_CONCURRENCY; the model reads the request's text into an `ImportedResume`, made
+  into the document that `ImportFinished` carries to resume_service.
 - `ai_service.resumes` (the resume replica, runtime.replica): relies on every resume event
   carrying the whole document, so order and duplicates do not matter; it writes what is
   waiting in batches (runtime.consumers.BatchConsumer).
@@ -20,14 +23,23 @@ from typing import Any
 
 from faststream.rabbit import RabbitBroker
 
-from ai_service.gemini import GeminiRater, RatingError
-from ai_service.metrics import observe_rating
+from ai_service.domain import imported_document
+from ai_service.gemini import Gemini, InvalidAnswer, ModelError, Question
+from ai_service.metrics import observe_import, observe_rating
+from ai_service.prompt import import_config
 from ai_service.service import RatingService
 from ai_service.settings import AiSettings
 from ai_service.tables import event_tables, resume_replica
 from ai_service.wiring import Components, build
-from contracts.ai_events import RatingFinished, RatingRequested
-from contracts.topology import AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
+from contracts.ai_events import (
+    ImportedResume,
+    ImportFinished,
+    ImportRequested,
+    RatingFinished,
+    RatingRequested,
+)
+from contracts.resume import MAX_RESUME_BYTES, ResumeDocument
+from contracts.topology import AI_IMPORTS_CONSUMER, AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
 from runtime.jobs import JobRunner, JobState, jobs_running
 from runtime.lifecycle import run_process
@@ -37,14 +49,14 @@ from runtime.replica import resume_replica_consumer
 
 log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = "rating is not configured: set GEMINI_API_KEY"
+NOT_CONFIGURED = "the model is not configured: set GEMINI_API_KEY"
 DELETED = "the resume version was deleted before it was rated"
 
 
 class RatingWork:
     """Read what the model is shown (while the claim is recorded), then ask the model."""
 
-    def __init__(self, service: RatingService, rater: GeminiRater) -> None:
+    def __init__(self, service: RatingService, rater: Gemini) -> None:
         self.service, self.rater = service, rater
 
     async def prepare(self, request: RatingRequested) -> dict[str, Any] | None:
@@ -58,25 +70,68 @@ class RatingWork:
         started = time.perf_counter()
         try:
             result = await self.rater.rate(data)
-        except RatingError as exc:
+        except ModelError as exc:
             observe_rating(exc.code, exc.model_calls, time.perf_counter() - started)
             return RatingFinished(job_id=job.job_id, outcome="failed", error_code=exc.code,
                                   error=exc.reason[:2000], model_calls=exc.model_calls)
         observe_rating("succeeded", result.model_calls, time.perf_counter() - started)
-        return RatingFinished(job_id=job.job_id, outcome="succeeded", rating=result.rating,
+        return RatingFinished(job_id=job.job_id, outcome="succeeded", rating=result.value,
                               model_calls=result.model_calls)
 
 
+def import_question(request: ImportRequested) -> Question[tuple[ResumeDocument, int]]:
+    """The file's text as the whole user turn; the answer validated as an ImportedResume,
+    then made into the document (titled after the file)."""
+    title = request.file_name.rsplit(".", 1)[0]
+
+    def parse(text: str) -> tuple[ResumeDocument, int]:
+        document, shortened = imported_document(ImportedResume.model_validate_json(text), title)
+        if len(document.model_dump_json().encode()) > MAX_RESUME_BYTES:
+            raise InvalidAnswer(f"the resume read is over {MAX_RESUME_BYTES} bytes")
+        return document, shortened
+
+    return Question(request.text, import_config(), parse, "the import schema")
+
+
+class ImportWork:
+    """Ask the model to read the request's text (it carries all the job needs)."""
+
+    def __init__(self, gemini: Gemini) -> None:
+        self.gemini = gemini
+
+    async def prepare(self, request: ImportRequested) -> None:
+        return None
+
+    async def run(self, job: JobState, request: ImportRequested, _: None) -> ImportFinished:
+        started = time.perf_counter()
+        try:
+            answer = await self.gemini.ask(import_question(request))
+        except ModelError as exc:
+            observe_import(exc.code, exc.model_calls, time.perf_counter() - started)
+            return ImportFinished(job_id=job.job_id, outcome="failed", error_code=exc.code,
+                                  error=exc.reason[:2000], model_calls=exc.model_calls)
+        observe_import("succeeded", answer.model_calls, time.perf_counter() - started)
+        document, shortened = answer.value
+        return ImportFinished(
+            job_id=job.job_id, outcome="succeeded", resume_id=request.resume_id,
+            owner_id=request.owner_id, file_name=request.file_name, model=request.model,
+            document=document, shortened=shortened, model_calls=answer.model_calls)
+
+
 def consumers(components: Components, settings: AiSettings, works: bool) -> list[Consumer]:
-    """The resume replica's consumer and, where this process `works`, the ratings'."""
+    """The resume replica's consumer and, where this process `works`, the ratings' and the
+    imports'."""
     replica = resume_replica_consumer(AI_RESUMES_CONSUMER, components.engine, resume_replica,
                                       settings.consumer_max_attempts, settings.trace_policy())
     if not works:
         return [replica]
     assert components.client is not None, "a rating worker needs GEMINI_API_KEY"
-    work = RatingWork(components.service, GeminiRater(components.client, settings))
-    runner = JobRunner(components.jobs, work, settings.consumer_max_attempts)
-    return [replica, runner.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency)]
+    gemini = Gemini(components.client, settings)
+    ratings = JobRunner(components.jobs, RatingWork(components.service, gemini),
+                        settings.consumer_max_attempts)
+    imports = JobRunner(components.imports, ImportWork(gemini), settings.consumer_max_attempts)
+    return [replica, ratings.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency),
+            imports.consumer(AI_IMPORTS_CONSUMER, prefetch=settings.import_concurrency)]
 
 
 def checks(components: Components, broker: RabbitBroker) -> dict[str, Check]:
@@ -90,11 +145,12 @@ async def run_worker(settings: AiSettings) -> None:
     components, broker = build(settings), make_broker(settings.amqp_url)
     works = components.client is not None
     if not works:
-        log.warning("%s; this worker takes no rating jobs", NOT_CONFIGURED)
+        log.warning("%s; this worker takes no rating or import jobs", NOT_CONFIGURED)
     try:
         async with jobs_running("ai_service", settings, broker,
                                 consumers(components, settings, works), event_tables,
-                                checks(components, broker), components.jobs, waits=False,
+                                checks(components, broker),
+                                [components.jobs, components.imports], waits=False,
                                 works=works):
             await asyncio.Event().wait()
     finally:

@@ -33,7 +33,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ai_service.gemini import GeminiRater, make_client
+from ai_service.gemini import Gemini, make_client
 from ai_service.prompt import model_input
 from ai_service.settings import AiSettings
 from bench.common import (
@@ -82,7 +82,7 @@ class Baseline:
         settings = AiSettings(gemini_api_key="bench", gemini_base_url=fake_url)
         self.client = make_client(settings)
         assert self.client is not None
-        self.rater = GeminiRater(self.client, settings)
+        self.rater = Gemini(self.client, settings)
         self.data = model_input(document("baseline", 0))
         self.samples: list[float] = []
 

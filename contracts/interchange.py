@@ -6,12 +6,9 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.resume import ResumeDocument
+from contracts.resume import DOCUMENT_SCHEMA_VERSION, ResumeDocument
 
 NATIVE_FORMAT: Final = "resume-builder"
-DOCUMENT_SCHEMA_VERSION = 1
-"""The shape of `contracts.resume.ResumeDocument`: bumped with every change an older reader
-could not read (an import upcasts an older one)."""
 
 
 class NativeExport(BaseModel):
@@ -21,6 +18,7 @@ class NativeExport(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: Literal["resume-builder"] = Field(NATIVE_FORMAT, description="Always resume-builder.")
-    schema_version: int = Field(DOCUMENT_SCHEMA_VERSION, ge=1,
-                                description="The document's shape (DOCUMENT_SCHEMA_VERSION).")
+    schema_version: int = Field(DOCUMENT_SCHEMA_VERSION, ge=1, le=DOCUMENT_SCHEMA_VERSION,
+                                description="The document's shape (DOCUMENT_SCHEMA_VERSION); "
+                                "an older one is read as today's.")
     document: ResumeDocument

@@ -1,10 +1,15 @@
 """The resume document: resume -> ordered sections -> ordered items, with limits on every
-string and list so one resume stays well under 256 KB."""
+string and list so one resume stays well under 256 KB.
+
+It holds everything JSON Resume (1.3.1) defines, so a resume goes in and out of that format
+without loss (resume_service.json_resume maps the two): the contact fields are its `basics`,
+its arrays are sections of the matching kind (in a free order, beside custom sections), and
+the properties JSON Resume does not define are kept verbatim in `extensions`."""
 
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 # NUL can be neither stored in PostgreSQL JSONB nor shown; refuse it where every string enters.
 _NO_NUL = r"^[^\x00]*$"
@@ -23,10 +28,17 @@ LongText = Annotated[str, _text(5000, strip=False)]
 LocaleTag = Annotated[str, StringConstraints(max_length=35,
                                              pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^(https?://|mailto:)[^\s\x00]+$")]
+OptionalUrl = Annotated[str, StringConstraints(
+    max_length=2048, pattern=r"^((https?://|mailto:)[^\s\x00]+)?$")]
+
+Keywords = Annotated[list[ShortText], Field(max_length=30)]
+Extensions = Annotated[dict[Annotated[str, _text(100)], JsonValue], Field(
+    max_length=50, description="Properties of an imported document this schema does not "
+    "define, kept verbatim and exported again.")]
 
 SectionKind = Literal[
     "summary", "experience", "education", "projects", "skills", "awards", "publications",
-    "volunteering", "languages", "custom",
+    "volunteering", "languages", "certificates", "interests", "references", "custom",
 ]
 
 
@@ -39,15 +51,45 @@ class Link(_Strict):
     url: Url = Field(description="http(s) or mailto URL.")
 
 
+class Profile(_Strict):
+    """An account on a network (JSON Resume `basics.profiles`)."""
+
+    network: ShortText = ""
+    username: ShortText = ""
+    url: OptionalUrl = ""
+    extensions: Extensions = Field(default_factory=dict)
+
+
+class Address(_Strict):
+    """The parts of a location (JSON Resume `basics.location`)."""
+
+    address: ShortText = ""
+    postal_code: Annotated[str, _text(32)] = ""
+    city: ShortText = ""
+    country_code: Annotated[str, _text(8)] = ""
+    region: ShortText = ""
+    extensions: Extensions = Field(default_factory=dict)
+
+
 class Contact(_Strict):
     name: ShortText = ""
+    label: ShortText = Field("", description="A headline, e.g. Backend Engineer.")
+    image: OptionalUrl = Field("", description="URL of a photo.")
     email: Annotated[str, _text(254)] = ""
     phone: Annotated[str, _text(50)] = ""
-    location: ShortText = ""
+    url: OptionalUrl = Field("", description="Personal website.")
+    summary: LongText = ""
+    location: ShortText = Field("", description="The location line as shown; when empty, "
+                                "the parts of `address` are shown.")
+    address: Address = Field(default_factory=Address)
     links: list[Link] = Field(default_factory=list, max_length=10)
+    profiles: list[Profile] = Field(default_factory=list, max_length=10)
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class Item(_Strict):
+    """One entry of a section. Which fields a kind uses: resume_service.json_resume.KINDS."""
+
     id: UUID = Field(default_factory=uuid4)
     title: ShortText = ""
     subtitle: ShortText = ""
@@ -56,6 +98,17 @@ class Item(_Strict):
     end_date: DateText = ""
     description: LongText = ""
     bullets: list[Bullet] = Field(default_factory=list, max_length=30)
+    url: OptionalUrl = ""
+    keywords: Keywords = Field(default_factory=list)
+    organization_description: LongText = Field(
+        "", description="What the organisation is (JSON Resume work.description).")
+    area: ShortText = Field("", description="Field of study.")
+    study_type: ShortText = Field("", description="Degree, e.g. Bachelor.")
+    score: ShortText = ""
+    courses: Keywords = Field(default_factory=list)
+    roles: Keywords = Field(default_factory=list)
+    category: ShortText = Field("", description="Kind of project, e.g. application.")
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class Section(_Strict):
@@ -63,6 +116,15 @@ class Section(_Strict):
     title: ShortText = ""
     kind: SectionKind = "custom"
     items: list[Item] = Field(default_factory=list, max_length=50)
+
+
+class Meta(_Strict):
+    """About the document itself (JSON Resume `meta`)."""
+
+    canonical: OptionalUrl = ""
+    version: Annotated[str, _text(50)] = ""
+    last_modified: Annotated[str, _text(50)] = ""
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class ResumeDocument(_Strict):
@@ -76,6 +138,14 @@ class ResumeDocument(_Strict):
         "or Persian. Added in schema version 2 of the resume events."))
     contact: Contact = Field(default_factory=Contact)
     sections: list[Section] = Field(default_factory=list, max_length=30)
+    meta: Meta = Field(default_factory=Meta)
+    extensions: Extensions = Field(default_factory=dict)
 
 
 MAX_RESUME_BYTES = 256 * 1024
+
+DOCUMENT_SCHEMA_VERSION = 3
+"""The shape of `ResumeDocument`, bumped with every change an older reader could not read;
+the resume events that carry a document have this schema version (contracts.resume_events
+upcasts older ones), and so does the native export. 1: the first shape; 2: `locale`; 3:
+everything JSON Resume defines."""

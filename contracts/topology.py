@@ -7,7 +7,7 @@ quorum queue named after it, bound to the keys it needs, plus a dead-letter queu
 ``<consumer>.dlq`` reached through the dead-letter exchange with the consumer's name as key.
 """
 
-from contracts.ai_events import RatingRequested
+from contracts.ai_events import ImportFinished, ImportRequested, RatingRequested
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileRequested
 from contracts.resume_events import RESUME_EVENTS
@@ -29,10 +29,12 @@ AI_SCHEMA = AI_PRODUCER
 
 # Consumers, each the name of its own queue.
 RESUME_SESSIONS_CONSUMER = "resume_service.sessions"
+RESUME_IMPORTS_CONSUMER = "resume_service.imports"
 COMPILE_RESUMES_CONSUMER = "compile_service.resumes"
 COMPILE_JOBS_CONSUMER = "compile_service.jobs"
 AI_RESUMES_CONSUMER = "ai_service.resumes"
 AI_RATINGS_CONSUMER = "ai_service.ratings"
+AI_IMPORTS_CONSUMER = "ai_service.imports"
 
 
 def routing_key(producer: str, event_type: str) -> str:
@@ -50,10 +52,12 @@ RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t) for t in RESUME_EVENTS
 # still waits in that consumer's queue.
 CONSUMERS: dict[str, tuple[str, ...]] = {
     RESUME_SESSIONS_CONSUMER: (routing_key(AUTH_PRODUCER, UserSignedOut.event_type),),
+    RESUME_IMPORTS_CONSUMER: (routing_key(AI_PRODUCER, ImportFinished.event_type),),
     COMPILE_RESUMES_CONSUMER: RESUME_EVENT_KEYS,
     COMPILE_JOBS_CONSUMER: (routing_key(COMPILE_PRODUCER, CompileRequested.event_type),),
     AI_RESUMES_CONSUMER: RESUME_EVENT_KEYS,
     AI_RATINGS_CONSUMER: (routing_key(AI_PRODUCER, RatingRequested.event_type),),
+    AI_IMPORTS_CONSUMER: (routing_key(AI_PRODUCER, ImportRequested.event_type),),
 }
 
 # The broker dead-letters a message after this many deliveries (a backstop for consumers

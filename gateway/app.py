@@ -145,7 +145,8 @@ def _redis(settings: GatewaySettings) -> Redis:
 def edge_rules(settings: GatewaySettings) -> EdgeRules:
     return EdgeRules(settings.max_body_bytes, settings.client_body_timeout_seconds,
                      settings.session_cookie, ClientAddresses(settings.proxy_networks),
-                     LongPollCaps(settings.long_polls_per_session, settings.long_polls_per_ip))
+                     LongPollCaps(settings.long_polls_per_session, settings.long_polls_per_ip),
+                     settings.max_upload_bytes)
 
 
 def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:

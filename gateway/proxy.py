@@ -83,6 +83,10 @@ class EdgeRules:
     session_cookie: str
     addresses: ClientAddresses
     long_polls: LongPollCaps
+    max_upload_bytes: int  # of the upload paths (gateway.routing.UPLOAD_PATHS)
+
+    def body_limit(self, target: Route) -> int:
+        return self.max_upload_bytes if target.upload else self.max_body_bytes
 
 
 class Proxy:
@@ -154,12 +158,12 @@ class Proxy:
         if not verdict.user_id and not target.public:
             await reply.error(401, "unauthenticated", "sign in first")
             return
-        limit = self.rules.max_body_bytes
+        limit = self.rules.body_limit(target)
         if incoming.content_length is not None and incoming.content_length > limit:
             await reply.too_large(limit)
             return
         try:
-            body = await self._read_body(receive, incoming, reply)
+            body = await self._read_body(receive, incoming, reply, limit)
         except _Answered:
             return
         query: bytes = scope.get("query_string", b"")
@@ -175,7 +179,7 @@ class Proxy:
             await self._forward(scope, incoming, target, verdict.user_id, client, body, reply)
 
     async def _read_body(self, receive: Receive, incoming: Incoming,
-                         reply: "_Replier") -> bytes | None:
+                         reply: "_Replier", limit: int) -> bytes | None:
         """The whole body (None without one); raises _Answered once the client was answered
         (too large, too slow) or went away."""
         if not incoming.content_length and not incoming.chunked:
@@ -190,8 +194,8 @@ class Proxy:
                         raise _Answered
                     chunk: bytes = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.rules.max_body_bytes:
-                        await reply.too_large(self.rules.max_body_bytes)
+                    if size > limit:
+                        await reply.too_large(limit)
                         raise _Answered
                     parts.append(chunk)
                     if not message.get("more_body", False):

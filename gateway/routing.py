@@ -24,7 +24,10 @@ PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/de
 SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
 
 # paths whose `?wait=` holds the request open until a job moves (capped: gateway.long_polls)
-LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/")
+LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/", "/api/ai/imports/")
+
+# exact paths that take a file: their body may reach MAX_UPLOAD_BYTES, not MAX_BODY_BYTES
+UPLOAD_PATHS = frozenset({"/api/ai/import"})
 
 # served by the gateway itself, not forwarded
 GATEWAY_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/api/asyncapi.json",
@@ -38,6 +41,7 @@ class Route:
     public: bool
     ends_session: bool = False
     long_poll: bool = False
+    upload: bool = False
 
 
 def is_clean(path: str) -> bool:
@@ -54,7 +58,8 @@ def route(path: str, raw_path: str) -> Route | None:
     if service is None:
         return None
     return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS,
-                 path in SESSION_ENDING_PATHS, path.startswith(LONG_POLL_PREFIXES))
+                 path in SESSION_ENDING_PATHS, path.startswith(LONG_POLL_PREFIXES),
+                 path in UPLOAD_PATHS)
 
 
 def route_label(scope: Scope) -> str:

@@ -31,6 +31,9 @@ class GatewaySettings(ServiceSettings):
     # a request's whole body must arrive within this (then 408); it is read before the
     # request takes an upstream connection
     client_body_timeout_seconds: float = Field(10.0, gt=0)
+    # the body limit of the paths that take a file (gateway.routing.UPLOAD_PATHS): a 4 MiB
+    # resume file and its multipart framing; every other path keeps MAX_BODY_BYTES
+    max_upload_bytes: int = Field(4 * 1024 * 1024 + 64 * 1024, ge=1)
     # long polls (?wait=) one session / one client address may hold open at once (then 429)
     long_polls_per_session: int = Field(4, ge=1)
     long_polls_per_ip: int = Field(16, ge=1)

@@ -6,13 +6,15 @@ resume before anything else take it as `OwnedResume`; a cached read is per user 
 only the caller's resume), and a command's `decide` checks the owner under the row lock."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 
 from contracts.interchange import NativeExport
+from contracts.json_resume import JsonResume
 from contracts.resume import ResumeDocument
+from contracts.resume_events import ImportOrigin
 from resume_service.domain import (
     CreateResume,
     DeleteResume,
@@ -23,6 +25,7 @@ from resume_service.domain import (
     VersionNotFound,
 )
 from resume_service.exports.download import OwnedExport, export_response, openapi_content
+from resume_service.imports import ImportableFormat, InvalidImport, imported_document
 from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
 from resume_service.wiring import OwnedResume, OwnedResumeVersion, Service
 from runtime.bounds import INT4_MAX
@@ -47,6 +50,29 @@ async def create_resume(user: CurrentUser, service: Service,
     document = body.document() if body else ResumeDocument()
     payload, _ = await service.execute(str(uuid4()), CreateResume(user, document))
     return Response(payload, status_code=201, media_type=JSON)
+
+
+@router.post("/import", response_model=ResumeOut, status_code=201,
+             responses=error_responses(413, 422),
+             summary="Create a resume from a JSON Resume document or this project's export")
+async def import_resume(user: CurrentUser, service: Service,
+                        body: Annotated[dict[str, Any], Body(
+                            description="The file: a JSON Resume document (format=json-resume) "
+                            "or a native export (format=native).")],
+                        format: ImportableFormat = "json-resume") -> Response:
+    try:
+        document = imported_document(format, body)
+    except InvalidImport as exc:
+        raise ApiError(422, "invalid_import", f"the file is not valid {format}",
+                       fields=[_import_error(e) for e in exc.errors]) from exc
+    command = CreateResume(user, document, ImportOrigin(format=format))
+    payload, _ = await service.execute(str(uuid4()), command)
+    return Response(payload, status_code=201, media_type=JSON)
+
+
+def _import_error(error: dict[str, Any]) -> dict[str, str]:
+    return {"path": ".".join(str(part) for part in error["loc"]), "message": error["msg"],
+            "type": error["type"]}
 
 
 @router.post("/create/{resume_id}", response_model=ResumeOut, status_code=201,
@@ -104,9 +130,9 @@ async def restore_resume(owned: OwnedResumeVersion, service: Service) -> Respons
     return Response(await service.restore(owned.resume, owned.version), media_type=JSON)
 
 
-@router.get("/{resume_id}/export/{format}", response_model=NativeExport,
-            responses={200: {"description": "The file: `native` (JSON, this model), "
-                                            "`markdown`, `text` or `docx`",
+@router.get("/{resume_id}/export/{format}", response_model=NativeExport | JsonResume,
+            responses={200: {"description": "The file: `native` or `json-resume` (JSON, these "
+                                            "models), `markdown`, `text` or `docx`",
                              "content": openapi_content()},
                        304: {"description": "Not modified (If-None-Match)"},
                        **error_responses(404, 422)},

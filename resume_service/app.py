@@ -1,6 +1,7 @@
 """The app factory of resume_service and its lifespan: the components (`wiring.build`), the
-broker with the sign-out consumer and the outbox relay (unless RELAY_IN_PROCESS=false), and
-the routes, all built in the factory and lifespan, never at import time.
+broker with its consumers (sign-outs, AI imports) and the outbox relay (unless
+RELAY_IN_PROCESS=false), and the routes, all built in the factory and lifespan, never at
+import time.
 
 Run: ``uvicorn resume_service.app:create_app --factory --port 8002``
 """

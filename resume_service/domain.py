@@ -5,7 +5,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from contracts.resume import ResumeDocument
-from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeEvent, ResumeUpdated
+from contracts.resume_events import (
+    ImportOrigin,
+    ResumeCreated,
+    ResumeDeleted,
+    ResumeEvent,
+    ResumeUpdated,
+)
 
 
 class DomainError(Exception):
@@ -46,6 +52,7 @@ class ResumeState:
 class CreateResume:
     owner_id: str
     document: ResumeDocument
+    imported_from: ImportOrigin | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def _decide_create(state: ResumeState, command: CreateResume) -> list[ResumeEven
     if state.version > 0:
         raise ResumeIdTaken(state.resume_id)
     return [ResumeCreated(resume_id=state.resume_id, owner_id=command.owner_id,
-                          document=command.document)]
+                          document=command.document, imported_from=command.imported_from)]
 
 
 def check_expected_version(state: ResumeState, expected: int | None) -> None:
@@ -122,7 +129,9 @@ def describe_change(before: ResumeDocument | None, event: ResumeEvent) -> str:
     if isinstance(event, ResumeDeleted):
         return "deleted"
     if isinstance(event, ResumeCreated):
-        return f"created “{event.document.title}”"
+        origin = event.imported_from
+        return (f"imported “{event.document.title}” ({origin.format})" if origin
+                else f"created “{event.document.title}”")
     assert isinstance(event, ResumeUpdated)
     if event.restored_from is not None:
         return f"restored version {event.restored_from}"

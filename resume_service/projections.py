@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.envelope import EventEnvelope
+from contracts.resume import DOCUMENT_SCHEMA_VERSION
 from contracts.resume_events import RESUME_EVENTS, ResumeCreated, ResumeDeleted, ResumeUpdated
 from resume_service.tables import SCHEMA, resumes
 from runtime.projection import Projection
@@ -104,20 +105,41 @@ async def apply_batch(session: AsyncSession, envelopes: Sequence[EventEnvelope])
     rows, lone_deletions = _collapse(envelopes)
     for envelope in lone_deletions:  # deletions of resumes with no document in this batch
         await apply_event(session, envelope)
-    if not rows:
-        return
-    if all(row["position"] is not None for row in rows.values()):
-        await session.execute(_UPSERT_FROM_LOG, _columns(rows.values()))
-        return
-    statement = insert(resumes)
-    new = statement.excluded
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[resumes.c.id],
-        set_={"version": new.version, "title": new.title, "template": new.template,
-              "document": new.document, "updated_at": new.updated_at,
-              "deleted_at": func.coalesce(new.deleted_at, resumes.c.deleted_at)},
-        where=resumes.c.version < new.version,
-    ), [_with_document(row) for row in rows.values()])
+    upcast = await _stored_in_an_older_shape(session, rows.values())
+    copied = [row for row in rows.values() if row["position"] is not None
+              and row["position"] not in upcast]
+    sent = [row for row in rows.values() if row["position"] is None
+            or row["position"] in upcast]
+    if copied:
+        await session.execute(_UPSERT_FROM_LOG, _columns(copied))
+    if sent:
+        statement = insert(resumes)
+        new = statement.excluded
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=[resumes.c.id],
+            set_={"version": new.version, "title": new.title, "template": new.template,
+                  "document": new.document, "updated_at": new.updated_at,
+                  "deleted_at": func.coalesce(new.deleted_at, resumes.c.deleted_at)},
+            where=resumes.c.version < new.version,
+        ), [_with_document(row) for row in sent])
+
+
+async def _stored_in_an_older_shape(session: AsyncSession,
+                                    rows: Iterable[dict[str, Any]]) -> set[int]:
+    """The log positions, among the rows' sources, of events stored in an older schema
+    version: their documents are the upcast ones, not the stored ones, so they cannot be
+    copied from the log."""
+    positions = [row["position"] for row in rows if row["position"] is not None]
+    if not positions:
+        return set()
+    result = await session.execute(_OLDER_SHAPE, {
+        "positions": positions, "current": DOCUMENT_SCHEMA_VERSION})
+    return set(result.scalars())
+
+
+_OLDER_SHAPE = text(f"""
+SELECT global_position FROM {SCHEMA}.events
+WHERE global_position = ANY(CAST(:positions AS bigint[])) AND schema_version < :current""")
 
 
 _UPSERT_FROM_LOG = text(f"""

@@ -18,7 +18,7 @@ from resume_service import projections
 from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.tables import event_tables
-from resume_service.worker import signed_out_consumer
+from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime.bounds import VersionInPath
 from runtime.bus import Consumer
 from runtime.cache import ReadCache
@@ -50,7 +50,8 @@ def build(settings: ResumeSettings) -> Components:
                        inline_projection=projections.INLINE_PROJECTION)
     service = ResumeService(engine, make_read_sessionmaker(engine), store, cache)
     # without a read cache there is nothing to drop on sign-out
-    consumers = [signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else []
+    consumers = [imported_resumes_consumer(service, settings.consumer_max_attempts),
+                 *([signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else [])]
     return Components(engine, redis, service, consumers)
 
 

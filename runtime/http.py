@@ -199,18 +199,21 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 when a request body passes the limit, by Content-Length or as it streams."""
+    """Answers 413 when a request body passes the limit, by Content-Length or as it streams.
+    `path_limits` give exact paths (an upload route) a limit of their own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 path_limits: Mapping[str, int] | None = None) -> None:
+        self.app, self.max_bytes, self.path_limits = app, max_bytes, dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._too_large(scope, receive, send, limit)
                 return
         received = 0
 
@@ -218,18 +221,18 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise _BodyTooLarge
             return message
 
         try:
             await self.app(scope, counting_receive, send)
         except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, limit)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = error_response(413, "body_too_large",
-                                  f"the request body is over {self.max_bytes} bytes")
+                                  f"the request body is over {limit} bytes")
         await response(scope, receive, send)
 
 
@@ -237,10 +240,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def install_http_plumbing(app: FastAPI, max_body_bytes: int) -> None:
+def install_http_plumbing(app: FastAPI, max_body_bytes: int,
+                          path_limits: Mapping[str, int] | None = None) -> None:
     """JSON errors, the body limit and `/healthz` (request ids: runtime.observe)."""
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, path_limits=path_limits)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

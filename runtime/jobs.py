@@ -238,10 +238,12 @@ def fold(job_id: str, events: Iterable[JobEvent]) -> JobState:
     return state
 
 
-def job_stream_view(kind: JobKind) -> StreamView:
-    """How `rb events show` and `rb state` read a kind's job streams."""
+def job_stream_view(*kinds: JobKind) -> StreamView:
+    """How `rb events show` and `rb state` read the job streams of these kinds."""
+    types = {name: cls for kind in kinds for name, cls in kind.events.items()}
+
     def events(envelopes: Sequence[EventEnvelope]) -> list[JobEvent]:
-        return [kind.events[e.event_type].model_validate(e.payload) for e in envelopes]
+        return [types[e.event_type].model_validate(e.payload) for e in envelopes]
 
     def state(job_id: str, envelopes: Sequence[EventEnvelope]) -> dict[str, Any]:
         history = events(envelopes)
@@ -343,7 +345,8 @@ class JobRecords:
             **finish, reuse_key=None).returning(*t.c)
         self._by_id = select(t).where(t.c.job_id == bindparam("job_id"))
         self._owned = select(t).where(t.c.job_id == bindparam("job_id"),
-                                      t.c.owner_id == bindparam("owner_id"))
+                                      t.c.owner_id == bindparam("owner_id"),
+                                      t.c.kind == kind.name)  # a table may hold several
         self._reusable = select(t).where(t.c.kind == kind.name,
                                          t.c.reuse_key == bindparam("reuse_key"))
 
@@ -407,6 +410,20 @@ class JobRecords:
         query = select(t).where(t.c.kind == self.kind.name, t.c.status.in_(("queued",
                                 "running")), t.c.requested_at < requested_before).limit(100)
         return list((await session.execute(query)).all())
+
+
+def jobs_projection(name: str, schema: str, records: Sequence[JobRecords]) -> Projection:
+    """One projection of a `jobs` table that holds the rows of several kinds."""
+    by_type = {event_type: r for r in records for event_type in r.kind.events}
+
+    async def reset(session: AsyncSession) -> None:
+        for r in records:
+            await r.reset(session)
+
+    async def apply(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await by_type[envelope.event_type].apply_envelope(session, envelope)
+
+    return Projection(name, schema, frozenset(by_type), reset, apply)
 
 
 # --- the use cases ---
@@ -663,15 +680,17 @@ async def sweep_stale_jobs(jobs: Jobs, settings: JobSettings,
 @contextlib.asynccontextmanager
 async def jobs_running(service: str, settings: JobSettings, broker: RabbitBroker,
                        consumers: list[Consumer], tables: EventTables,
-                       checks: Mapping[str, Check], jobs: Jobs, *, waits: bool,
-                       works: bool) -> AsyncIterator[None]:
+                       checks: Mapping[str, Check], jobs: Jobs | Sequence[Jobs], *,
+                       waits: bool, works: bool) -> AsyncIterator[None]:
     """For the span of the block, what a process of a job service runs beside its work:
     its consumers and outbox relay (unless RELAY_IN_PROCESS=false: the starts and finishes
     a worker records must leave even when no HTTP process runs; the advisory lock keeps one
     relay active), the long polls' listener where it `waits`, the stale sweep where it
-    `works`, and its ops listener."""
-    loops = [*([jobs.waiter.run_forever()] if waits else []),
-             *([sweep_stale_jobs(jobs, settings)] if works else [])]
+    `works` (for each kind of `jobs`), and its ops listener."""
+    kinds = [jobs] if isinstance(jobs, Jobs) else list(jobs)
+    waiters = list({id(k.waiter): k.waiter for k in kinds}.values())  # kinds may share one
+    loops = [*([w.run_forever() for w in waiters] if waits else []),
+             *([sweep_stale_jobs(k, settings) for k in kinds] if works else [])]
     async with (bus_running(broker, consumers, settings, tables, *loops),
                 ops_listener(service, settings, checks)):
         yield
@@ -680,7 +699,8 @@ async def jobs_running(service: str, settings: JobSettings, broker: RabbitBroker
 # --- the routes' shared parts ---
 
 def jobs_of(request: Request) -> Jobs:
-    """A job service's wiring puts its `Jobs` at `app.state.jobs`."""
+    """A job service's wiring puts its `Jobs` at `app.state.jobs` (its first kind's; a
+    service with more kinds gives the others' routes `waited_job_of` their own getter)."""
     return request.app.state.jobs  # type: ignore[no-any-return]
 
 
@@ -689,24 +709,34 @@ def _not_found(jobs: Jobs) -> ApiError:
 
 
 async def _owned_job(job_id: UUID, user: CurrentUser, request: Request) -> Any:
-    jobs = jobs_of(request)
+    return await _owned(jobs_of(request), job_id, user)
+
+
+async def _owned(jobs: Jobs, job_id: UUID, user: str) -> Any:
     row = await jobs.owned(user, str(job_id))
     if row is None:
         raise _not_found(jobs)
     return row
 
 
-async def _waited_job(job_id: UUID, user: CurrentUser, request: Request,
-                      wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait "
-                                                   "for the job to finish")] = 0) -> Any:
-    if wait <= 0:
-        return await _owned_job(job_id, user, request)
-    jobs = jobs_of(request)
-    limit = min(wait, request.app.state.settings.job_status_max_wait_seconds)
-    row = await jobs.wait_owned(user, str(job_id), limit)
-    if row is None:
-        raise _not_found(jobs)
-    return row
+WaitSeconds = Annotated[float, Query(ge=0, le=60, description="Seconds to wait for the job "
+                                     "to finish")]
+
+
+def waited_job_of(get_jobs: Callable[[Request], Jobs]) -> Callable[..., Awaitable[Any]]:
+    """The `WaitedJob` dependency for the jobs `get_jobs` finds."""
+    async def waited(job_id: UUID, user: CurrentUser, request: Request,
+                     wait: WaitSeconds = 0) -> Any:
+        jobs = get_jobs(request)
+        if wait <= 0:
+            return await _owned(jobs, job_id, user)
+        limit = min(wait, request.app.state.settings.job_status_max_wait_seconds)
+        row = await jobs.wait_owned(user, str(job_id), limit)
+        if row is None:
+            raise _not_found(jobs)
+        return row
+
+    return waited
 
 
 async def _cancelled_job(job_id: UUID, user: CurrentUser, request: Request) -> Any:
@@ -729,7 +759,7 @@ def install_job_error_handlers(app: FastAPI) -> None:
 
 OwnedJob = Annotated[Any, Depends(_owned_job)]
 """The caller's job named by the path's `job_id`, or 404."""
-WaitedJob = Annotated[Any, Depends(_waited_job)]
+WaitedJob = Annotated[Any, Depends(waited_job_of(jobs_of))]
 """Like OwnedJob, after waiting up to `?wait=` seconds for it to finish."""
 CancelledJob = Annotated[Any, Depends(_cancelled_job)]
 """The caller's job named by the path's `job_id`, just closed as failed (`cancelled`); 404

@@ -34,6 +34,7 @@ command -v pdflatex >/dev/null || debian_packages+=(texlive-latex-base texlive-l
 [[ -f /usr/share/fonts/truetype/culmus/FrankRuehlCLM-Medium.ttf ]] || debian_packages+=(culmus)
 command -v pdftotext >/dev/null || debian_packages+=(poppler-utils)
 command -v wrk >/dev/null || debian_packages+=(wrk)  # the benchmarks' load generator
+command -v npm >/dev/null || debian_packages+=(nodejs npm)  # package.json: the tests' JSON Resume schema
 if ((${#debian_packages[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "!! missing: ${debian_packages[*]} (Debian: sudo apt-get install --no-install-recommends ${debian_packages[*]})" >&2
@@ -42,5 +43,10 @@ if ((${#debian_packages[@]})); then
   echo "-- installing ${debian_packages[*]} from Debian's packages (TeX takes about 2 minutes)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debian_packages[@]}" >/dev/null
+fi
+if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
+  echo "-- installing JavaScript packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.installed-lock
 fi
 echo "ok installed"

@@ -14,8 +14,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from contracts.interchange import DOCUMENT_SCHEMA_VERSION
-from contracts.resume import ResumeDocument
+from contracts.resume import DOCUMENT_SCHEMA_VERSION, ResumeDocument
 from resume_service.domain import VersionNotFound
 from resume_service.exports.formats import EXPORTERS, Exporter
 from resume_service.service import OwnedRead, ResumeService

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from contracts.resume import ResumeDocument
-from resume_service.exports import docx, markdown, native, text
+from resume_service.exports import docx, json_resume, markdown, native, text
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -25,6 +25,7 @@ def utf8(render: Callable[[ResumeDocument], str]) -> Callable[[ResumeDocument], 
 
 EXPORTERS: dict[str, Exporter] = {
     "native": Exporter("application/json", "json", native.render),
+    "json-resume": Exporter("application/json", "resume.json", json_resume.render),
     "markdown": Exporter("text/markdown; charset=utf-8", "md", utf8(markdown.render)),
     "text": Exporter("text/plain; charset=utf-8", "txt", utf8(text.render)),
     "docx": Exporter(DOCX_MEDIA_TYPE, "docx", docx.render, in_thread=True),

@@ -3,9 +3,13 @@ to (HttpOptions(base_url=fake.url)). It answers `POST /{version}/models/{model}:
 with the shape the SDK parses: ``{"candidates":[{"content":{"parts":[{"text":"..."}]}}]}``.
 
 Replies are scripted per token: `script(token, ...)` queues replies for the requests whose
-body contains `token` (put it in the resume's title), so tests sharing the server never take
-each other's replies. A request with no script left gets `default` (a good rating). The
-server runs its own event loop in a thread, so it answers whatever the caller's loop does.
+body contains `token` (put it in the resume's title, or the imported file's text), so tests
+sharing the server never take each other's replies. A request with no script left gets
+`default` (a good rating), unless it is an import (its response schema asks for a resume's
+`contact`): that one is answered with the resume read from the text it was sent
+(tests.fakes.resume_reader), as the model would. `Reply.malformed()` is an answer that is
+not JSON at all. The server runs its own event loop in a thread, so it answers whatever the
+caller's loop does.
 """
 
 import asyncio
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.resume_reader import read_resume
 
 GOOD_RATING: dict[str, Any] = {
     "overall_score": 78,
@@ -40,6 +46,10 @@ class Reply:
         body = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
                                 "finishReason": "STOP"}]}
         return Reply(200, json.dumps(body).encode(), delay)
+
+    @staticmethod
+    def malformed(delay: float = 0.0) -> "Reply":
+        return Reply.text('{"contact": {"name": "Ada"}, "sections": [{"title": ', delay)
 
     @staticmethod
     def good(rating: dict[str, Any] | None = None, delay: float = 0.0) -> "Reply":
@@ -136,4 +146,16 @@ class FakeGemini:
             for token, queue in self._scripts.items():
                 if token in text and queue:
                     return queue.popleft()
+        if is_import(body):
+            return Reply.text(json.dumps(read_resume(user_text(body))))
         return self.default
+
+
+def is_import(body: dict[str, Any]) -> bool:
+    schema = body.get("generationConfig", {}).get("responseSchema", {})
+    return "contact" in schema.get("properties", {})
+
+
+def user_text(body: dict[str, Any]) -> str:
+    return "".join(part.get("text", "") for content in body.get("contents", [])
+                   for part in content.get("parts", []))

@@ -43,6 +43,7 @@ from gateway.settings import GatewaySettings
 from resume_service.app import create_app as create_resume
 from resume_service.settings import ResumeSettings
 from runtime.sessions import SessionStore
+from tests import json_resume_package
 from tests.conftest import REDIS_URL, asgi_client, identity_headers
 from tests.fakes.oidc import FakeIssuer
 from tests.integration.ai.conftest import ai_env, fake_gemini  # noqa: F401  (fixtures)
@@ -274,6 +275,16 @@ async def _create(s: Service) -> Responses:
             await s.client.post("/resume/create", json=DOCUMENT)]
 
 
+@case("resume", "POST /resume/import")
+async def _import(s: Service) -> Responses:
+    _, headers = s.user()
+    sample = json_resume_package.load("sample.resume.json")
+    return [await s.client.post("/resume/import", json=sample, headers=headers),
+            await s.client.post("/resume/import?format=native", json=sample, headers=headers),
+            await s.client.post("/resume/import", json={"work": "no"}, headers=headers),
+            await s.client.post("/resume/import", json=sample)]
+
+
 @case("resume", "POST /resume/create/{resume_id}")
 async def _create_with_id(s: Service) -> Responses:
     _, headers = s.user()
@@ -352,7 +363,7 @@ async def _export(s: Service) -> Responses:
     created = await a_resume(s.client, headers)
     base = f"/resume/{created['id']}/export"
     files = [await s.client.get(f"{base}/{name}", headers=headers)
-             for name in ("native", "markdown", "text", "docx")]
+             for name in ("native", "json-resume", "markdown", "text", "docx")]
     return [*files,
             await s.client.get(f"{base}/docx", params={"version": 1},
                                headers={**headers, "If-None-Match": files[-1].headers["etag"]}),
@@ -622,6 +633,43 @@ async def _job(s: Service) -> Responses:
                                      headers=headers),
             await s.client.get(f"/ai/ratings/{UNKNOWN}", headers=headers),
             await s.client.get("/ai/ratings/not-a-uuid", headers=headers)]
+
+
+async def imported(s: Service, headers: dict[str, str]) -> tuple[httpx.Response,
+                                                                  httpx.Response]:
+    """A DOCX of the engineer sample imported: the request's 202 and the finished job."""
+    from tests.integration.ai.resume_files import docx_of
+    from tests.samples import engineer
+    requested = await s.client.post("/ai/import", files={"file": ("cv.docx",
+                                                                   docx_of(engineer()))},
+                                    headers=headers)
+    assert requested.status_code == 202, requested.text
+    done = await s.client.get(f"/ai/imports/{requested.json()['job_id']}",
+                              params={"wait": 15}, headers=headers)
+    assert done.json()["status"] == "succeeded", done.text
+    return requested, done
+
+
+@case("ai", "POST /ai/import")
+async def _import(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, _ = await imported(s, headers)
+    from tests.integration.ai.resume_files import docx_of
+    from tests.samples import engineer
+    again = await s.client.post("/ai/import", files={"file": ("cv.docx", docx_of(engineer()))},
+                                headers=headers)  # 200: the same file
+    return [requested, again,
+            await s.client.post("/ai/import", files={"file": ("cv.pdf", b"plain text")},
+                                headers=headers),
+            await s.client.post("/ai/import", data={"x": "y"}, headers=headers)]
+
+
+@case("ai", "GET /ai/imports/{job_id}")
+async def _import_job(s: Service) -> Responses:
+    _, headers = s.user()
+    requested, done = await imported(s, headers)
+    return [done, await s.client.get(f"/ai/imports/{UNKNOWN}", headers=headers),
+            await s.client.get("/ai/imports/not-a-uuid", headers=headers)]
 
 
 async def test_every_ai_service_route_answers_as_documented(ai: Service) -> None:

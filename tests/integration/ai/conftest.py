@@ -3,6 +3,7 @@ Postgres, Redis and RabbitMQ, and a fake Gemini HTTP server on loopback that the
 google-genai client talks to. Resumes are created through resume_service, so real resume
 events flow through RabbitMQ into ai_service's replica."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from ai_service.app import create_app
 from ai_service.settings import AiSettings
+from contracts.topology import AI_IMPORTS_CONSUMER as IMPORTS_CONSUMER
 from contracts.topology import AI_RATINGS_CONSUMER as RATINGS_CONSUMER
 from contracts.topology import AI_RESUMES_CONSUMER as RESUMES_CONSUMER
 from tests.conftest import asgi_client, purge_queue, wait_for_queue
@@ -41,6 +43,7 @@ def ai_env(service_env: dict[str, str], fake_gemini: FakeGemini) -> dict[str, An
 async def _no_stale_ratings(amqp_url: str) -> None:
     """Jobs queued by an earlier, interrupted run would only slow this one down."""
     await purge_queue(RATINGS_CONSUMER)
+    await purge_queue(IMPORTS_CONSUMER)
 
 
 async def ai_client(settings: AiSettings) -> AsyncIterator[httpx.AsyncClient]:
@@ -104,3 +107,38 @@ async def rate_and_wait(ai_api: httpx.AsyncClient, headers: dict[str, str],
     response = await request_rating(ai_api, headers, resume_id, version)
     assert response.status_code == 202, response.text
     return await wait_for_job(ai_api, headers, response.json()["job_id"])
+
+
+async def upload(ai_api: httpx.AsyncClient, headers: dict[str, str], name: str, data: bytes,
+                 content_type: str = "application/octet-stream") -> httpx.Response:
+    return await ai_api.post("/ai/import", files={"file": (name, data, content_type)},
+                             headers=headers)
+
+
+async def wait_for_import(ai_api: httpx.AsyncClient, headers: dict[str, str], job_id: str,
+                          wait: float = 15) -> dict[str, Any]:
+    response = await ai_api.get(f"/ai/imports/{job_id}", params={"wait": wait},
+                                headers=headers)
+    assert response.status_code == 200, response.text
+    job: dict[str, Any] = response.json()
+    assert job["status"] in ("succeeded", "failed"), f"import unfinished after {wait} s"
+    return job
+
+
+async def import_and_wait(ai_api: httpx.AsyncClient, headers: dict[str, str], name: str,
+                          data: bytes) -> dict[str, Any]:
+    response = await upload(ai_api, headers, name, data)
+    assert response.status_code == 202, response.text
+    return await wait_for_import(ai_api, headers, response.json()["job_id"])
+
+
+async def created_resume(resume_api: httpx.AsyncClient, headers: dict[str, str],
+                         resume_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The resume an import created, once its event has reached resume_service."""
+    for _ in range(int(timeout / 0.05)):
+        response = await resume_api.get(f"/resume/{resume_id}", headers=headers)
+        if response.status_code == 200:
+            return response.json()  # type: ignore[no-any-return]
+        assert response.status_code == 404, response.text
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"resume {resume_id} was never created")

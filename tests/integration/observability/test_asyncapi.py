@@ -15,7 +15,7 @@ from compile_service.settings import CompileSettings
 from compile_service.worker import jobs_consumer
 from compile_service.worker import resumes_consumer as compile_resumes_consumer
 from contracts.generate import event_models
-from resume_service.worker import signed_out_consumer
+from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime import asyncapi
 from runtime.bus import Consumer
 from tests.integration.observability.conftest import ObservedStack
@@ -85,9 +85,10 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
     anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object(),
-                               jobs=None, db=None, engine=None)
+                               jobs=None, imports=None, db=None, engine=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
+        imported_resumes_consumer(anything, 5),  # type: ignore[arg-type]
         jobs_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         compile_resumes_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         *ai_consumers(anything, AiSettings(gemini_api_key="test"), works=True),  # type: ignore[arg-type]

@@ -167,7 +167,7 @@ async def test_an_unknown_format_is_a_422_naming_the_formats(resume_api, sample,
         assert response.status_code == 422
         error = response.json()["error"]
         assert error["code"] == "unknown_format"
-        assert error["formats"] == ["native", "markdown", "text", "docx"]
+        assert error["formats"] == ["native", "json-resume", "markdown", "text", "docx"]
 
 
 async def test_an_export_needs_a_signed_in_caller(resume_api, sample):

@@ -1,6 +1,6 @@
 """Resume events of schema version 1, written before the document had a `locale`, still
-fold: the event store reads them through contracts.upcasting as version 2 with `locale: "en"`,
-the history and past versions answer, and an update on top of them records version 2. The
+fold: the event store reads them through contracts.upcasting as today's version with `locale: "en"`,
+the history and past versions answer, and an update on top of them records today's version. The
 read model's old documents get the field from migration 0004. A locale that is no BCP 47
 tag is a 422 like any other bad field."""
 
@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from contracts.resume import DOCUMENT_SCHEMA_VERSION
 from contracts.resume_events import ResumeCreated
 from contracts.topology import RESUME_PRODUCER
 from resume_service.registration import REGISTRATION as RESUME
@@ -68,7 +69,8 @@ async def test_a_version_1_event_folds_into_a_document_in_english(
                 session, resume_id)
     finally:
         await engine.dispose()
-    assert (created.event_type, created.schema_version) == (ResumeCreated.event_type, 2)
+    assert (created.event_type, created.schema_version) == (
+        ResumeCreated.event_type, DOCUMENT_SCHEMA_VERSION)
     event = ResumeCreated.model_validate(created.payload)
     assert event.document.locale == "en"
     assert event.document.sections[0].items[0].bullets == ["Wrote the first program"]
@@ -96,7 +98,7 @@ async def test_an_update_on_a_version_1_stream_records_version_2_with_its_locale
                                     "WHERE stream_id = $1 ORDER BY stream_version", resume_id)
     finally:
         await conn.close()
-    assert [v["schema_version"] for v in versions] == [1, 2]
+    assert [v["schema_version"] for v in versions] == [1, DOCUMENT_SCHEMA_VERSION]
     restored = await resume_api.post(f"/resume/{resume_id}/restore/1", headers=headers)
     assert restored.status_code in (200, 201), restored.text
     assert (await resume_api.get(f"/resume/{resume_id}", headers=headers)).json()[

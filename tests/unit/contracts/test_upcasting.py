@@ -37,22 +37,33 @@ def test_todays_events_pass_unchanged() -> None:
         assert upcast(event_type, 1, payload) == (event_type, 1, payload)
 
 
-def test_a_version_1_resume_event_reads_as_version_2_in_english() -> None:
-    document = {"title": "Old", "template": "classic", "sections": []}
+def test_a_version_1_resume_event_reads_as_today_in_english_with_every_field() -> None:
+    document = {"title": "Old", "template": "classic", "sections": [
+        {"id": "00000000-0000-4000-8000-000000000001", "title": "Jobs", "kind": "experience",
+         "items": [{"id": "00000000-0000-4000-8000-000000000002", "title": "Dev"}]}]}
     for event_type in ("ResumeCreated", "ResumeUpdated"):
         payload = {"resume_id": "r", "owner_id": "u", "document": document}
         read_type, version, read = upcast(event_type, 1, payload)
-        assert (read_type, version) == (event_type, 2)
+        assert (read_type, version) == (event_type, 3)
+        assert read["document"]["locale"] == "en"
+        assert read["document"]["contact"]["address"]["city"] == ""
+        assert read["document"]["sections"][0]["items"][0]["keywords"] == []
         event = RESUME_EVENTS[read_type].model_validate(read)
         assert isinstance(event, ResumeCreated | ResumeUpdated)
-        assert event.document.locale == "en" and event.document.title == "Old"
+        assert event.document.title == "Old"
         assert payload["document"] == document  # the stored payload is left as it was
 
 
-def test_a_version_2_resume_event_and_a_deletion_pass_unchanged() -> None:
+def test_a_version_2_resume_event_keeps_its_locale() -> None:
     payload = {"resume_id": "r", "owner_id": "u", "document": {"locale": "ar"}}
-    assert upcast("ResumeUpdated", 2, payload) == ("ResumeUpdated", 2, payload)
+    _, version, read = upcast("ResumeUpdated", 2, payload)
+    assert (version, read["document"]["locale"]) == (3, "ar")
+
+
+def test_todays_resume_events_and_a_deletion_pass_unchanged() -> None:
+    payload = {"resume_id": "r", "owner_id": "u", "document": {"locale": "ar"}}
+    assert upcast("ResumeUpdated", 3, payload) == ("ResumeUpdated", 3, payload)
     deleted = {"resume_id": "r", "owner_id": "u"}
     assert upcast("ResumeDeleted", 1, deleted) == ("ResumeDeleted", 1, deleted)
     assert (ResumeCreated.schema_version, ResumeUpdated.schema_version,
-            ResumeDeleted.schema_version) == (2, 2, 1)
+            ResumeDeleted.schema_version) == (3, 3, 1)

@@ -12,7 +12,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from contracts.interchange import NativeExport
-from contracts.resume import Contact, Item, Link, ResumeDocument, Section
+from contracts.resume import (
+    DOCUMENT_SCHEMA_VERSION,
+    Contact,
+    Item,
+    Link,
+    ResumeDocument,
+    Section,
+)
 from resume_service.exports import docx as word
 from resume_service.exports import markdown, text
 from resume_service.exports.formats import EXPORTERS
@@ -173,7 +180,8 @@ def test_docx_drops_characters_xml_cannot_hold() -> None:
 def test_native_export_reads_back_as_the_same_document() -> None:
     document = every_field()
     exported = NativeExport.model_validate_json(EXPORTERS["native"].render(document))
-    assert exported.format == "resume-builder" and exported.schema_version == 1
+    assert exported.format == "resume-builder"
+    assert exported.schema_version == DOCUMENT_SCHEMA_VERSION
     assert exported.document == document
 
 
