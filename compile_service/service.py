@@ -3,12 +3,12 @@ replica, renders it (once per version, template and options: the content key is 
 records a job (runtime.jobs): an identical queued or running job is returned instead, and a
 job whose PDF is already stored is finished in the same transaction, without a worker."""
 
+import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from compile_service.compiler import Compiler
@@ -64,8 +64,9 @@ class CompileService:
 
     def _source(self, resume: Any, template: str | None,
                 options: Mapping[str, object] | None) -> Source:
+        # json, not orjson: options are not validated yet, and may hold integers over 64 bits
         memo = (resume.resume_id, resume.version, template,
-                orjson.dumps(options or {}, option=orjson.OPT_SORT_KEYS))
+                json.dumps(options or {}, sort_keys=True).encode())
         if (source := self._sources.get(memo)) is not None:
             self._sources.move_to_end(memo)
             return source

@@ -6,10 +6,11 @@ without loss (resume_service.json_resume maps the two): the contact fields are i
 its arrays are sections of the matching kind (in a free order, beside custom sections), and
 the properties JSON Resume does not define are kept verbatim in `extensions`."""
 
+import math
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 # NUL can be neither stored in PostgreSQL JSONB nor shown; refuse it where every string enters.
 _NO_NUL = r"^[^\x00]*$"
@@ -32,9 +33,35 @@ OptionalUrl = Annotated[str, StringConstraints(
     max_length=2048, pattern=r"^((https?://|mailto:)[^\s\x00]+)?$")]
 
 Keywords = Annotated[list[ShortText], Field(max_length=30)]
-Extensions = Annotated[dict[Annotated[str, _text(100)], JsonValue], Field(
-    max_length=50, description="Properties of an imported document this schema does not "
-    "define, kept verbatim and exported again.")]
+MAX_EXTENSION_DEPTH = 8
+
+
+def _storable(value: JsonValue, depth: int = 0) -> JsonValue:
+    """A JSON value PostgreSQL's JSONB can hold and JSON can say again: no NUL in a string
+    (or key), no infinite number nor integer beyond 64 bits, nested at most
+    MAX_EXTENSION_DEPTH deep."""
+    if depth > MAX_EXTENSION_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_EXTENSION_DEPTH} levels")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("a string holds a NUL character")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a number is not finite")
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise ValueError("an integer is outside the 64-bit range")
+    if isinstance(value, list):
+        for part in value:
+            _storable(part, depth + 1)
+    if isinstance(value, dict):
+        for key, part in value.items():
+            _storable(key, depth + 1)
+            _storable(part, depth + 1)
+    return value
+
+
+Extensions = Annotated[
+    dict[Annotated[str, _text(100)], Annotated[JsonValue, AfterValidator(_storable)]],
+    Field(max_length=50, description="Properties of an imported document this schema does not "
+          "define, kept verbatim and exported again.")]
 
 SectionKind = Literal[
     "summary", "experience", "education", "projects", "skills", "awards", "publications",

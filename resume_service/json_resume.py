@@ -203,9 +203,16 @@ def _validated(build: Callable[[], Any], path: tuple[Any, ...],
 def _errors(exc: ValidationError, path: tuple[Any, ...],
             names: dict[str, str] | None = None) -> list[dict[str, Any]]:
     back = {field: key for key, field in (names or {}).items()}
-    return [{"loc": [*path, *(back.get(str(p), p) if i == 0 else p
-                               for i, p in enumerate(error["loc"]))],
-             "msg": error["msg"], "type": error["type"]} for error in exc.errors()]
+    return [{"loc": [*path, *_imported_path(error["loc"], back)], "msg": error["msg"],
+             "type": error["type"]} for error in exc.errors()]
+
+
+def _imported_path(loc: tuple[Any, ...], back: dict[str, str]) -> list[Any]:
+    """A document field's path as the imported document's: its own name for the field, and
+    a kept property where it stood (not under `extensions`)."""
+    if loc[:1] == ("extensions",):
+        return list(loc[1:])
+    return [back.get(str(loc[0]), loc[0]), *loc[1:]] if loc else []
 
 
 # --- export ---------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ async def test_invalid_options_answer_422_naming_each_problem(
         ({"template": "compact", "options": {"accent": "red", "margin": True}},
          ["accent: expected a colour as #rrggbb", "margin: expected a number of mm from 8 to 40"]),
         ({"template": "classic", "options": {"paper": "a4"}}, ["paper: no such option"]),
+        ({"template": "compact", "options": {"font_size": 2**70, "x": {"y": -2**70}}},
+         ["font_size: expected a number of pt from 8 to 14", "x: no such option"]),
     ]
     for body, problems in cases:
         response = await compile_api.post(f"/compile/{resume_id}", json=body, headers=headers)

@@ -101,6 +101,9 @@ def test_what_json_resume_cannot_say_travels_in_its_own_property():
     (lambda d: d["work"][0].update(position="x" * 201), "work.0.position"),
     (lambda d: d["basics"].update(url="javascript:alert(1)"), "basics.url"),
     (lambda d: d.update({OURS: []}), OURS),
+    (lambda d: d["work"][0].update(team={"size": 2**64}), "work.0.team"),
+    (lambda d: d["basics"].update(note="a\x00b"), "basics.note"),
+    (lambda d: d.update(deep=[[[[[[[[[[1]]]]]]]]]]), "deep"),
 ])
 def test_invalid_documents_name_the_failing_path(change, path):
     document = copy.deepcopy(SAMPLES["sample.resume.json"])
