@@ -52,6 +52,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from compile_service.locales import FALLBACK, language_of, shown_date
+from compile_service.presentation import address_line
 from contracts.resume import ResumeDocument
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -161,10 +162,13 @@ def date_keys(text: str, locale: str = FALLBACK) -> tuple[str, ...]:
 def expected(document: ResumeDocument) -> tuple[Block, list[Block]]:
     """The header block and one block per section, each a list of units of fields."""
     contact, locale = document.contact, document.locale
-    header: Block = [_unit(("contact.name", contact.name)), _unit(
-        ("contact.email", contact.email), ("contact.phone", contact.phone),
-        ("contact.location", contact.location),
-        *((f"contact.links.{n}.label", link.label) for n, link in enumerate(contact.links)))]
+    location = (("contact.location", contact.location) if contact.location
+                else ("contact.address", address_line(contact.address)))
+    links = ((f"contact.links.{n}.label", link.label) for n, link in enumerate(contact.links))
+    header: Block = [
+        _unit(("contact.name", contact.name)), _unit(("contact.label", contact.label)),
+        _unit(("contact.email", contact.email), ("contact.phone", contact.phone), location,
+              *links)]
     sections = []
     for s, section in enumerate(document.sections):
         block: Block = [_unit((f"sections.{s}.title", section.title))]

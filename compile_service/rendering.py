@@ -41,6 +41,7 @@ from compile_service.manifests import (
     resolve_options,
     unsupported_locale,
 )
+from compile_service.presentation import shown_document
 from contracts.resume import ResumeDocument
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
@@ -211,7 +212,7 @@ def typst_source(template: Template, document: ResumeDocument,
     return orjson.dumps({
         "template": {"name": template.name, "digest": template.digest},
         "options": dict(options), "locale": typst_locale(template, language),
-        "resume": shown_json(document),
+        "resume": shown_json(shown_document(document)),
     }).decode()
 
 
@@ -262,7 +263,7 @@ class Renderer:
         self.check_locale(template, document.locale)
         if template.engine == TYPST_ENGINE:
             return RenderedSource(template, typst_source(template, document, resolved))
-        shown = with_shown_dates(document)
+        shown = with_shown_dates(shown_document(document))
         source = self.env.get_template(template.filename).render(
             resume=shown, contact=shown.contact, sections=shown.sections,
             locale=document.locale, hyphenation=language_of(document.locale).tex_patterns())
