@@ -79,15 +79,15 @@ async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
     body = body or CompileIn()
     row, _ = await service.request(user, str(resume_id), body.version, body.template,
                                    body.options)
-    job = job_out(row, public_prefix(request))
+    job = job_out(row, public_prefix(request), await service.ats_of(row))
     return OrjsonResponse(job.model_dump(mode="json"), status_code=202,
                           headers={"Location": job.status_url})
 
 
 @router.get("/status/{job_id}", response_model=JobOut, responses=error_responses(404, 422),
             summary="A job's status; `wait` long-polls up to that many seconds for the outcome")
-async def job_status(job: WaitedJob, request: Request) -> JobOut:
-    return job_out(job, public_prefix(request))
+async def job_status(job: WaitedJob, request: Request, service: Service) -> JobOut:
+    return job_out(job, public_prefix(request), await service.ats_of(job))
 
 
 @router.post("/cancel/{job_id}", response_model=JobOut,
@@ -102,8 +102,8 @@ async def job_status(job: WaitedJob, request: Request) -> JobOut:
                               "left as it was"},
                         **error_responses(422)},
              summary="Stop a queued or running compile job of the caller's")
-async def cancel_job(job: CancelledJob, request: Request) -> JobOut:
-    return job_out(job, public_prefix(request))
+async def cancel_job(job: CancelledJob, request: Request, service: Service) -> JobOut:
+    return job_out(job, public_prefix(request), await service.ats_of(job))
 
 
 @router.get("/pdf/{job_id}", response_class=StreamingResponse,

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from compile_service import ats
+from compile_service.analysis import AtsReports
 from compile_service.artifacts import ArtifactStore
 from compile_service.domain import UnknownTemplate
 from compile_service.manifests import OptionValue, resolve_options
@@ -19,7 +20,7 @@ from contracts.compile_events import CompileFinished, PageOverflow
 from contracts.resume import ResumeDocument
 
 DEFAULT_TEMPLATE = "classic"
-FIGURES = ("pages", "overflow", "ats")  # what is stored beside a PDF, and its finish records
+FIGURES = ("pages", "overflow", "ats")  # stored beside a PDF; its finish records the first two
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Compiler:
                  artifacts: ArtifactStore) -> None:
         self.renderer, self.engines, self.artifacts = renderer, engines, artifacts
         self.poppler = ats.ReadyPoppler()  # the ATS check's, started ahead of each PDF
+        self.ats_reports = AtsReports(artifacts, self.poppler)
 
     def choose_template(self, asked: str | None, document: ResumeDocument) -> str:
         """The asked template (which must exist), else the document's, else the default."""
@@ -66,6 +68,10 @@ class Compiler:
         for engine in self.engines.values():
             await engine.warm_up()
 
+    async def aclose(self) -> None:
+        await self.ats_reports.aclose()
+        self.close()
+
     def close(self) -> None:
         for engine in self.engines.values():
             engine.close()
@@ -93,27 +99,22 @@ class Compiler:
         except CompileFailed as failure:
             return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
                                    error=str(failure))
-        figures = await figures_of(pdf, prepared.document, self.poppler)
+        figures = figures_of(pdf)
         await self.artifacts.put_figures(prepared.key, figures)  # first: a stored PDF has them
         await self.artifacts.put(prepared.key, pdf.data)
+        self.ats_reports.start(prepared.key, pdf.data, prepared.document, figures)
         return CompileFinished.model_validate({
             "job_id": job_id, "outcome": "succeeded", "artifact_key": prepared.key,
             "engine_ms": pdf.engine_ms, **figures})
 
 
-async def figures_of(pdf: CompiledPdf, document: ResumeDocument,
-                     poppler: ats.ReadyPoppler | None = None) -> dict[str, Any]:
-    """`pages`, `overflow` (as the engine told them) and `ats` (None when the checker cannot
-    run here), as JSON."""
-    try:
-        report: dict[str, Any] | None = (await ats.check_async(
-            pdf.data, document, ready=poppler)).model_dump(mode="json")
-    except ats.AtsUnavailable:
-        report = None
+def figures_of(pdf: CompiledPdf) -> dict[str, Any]:
+    """`pages` and `overflow`, as the engine told them, as JSON; the ATS report follows
+    (compile_service.analysis)."""
     overflow = None if pdf.overflow is None else PageOverflow(
         overflowed=pdf.overflow.overflowed, extra_pages=pdf.overflow.extra_pages,
         past_pt=pdf.overflow.past_pt).model_dump(mode="json")
-    return {"pages": pdf.pages, "overflow": overflow, "ats": report}
+    return {"pages": pdf.pages, "overflow": overflow}
 
 
 def already_stored(job_id: str, key: str,

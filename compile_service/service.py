@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from compile_service.analysis import AtsStatus
 from compile_service.compiler import Compiler
 from compile_service.domain import VersionNotAvailable
 from compile_service.manifests import OptionValue
@@ -91,6 +92,20 @@ class CompileService:
         if head is None or head.document is None:
             raise ResumeNotFound(resume_id)
         raise VersionNotAvailable(head.version)
+
+    async def ats_of(self, row: Any) -> tuple[dict[str, Any] | None, AtsStatus | None]:
+        """A job's ATS report and where it stands: recorded with its finish (jobs before
+        reports were made after), stored beside its PDF, or still to come; None for a job
+        that did not succeed."""
+        result = row.result or {}
+        if row.status != "succeeded" or not result.get("artifact_key"):
+            return None, None
+        if result.get("ats") is not None:
+            return result["ats"], "ready"
+        request = row.input
+        return await self.compiler.ats_reports.of(
+            result["artifact_key"], row.finished_at.timestamp(),
+            lambda: self.document_at(row.owner_id, row.resume_id, request["resume_version"]))
 
     async def document_at(self, owner_id: str, resume_id: str,
                           version: int) -> ResumeDocument | None:

@@ -1,7 +1,7 @@
 """What the API returns: a job's status with its timings and links, and the templates."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -58,7 +58,11 @@ class JobOut(BaseModel):
         "it, and how far.")
     ats: AtsResult | None = Field(
         None, description="The ATS round trip of the PDF (its text read back and the "
-        "resume's fields found in order); None when the checker could not run.")
+        "resume's fields found in order). Made right after the job succeeded, so it can "
+        "follow a moment later: see `ats_status`.")
+    ats_status: Literal["ready", "pending", "unavailable"] | None = Field(
+        None, description="For a succeeded job: `ready` (in `ats`), `pending` (being made: "
+        "ask the status again in a moment), `unavailable` (the checker could not run).")
     timings: Timings
 
 
@@ -82,8 +86,10 @@ def _ms(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds() * 1000) if start and end else None
 
 
-def job_out(row: Any, prefix: str = "") -> JobOut:
-    """`prefix`: where the caller sees the API (runtime.http.public_prefix), for the links."""
+def job_out(row: Any, prefix: str = "",
+            ats: tuple[dict[str, Any] | None, str | None] = (None, None)) -> JobOut:
+    """`prefix`: where the caller sees the API (runtime.http.public_prefix), for the links;
+    `ats`: the report and its status (CompileService.ats_of)."""
     request, result = row.input, row.result or {}
     return JobOut(
         job_id=row.job_id, status=row.status, resume_id=row.resume_id,
@@ -94,7 +100,7 @@ def job_out(row: Any, prefix: str = "") -> JobOut:
         pdf_url=f"{prefix}/compile/pdf/{row.job_id}" if row.status == "succeeded" else None,
         error_code=row.error_code, error=row.error, pages=result.get("pages"),
         overflow=result.get("overflow"),
-        ats=result.get("ats"),
+        ats=ats[0], ats_status=ats[1],
         timings=Timings(requested_at=row.requested_at, started_at=row.started_at,
                         finished_at=row.finished_at,
                         queued_ms=_ms(row.requested_at, row.started_at),

@@ -45,7 +45,7 @@ class Components:
     thumbnails: Thumbnails
 
     async def close(self) -> None:
-        self.compiler.close()
+        await self.compiler.aclose()
         await self.db.dispose()
 
 

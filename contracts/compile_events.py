@@ -71,10 +71,11 @@ class AtsResult(BaseModel):
 
 
 class CompileFinished(JobFinished):
-    """The job's outcome; `error` is the TeX log excerpt when it failed. `pages`,
-    `overflow` and `ats` describe the PDF of a succeeded job (None when not known: the
-    engine does not tell, the template is not meant for one page, the checker could not
-    run, or the job finished before they were recorded)."""
+    """The job's outcome; `error` is the TeX log excerpt when it failed. `pages` and
+    `overflow` describe the PDF of a succeeded job (None when not known: the engine does not
+    tell, the template is not meant for one page, or the job finished before they were
+    recorded). `ats` is only in finishes recorded before the ATS report was made after the
+    job's success: it is now stored beside the PDF (compile_service.analysis)."""
 
     event_type: ClassVar[str] = "CompileFinished"
     artifact_key: str | None = Field(None, description="Content address of the PDF.")
@@ -83,7 +84,8 @@ class CompileFinished(JobFinished):
     pages: int | None = Field(None, ge=1, description="The PDF's page count.")
     overflow: PageOverflow | None = Field(
         None, description="For a template meant for one page: whether and how far it ran past.")
-    ats: AtsResult | None = Field(None, description="The ATS round trip of the PDF.")
+    ats: AtsResult | None = Field(None, description="The ATS round trip of the PDF, in "
+                                  "finishes recorded before it was made after them.")
 
     @model_serializer(mode="wrap")
     def _as_before_when_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

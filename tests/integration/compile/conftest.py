@@ -2,9 +2,11 @@
 against the real Postgres and RabbitMQ, real pdflatex, an artifact store and a TeX work
 directory of their own, and the test-only templates in tests/integration/compile/templates."""
 
+import asyncio
 import contextlib
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -89,11 +91,17 @@ async def compile_and_wait(client: httpx.AsyncClient, headers: dict[str, str], r
 
 
 async def wait_for_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: str,
-                       wait: float = 30) -> dict[str, Any]:
+                       wait: float = 30, with_ats: bool = True) -> dict[str, Any]:
+    """The job once finished; a succeeded one `with_ats` once its ATS report is made (it
+    follows the job's success by a moment)."""
     response = await client.get(f"/compile/status/{job_id}", params={"wait": wait},
                                 headers=headers)
     assert response.status_code == 200, response.text
     job: dict[str, Any] = response.json()
+    deadline = time.monotonic() + wait
+    while with_ats and job["ats_status"] == "pending" and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        job = (await client.get(f"/compile/status/{job_id}", headers=headers)).json()
     return job
 
 

@@ -2,10 +2,13 @@
 `pages`, `overflow` for a template meant for one page, and the ATS round trip; a cached
 finish (the PDF stored already) gives the same figures, read from beside the artifact."""
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from compile_service import analysis
 from compile_service.artifacts import DirectoryStore
 from compile_service.compiler import already_stored
 from contracts.compile_events import CompileFinished
@@ -112,3 +115,28 @@ async def test_a_latex_job_records_its_page_count_from_the_tex_log(
         pdf = (await compile_api.get(job["pdf_url"], headers=headers)).content
         assert job["pages"] == pdf_pages(pdf) > 1 and job["overflow"] is None, job
         assert job["ats"] is not None and job["ats"]["checked"] > 0
+
+
+async def test_the_ats_report_follows_the_success_and_a_lost_one_is_made_on_a_later_read(
+        compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Headers,
+        user_id: str, compile_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = as_user(user_id)
+    document = engineer().model_dump(mode="json")
+    document["contact"]["name"] = unique("Maria Schmidt")
+    resume_id, version = await create_resume(resume_api, headers, document)
+    job = await compile_and_wait(compile_api, headers, resume_id, version=version,
+                                 template="standard")
+    assert job["status"] == "succeeded" and job["ats_status"] == "ready", job
+    made = job["ats"]
+    assert made["score"] >= 95, made
+    # the process making a report died: its PDF stored with the engine's figures alone
+    store = DirectoryStore(Path(compile_env["artifacts_dir"]))
+    pdf = await compile_api.get(job["pdf_url"], headers=headers)
+    key = pdf.headers["etag"].strip('"')  # the PDF's content key
+    await store.put_figures(key, {"pages": 1, "overflow": None})
+    soon = (await compile_api.get(f"/compile/status/{job['job_id']}", headers=headers)).json()
+    assert (soon["ats_status"], soon["ats"]) == ("pending", None), soon
+    monkeypatch.setattr(analysis, "MADE_WITHIN_SECONDS", 0.0)
+    later = (await compile_api.get(f"/compile/status/{job['job_id']}", headers=headers)).json()
+    assert (later["ats_status"], later["ats"]) == ("ready", made), later
+    assert (await store.figures(key) or {})["ats"] == made
