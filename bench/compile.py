@@ -229,13 +229,16 @@ async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
     show(result(f"  baseline: LaTeX ({LATEX}) save to succeeded", latex_saves), "saves/s")
     show(result(f"LaTeX ({LATEX}) cold compile to succeeded", latex_compiles), "compiles/s")
     show(result("  baseline: plain pdflatex, same source", plain.ms), "runs/s")
+    latex_engine = [float(r.job["timings"]["engine_ms"]) for r in runs[LATEX]]
     print(f"  Typst / LaTeX save to succeeded: x{_ratio(typst_saves, latex_saves):.2f}; "
-          f"LaTeX cold / plain pdflatex: x{_ratio(latex_compiles, plain.ms):.2f}")
+          f"LaTeX cold / plain pdflatex: x{_ratio(latex_compiles, plain.ms):.2f} from the "
+          f"request, x{_ratio(latex_engine, plain.ms):.2f} the worker's pdflatex step")
     print("  server side p50, Typst: " + server_side(runs[TYPST]) + "; LaTeX: "
           + server_side(runs[LATEX]))
     return {"save_p50": statistics.median(typst_saves),
             "worker_render_p50": statistics.median(worker_renders),
-            "latex_ratio": _ratio(latex_compiles, plain.ms)}
+            "latex_ratio": _ratio(latex_compiles, plain.ms),
+            "latex_engine_ratio": _ratio(latex_engine, plain.ms)}
 
 
 def server_side(runs: list[Run]) -> str:
@@ -298,7 +301,10 @@ def report(figures: dict[str, float]) -> None:
             verdict("Typst save to succeeded p50", figures["save_p50"], 60),
             verdict("the worker's Typst render p50", figures["worker_render_p50"], 15),
             verdict("Typst render in process p50", figures["render_p50"], 15),
-            verdict("LaTeX cold / plain pdflatex", figures["latex_ratio"], 1.1, "x"),
+            verdict("LaTeX cold compile (the worker's pdflatex step) / plain pdflatex",
+                    figures["latex_engine_ratio"], 1.1, "x"),
+            verdict("LaTeX cold, request to succeeded / plain pdflatex",
+                    figures["latex_ratio"], 1.1, "x"),
             verdict("cached compile p50", figures["cached_p50"], 15)):
         print("  " + line)
     print(f"  ATS check per PDF p50: {TYPST} {figures[f'ats_{TYPST}_p50']:.1f} ms, "
