@@ -198,7 +198,7 @@ def wrk(name: str, url: str, headers: dict[str, str], seconds: int = 8, connecti
         raise SystemExit("wrk is not installed: apt-get install wrk (make install does it as root)")
     script = f'wrk.method = "{method}"\n'
     if body is not None:
-        script += f"wrk.body = [[{body}]]\n"
+        script += f"wrk.body = [==[{body}]==]\n"  # a Lua long string: JSON may hold ]]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name]

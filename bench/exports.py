@@ -1,5 +1,7 @@
-"""Export benchmark: GET /resume/{id}/export/{format} per format, against the plain read of
-the same resume in the same run, on one uvicorn worker.
+"""Export and import benchmark: GET /resume/{id}/export/{format} per format, against the plain
+read of the same resume in the same run; and POST /resume/import of the JSON Resume sample
+(npm `@jsonresume/schema`, installed by make install), against creating a resume of the
+engineer sample; on one uvicorn worker.
 
 Run with the local services up: ``.venv/bin/python bench/exports.py``. The resume is the
 engineer sample (tests/samples.py, a one-page resume). The baseline is `GET /resume/{id}`
@@ -16,10 +18,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, background_process, identity, interleaved, uvicorn_server, wrk
+from tests import json_resume_package
 from tests.samples import engineer
 
 APP = "resume_service.app:create_app"
-FORMATS = ("native", "markdown", "text", "docx")
+FORMATS = ("native", "json-resume", "markdown", "text", "docx")
 ROUNDS, ROUND_SECONDS = 3, 3
 USER = "bench-exports"
 
@@ -52,21 +55,38 @@ def targets(base: str, resume_id: str) -> dict[str, tuple[str, dict[str, str]]]:
     return loads
 
 
+def writes(base: str) -> dict[str, tuple[str, dict[str, str], str]]:
+    """Name -> (URL, headers, body) of the POSTs: the baseline create, the import."""
+    create, imported = f"{base}/resume/create", f"{base}/resume/import?format=json-resume"
+    json_type = {"Content-Type": "application/json"}
+    return {
+        "create (baseline)": (create, {**identity(USER, "POST", create), **json_type},
+                              engineer().model_dump_json()),
+        "import json-resume": (imported, {**identity(USER, "POST", imported), **json_type},
+                               json.dumps(json_resume_package.load("sample.resume.json"))),
+    }
+
+
 def main() -> None:
     relay = background_process("-m", "ops.relay", "resume_service")
     with relay, uvicorn_server(APP, {"READ_CACHE": "false", "RELAY_IN_PROCESS": "false"}) as base:
-        loads = targets(base, create_resume(base))
+        loads, posts = targets(base, create_resume(base)), writes(base)
         for name, (url, headers) in loads.items():
             wrk(f"warm-up {name}", url, headers, seconds=1)
-        rounds: dict[str, list[Result]] = {name: [] for name in loads}
+        rounds: dict[str, list[Result]] = {name: [] for name in [*loads, *posts]}
         for _ in range(ROUNDS):  # alternating, so every load sees the same drift
             for name, (url, headers) in loads.items():
                 rounds[name].append(wrk(name, url, headers, seconds=ROUND_SECONDS))
-    results = {name: interleaved(f"GET {name}", found) for name, found in rounds.items()}
-    baseline = results["read (baseline)"]
-    for result in results.values():
+            for name, (url, headers, body) in posts.items():
+                rounds[name].append(wrk(name, url, headers, seconds=ROUND_SECONDS,
+                                        method="POST", body=body))
+    results = {name: interleaved(f"{'POST' if name in posts else 'GET'} {name}", found)
+               for name, found in rounds.items()}
+    for name, result in results.items():
+        baseline = results["create (baseline)" if name in posts else "read (baseline)"]
         print(f"{result.line()}   p50 {result.p50_ms / baseline.p50_ms:5.2f}x, "
-              f"throughput {result.rps / baseline.rps:5.2f}x of the read")
+              f"throughput {result.rps / baseline.rps:5.2f}x of the "
+              f"{'create' if name in posts else 'read'}")
 
 
 if __name__ == "__main__":
