@@ -177,7 +177,7 @@ def stack_env(ports: dict[str, int], database_url: str, amqp_url: str, issuer: F
         "ENVIRONMENT": "test", "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
         "REDIS_URL": urlsplit(REDIS_URL)._replace(path="/2").geturl(),
         "INTERNAL_SECRET": secrets.token_urlsafe(32), "RELAY_POLL_SECONDS": "0.2",
-        "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1", "LIVE_HEARTBEAT_SECONDS": "1",
         "ALLOWED_ORIGINS": f"{gateway},{FRONTEND}",
         "RATE_LIMIT_PER_SESSION": "100000", "RATE_LIMIT_PER_IP": "100000",
         "OIDC_SERVER_METADATA_URL": issuer.metadata_url, "OIDC_CLIENT_ID": issuer.client_id,
