@@ -49,6 +49,7 @@ class FeedHub:
         self._pubsub: PubSub | None = None
         self._listeners: dict[bytes, set[Listener]] = {}
         self._confirmed: dict[bytes, asyncio.Event] = {}
+        self._up = asyncio.Event()  # subscribed and listening
 
     @property
     def open_streams(self) -> int:
@@ -57,9 +58,11 @@ class FeedHub:
     async def run(self) -> None:
         """Until cancelled: dispatch what Redis announces; reconnect when it is lost."""
         while True:
-            pubsub = self._pubsub = self.redis.pubsub()
+            pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(_HUB_CHANNEL, *self._listeners)
+                self._pubsub = pubsub
+                self._up.set()
                 self._everyone(CATCH_UP)  # announced while away, or before a reconnect
                 async for message in pubsub.listen():
                     self._dispatch(message)
@@ -68,6 +71,7 @@ class FeedHub:
                             RECONNECT_SECONDS)
             finally:
                 self._pubsub = None
+                self._up.clear()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
             await asyncio.sleep(RECONNECT_SECONDS)
@@ -81,10 +85,10 @@ class FeedHub:
         listeners = self._listeners.setdefault(channel, set())
         listeners.add(listener)
         try:
-            if len(listeners) == 1:
-                self._confirmed[channel] = asyncio.Event()
-                await self._subscribe(channel)
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                if len(listeners) == 1:
+                    self._confirmed[channel] = asyncio.Event()
+                    await self._subscribe(channel)
                 await self._confirmed[channel].wait()
             yield listener
         finally:
@@ -93,8 +97,8 @@ class FeedHub:
                 await self._unsubscribe(channel)
 
     async def _subscribe(self, channel: bytes) -> None:
-        if self._pubsub is None:
-            raise RedisError("the live feed subscription is down")
+        await self._up.wait()  # one connection: never one made beside the listening one
+        assert self._pubsub is not None
         await self._pubsub.subscribe(channel)
 
     async def _unsubscribe(self, channel: bytes) -> None:
