@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
 
+from tests.conftest import REDIS_URL
 from tests.e2e.conftest import Stack, sign_in
 from tests.integration.compile.conftest import resume_document
 from tests.sse import EventStream, ServerSentEvent
@@ -29,6 +31,22 @@ async def save(client: httpx.AsyncClient, resume_id: str, version: int) -> None:
                                 json={**resume_document(title=f"v{version + 1}"),
                                       "version": version})
     assert response.status_code == 200, response.text
+
+
+async def subscribers(channel: str) -> int:
+    """Processes listening on a user's channel (pub/sub is the server's, whatever the db)."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        return int((await redis.pubsub_numsub(channel))[0][1])
+    finally:
+        await redis.aclose()
+
+
+async def until_unsubscribed(channel: str, timeout: float = 10.0) -> None:
+    """Until no process listens on the user's channel: live_service saw its streams end."""
+    async with asyncio.timeout(timeout):
+        while await subscribers(channel):
+            await asyncio.sleep(0.1)
 
 
 def is_resume(resume_id: str, version: int) -> Any:
@@ -103,10 +121,12 @@ async def test_open_streams_over_the_session_cap_answer_429_and_bad_ids_422(
         stack: Stack) -> None:
     async with stack.client() as browser:
         await sign_in(stack, browser)
+        channel = f"live:{(await browser.get('/api/user/me')).json()['id']}"
         streams = [EventStream(browser) for _ in range(4)]  # EVENT_STREAMS_PER_SESSION
         for stream in streams:
             await stream.__aenter__()
         try:
+            assert await subscribers(channel) == 1  # one subscription for the four
             async with EventStream(browser) as over:
                 assert over.response is not None and over.response.status_code == 429
                 await over.response.aread()
@@ -114,7 +134,7 @@ async def test_open_streams_over_the_session_cap_answer_429_and_bad_ids_422(
         finally:
             for stream in streams:
                 await stream.__aexit__(None, None, None)
-        await asyncio.sleep(0.5)  # the gateway saw them go
+        await until_unsubscribed(channel)  # the gateway ended them upstream too
         async with EventStream(browser) as after:
             assert after.response is not None and after.response.status_code == 200
         bad = await browser.get("/api/events", headers={"Last-Event-ID": "yesterday"})
