@@ -130,10 +130,11 @@ def main() -> None:
     settings = ServiceSettings()
     asyncio.run(purge_feed_queue_or_none(settings.amqp_url))
     cookie = {"Cookie": f"{COOKIE}={asyncio.run(open_session(settings.redis_url, USER))}"}
-    with (uvicorn_process("resume_service.app:create_app", {"READ_CACHE": "true"})
+    quiet = {"ACCESS_LOG": "problems"}
+    with (uvicorn_process("resume_service.app:create_app", {**quiet, "READ_CACHE": "true"})
           as (resume_base, _),
-          uvicorn_process("live_service.app:create_app", {}) as (live_base, live_pid)):
-        gateway_env = {"RESUME_SERVICE_URL": resume_base, "LIVE_SERVICE_URL": live_base,
+          uvicorn_process("live_service.app:create_app", quiet) as (live_base, live_pid)):
+        gateway_env = {**quiet, "RESUME_SERVICE_URL": resume_base, "LIVE_SERVICE_URL": live_base,
                        "RATE_LIMIT_PER_SESSION": "100000000", "RATE_LIMIT_PER_IP": "100000000",
                        "EVENT_STREAMS_PER_IP": "100000", "COOKIE_SECURE": "false"}
         with uvicorn_process("gateway.app:create_app", gateway_env) as (gateway_base,
