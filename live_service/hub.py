@@ -7,6 +7,11 @@ missed) and receives the channel's messages in a bounded queue. What a queue can
 (a stream slower than its feed), and whatever was announced while the connection was lost,
 is not dropped silently: the listener is told to catch up (`CATCH_UP`), and reads what it
 missed from the feed itself, after the last id it sent.
+
+The connection is a Redis client of the hub's own, made anew after a loss, with no retries
+inside redis-py: a lost connection ends in `run`, which reconnects, subscribes every channel
+again and has every stream catch up. Reads are bounded (a second), and a cancellation is
+looked for after each, since redis-py may answer a cancelled timed read as a timeout.
 """
 
 import asyncio
@@ -17,6 +22,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from live_service.feeds import FEED_PREFIX, Message, feed_key, published
@@ -28,6 +35,23 @@ CATCH_UP = None  # in a listener's queue: read the feed from the last id sent
 _HUB_CHANNEL = FEED_PREFIX.encode() + b"hub"
 SUBSCRIBE_TIMEOUT_SECONDS = 2.0
 RECONNECT_SECONDS = 1.0
+READ_SECONDS = 1.0
+CLOSE_SECONDS = 1.0
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py's timed read can turn a cancellation that meets its deadline into a plain
+    timeout (it answers None): the task stays cancelling, and would read on for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def _closed(pubsub: PubSub, client: Redis) -> None:
+    with contextlib.suppress(RedisError, OSError, TimeoutError):
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await pubsub.aclose()
+            await client.aclose()
 
 
 class Listener:
@@ -44,8 +68,8 @@ class Listener:
 
 
 class FeedHub:
-    def __init__(self, redis: Redis, queue_max: int) -> None:
-        self.redis, self.queue_max = redis, queue_max
+    def __init__(self, redis_url: str, queue_max: int, client_name: str | None = None) -> None:
+        self.redis_url, self.queue_max, self.client_name = redis_url, queue_max, client_name
         self._pubsub: PubSub | None = None
         self._listeners: dict[bytes, set[Listener]] = {}
         self._confirmed: dict[bytes, asyncio.Event] = {}
@@ -58,22 +82,28 @@ class FeedHub:
     async def run(self) -> None:
         """Until cancelled: dispatch what Redis announces; reconnect when it is lost."""
         while True:
-            pubsub = self.redis.pubsub()
+            # a client of its own each time, so no connection of a lost one is reused, and
+            # no retries inside redis-py: a loss ends up here, where it is caught up
+            client = Redis.from_url(self.redis_url, client_name=self.client_name,
+                                    retry=Retry(NoBackoff(), 0))
+            pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(_HUB_CHANNEL, *self._listeners)
                 self._pubsub = pubsub
                 self._up.set()
                 self._everyone(CATCH_UP)  # announced while away, or before a reconnect
-                async for message in pubsub.listen():
-                    self._dispatch(message)
+                while True:
+                    message = await pubsub.get_message(timeout=READ_SECONDS)
+                    _raise_if_cancelled()
+                    if message is not None:
+                        self._dispatch(message)
             except (RedisError, OSError) as exc:
                 log.warning("live feed subscription lost (%r); again in %.0f s", exc,
                             RECONNECT_SECONDS)
             finally:
                 self._pubsub = None
                 self._up.clear()
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                await _closed(pubsub, client)
             await asyncio.sleep(RECONNECT_SECONDS)
 
     @contextlib.asynccontextmanager

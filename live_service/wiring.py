@@ -36,7 +36,8 @@ def build(settings: LiveSettings) -> Components:
                   settings.live_dedupe_ttl_seconds)
     rules = StreamRules(settings.live_heartbeat_seconds, settings.live_retry_ms,
                         settings.live_feed_max_len)
-    return Components(redis, feeds, FeedHub(redis, settings.live_stream_queue_max), rules)
+    hub = FeedHub(settings.redis_url, settings.live_stream_queue_max)
+    return Components(redis, feeds, hub, rules)
 
 
 def expose(components: Components, state: State) -> None:

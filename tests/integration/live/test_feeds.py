@@ -29,7 +29,7 @@ async def redis() -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def hub(redis: Redis) -> AsyncIterator[FeedHub]:
-    running = FeedHub(redis, queue_max=3)
+    running = FeedHub(REDIS_URL, queue_max=3)
     task = asyncio.create_task(running.run())
     yield running
     task.cancel()
@@ -134,3 +134,30 @@ async def test_an_idle_stream_sends_heartbeats_and_another_user_s_entries_never(
     await feeds.append(str(uuid.uuid4()), entry(f"other-{uuid.uuid4()}", 1))
     assert await anext(frames) == HEARTBEAT
     await frames.aclose()
+
+
+async def test_a_stream_gets_what_was_announced_while_the_hub_was_cut_off(
+        redis: Redis) -> None:
+    name = f"live-hub-{uuid.uuid4().hex[:8]}"
+    hub = FeedHub(REDIS_URL, queue_max=100, client_name=name)
+    task = asyncio.create_task(hub.run())
+    try:
+        user_id, feeds = f"u-{uuid.uuid4()}", feeds_of(redis)
+        stream = stream_of(feeds, hub, user_id)
+        await stream.open()
+        frames = stream.frames()
+        await anext(frames)
+        for client in await redis.client_list():
+            if client["name"] == name and int(client["sub"]):
+                await redis.client_kill_filter(_id=client["id"])  # the hub's connection
+        ids = [await feeds.append(str(uuid.uuid4()), entry(user_id, n)) for n in range(3)]
+        sent = b""
+        async with asyncio.timeout(10):  # the hub reconnects after a second
+            while f"id: {ids[-1]}".encode() not in sent:
+                sent += await anext(frames)
+        assert all(f"id: {i}\n".encode() in sent for i in ids)
+        await frames.aclose()
+    finally:
+        task.cancel()
+        async with asyncio.timeout(5):  # a cancelled hub ends, whatever redis-py swallowed
+            await asyncio.gather(task, return_exceptions=True)
