@@ -66,7 +66,8 @@ JOB_EVENT_KEYS = tuple(
 SHARE_VIEWED_EVENT = "ShareViewed"
 SHARE_VIEWED_KEY = routing_key(RESUME_PRODUCER, SHARE_VIEWED_EVENT)
 # what a signed-in user sees live (live_service: GET /events)
-LIVE_FEED_KEYS = (*RESUME_EVENT_KEYS, *JOB_EVENT_KEYS, SHARE_VIEWED_KEY)
+# (once each: the shares' events may join RESUME_EVENTS)
+LIVE_FEED_KEYS = tuple(dict.fromkeys((*RESUME_EVENT_KEYS, *JOB_EVENT_KEYS, SHARE_VIEWED_KEY)))
 
 # Every consumer (= its queue's name) and the routing keys its queue binds. Every process
 # declares all of them when it connects, so an event published before its consumer ever ran

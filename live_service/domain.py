@@ -21,7 +21,7 @@ from contracts.ai_events import (
 )
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.envelope import EventEnvelope
-from contracts.resume_events import RESUME_EVENTS
+from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeUpdated
 from contracts.topology import SHARE_VIEWED_EVENT
 
 # SSE `event:` names: what a client listens for
@@ -40,6 +40,9 @@ REQUESTED = frozenset({CompileRequested.event_type, RatingRequested.event_type,
 STARTED = frozenset({CompileStarted.event_type, RatingStarted.event_type,
                      ImportStarted.event_type})
 SHARE_FIELDS = ("share_id", "resume_id", "version", "kind")
+# a resume's own changes (not every event resume_service records: a share's view is one too)
+RESUME_CHANGES = frozenset({ResumeCreated.event_type, ResumeUpdated.event_type,
+                            ResumeDeleted.event_type})
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def feed_entry(envelope: EventEnvelope) -> FeedEntry | None:
 
 def _message(envelope: EventEnvelope) -> tuple[str, dict[str, Any]] | None:
     payload, kind = envelope.payload, envelope.event_type
-    if kind in RESUME_EVENTS:
+    if kind in RESUME_CHANGES:
         return RESUME, {"resume_id": envelope.stream_id, "version": envelope.stream_version}
     if kind in JOB_KINDS:
         return JOB, _job_fields(envelope)

@@ -63,3 +63,9 @@ def test_replays_events_without_an_owner_and_unknown_types_are_left_out() -> Non
     assert feed_entry(envelope(ResumeUpdated.event_type, {"owner_id": "o"}, replay=True)) is None
     assert feed_entry(envelope(RatingStarted.event_type, {"job_id": "j"}, user_id=None)) is None
     assert feed_entry(envelope("SomethingElse", {"owner_id": "o"})) is None
+
+
+def test_a_share_view_is_never_taken_for_a_resume_save() -> None:
+    entry = feed_entry(envelope(SHARE_VIEWED_EVENT, {"owner_id": "owner", "share_id": "s1"},
+                                stream_version=9))
+    assert entry is not None and entry.event == SHARE and "version" not in entry.data
