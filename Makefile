@@ -39,7 +39,7 @@ lint:
 	$(VENV)/python -m ops.check_layers
 
 typecheck:
-	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service ops
+	$(VENV)/mypy runtime contracts gateway auth_service resume_service compile_service ai_service live_service ops
 
 # the unit level first, with every server address pointing at a closed port: it must need none
 OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL=redis://127.0.0.1:9/0 \
@@ -52,7 +52,7 @@ pytest:
 schemas:
 	$(VENV)/python -m contracts.generate
 
-BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports
+BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports live
 
 bench: install services migrate
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(VENV)/python bench/$$b.py || exit 1; done

@@ -21,10 +21,11 @@ from bench.common import ROOT
 from runtime.wait_healthy import healthy
 from tests.e2e.processes import process_tree, stop
 
-PORTS = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT")
+PORTS = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT", "LIVE_PORT")
 OPS_PORTS = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT", "COMPILE_OPS_PORT",
              "AI_OPS_PORT", "COMPILE_WORKER_OPS_PORT", "AI_WORKER_OPS_PORT",
-             "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT", "COMPILE_RELAY_OPS_PORT")
+             "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT", "COMPILE_RELAY_OPS_PORT",
+             "LIVE_OPS_PORT")
 # the servers every stack shares, by the command names of their processes
 SERVERS = {"postgres": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup"),
            "redis": ("redis-server",)}
@@ -158,8 +159,11 @@ def _database_url(base: str, name: str) -> str:
 
 def _wait_up(stack: Stack, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 90
-    pending = [f"http://127.0.0.1:{stack.env[p]}/healthz" for p in PORTS]
-    pending += [f"http://127.0.0.1:{stack.env[p]}/readyz" for p in OPS_PORTS]
+    procfile = (stack.tree / "Procfile").read_text()  # an older tree may have fewer
+    pending = [f"http://127.0.0.1:{stack.env[p]}/healthz" for p in PORTS
+               if f"${{{p}" in procfile]
+    pending += [f"http://127.0.0.1:{stack.env[p]}/readyz" for p in OPS_PORTS
+                if f"${{{p}" in procfile]
     while pending:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"stack {stack.name} did not come up:\n"
@@ -180,7 +184,7 @@ def procfile_stack(name: str, tree: Path, workdir: Path, redis_db: int,
     env = {
         **base, **{k: str(v) for k, v in ports.items()},
         **{f"{s}_SERVICE_URL": f"http://127.0.0.1:{ports[f'{s}_PORT']}"
-           for s in ("AUTH", "RESUME", "COMPILE", "AI")},
+           for s in ("AUTH", "RESUME", "COMPILE", "AI", "LIVE")},
         "DATABASE_URL": _database_url(base["DATABASE_URL"], f"rb_bench_{name}"),
         "AMQP_URL": amqp._replace(path="/" + quote(f"bench_{name}", safe="")).geturl(),
         "REDIS_URL": urlsplit(base["REDIS_URL"])._replace(path=f"/{redis_db}").geturl(),

@@ -7,9 +7,16 @@ quorum queue named after it, bound to the keys it needs, plus a dead-letter queu
 ``<consumer>.dlq`` reached through the dead-letter exchange with the consumer's name as key.
 """
 
-from contracts.ai_events import ImportFinished, ImportRequested, RatingRequested
+from contracts.ai_events import (
+    ImportFinished,
+    ImportRequested,
+    ImportStarted,
+    RatingFinished,
+    RatingRequested,
+    RatingStarted,
+)
 from contracts.auth_events import UserSignedOut
-from contracts.compile_events import CompileRequested
+from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.resume_events import RESUME_EVENTS
 
 EVENTS_EXCHANGE = "events"
@@ -35,6 +42,7 @@ COMPILE_JOBS_CONSUMER = "compile_service.jobs"
 AI_RESUMES_CONSUMER = "ai_service.resumes"
 AI_RATINGS_CONSUMER = "ai_service.ratings"
 AI_IMPORTS_CONSUMER = "ai_service.imports"
+LIVE_FEED_CONSUMER = "live_service.feed"
 
 
 def routing_key(producer: str, event_type: str) -> str:
@@ -47,6 +55,20 @@ def dead_letter_queue(consumer: str) -> str:
 
 RESUME_EVENT_KEYS = tuple(routing_key(RESUME_PRODUCER, t) for t in RESUME_EVENTS)
 
+JOB_EVENT_KEYS = tuple(
+    routing_key(producer, event.event_type) for producer, events in (
+        (COMPILE_PRODUCER, (CompileRequested, CompileStarted, CompileFinished)),
+        (AI_PRODUCER, (RatingRequested, RatingStarted, RatingFinished,
+                       ImportRequested, ImportStarted, ImportFinished)))
+    for event in events)
+# a share's views (resume_service, issue #18's shares): bound by name, so the feed needs no
+# import of a contract that may not be there yet; the topic exchange only matches the key
+SHARE_VIEWED_EVENT = "ShareViewed"
+SHARE_VIEWED_KEY = routing_key(RESUME_PRODUCER, SHARE_VIEWED_EVENT)
+# what a signed-in user sees live (live_service: GET /events)
+# (once each: the shares' events may join RESUME_EVENTS)
+LIVE_FEED_KEYS = tuple(dict.fromkeys((*RESUME_EVENT_KEYS, *JOB_EVENT_KEYS, SHARE_VIEWED_KEY)))
+
 # Every consumer (= its queue's name) and the routing keys its queue binds. Every process
 # declares all of them when it connects, so an event published before its consumer ever ran
 # still waits in that consumer's queue.
@@ -58,6 +80,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     AI_RESUMES_CONSUMER: RESUME_EVENT_KEYS,
     AI_RATINGS_CONSUMER: (routing_key(AI_PRODUCER, RatingRequested.event_type),),
     AI_IMPORTS_CONSUMER: (routing_key(AI_PRODUCER, ImportRequested.event_type),),
+    LIVE_FEED_CONSUMER: LIVE_FEED_KEYS,
 }
 
 # The broker dead-letters a message after this many deliveries (a backstop for consumers

@@ -76,7 +76,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         tracking = asyncio.create_task(tracked.run() if tracked else asyncio.sleep(0),
                                        name="session-tracking")
         http = _client_session(settings)
-        proxy.start(gate, settings.upstream_pool_size, settings.upstream_connect_timeout_seconds,
+        proxy.start(gate, settings.pool_sizes, settings.upstream_connect_timeout_seconds,
                     settings.upstream_timeout_seconds, settings.upstream_slot_timeout_seconds)
         app.state.redis, app.state.http = redis, http
         try:
@@ -146,7 +146,9 @@ def edge_rules(settings: GatewaySettings) -> EdgeRules:
     return EdgeRules(settings.max_body_bytes, settings.client_body_timeout_seconds,
                      settings.session_cookie, ClientAddresses(settings.proxy_networks),
                      LongPollCaps(settings.long_polls_per_session, settings.long_polls_per_ip),
-                     settings.max_upload_bytes)
+                     settings.max_upload_bytes,
+                     LongPollCaps(settings.event_streams_per_session,
+                                  settings.event_streams_per_ip))
 
 
 def _client_session(settings: GatewaySettings) -> aiohttp.ClientSession:

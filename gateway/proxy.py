@@ -6,14 +6,17 @@ session and rate limits (gateway.gate: from memory, or one Redis round trip), th
 request body is read whole (at most the body limit, within a deadline) before the request
 asks for a pooled keep-alive connection to the service (gateway.upstream): a client that
 sends its body slowly, or never, holds no connection of the pool and is answered 408. The
-answer streams back. Hop-by-hop headers are dropped both ways; a client's identity header and
-forwarding headers are never forwarded, only the ones the gateway sets. Failures answer JSON:
-400, 401, 403, 404, 408, 413, 429, 502 (malformed answer, or one naming an internal
-address), 503 (service down or busy, with Retry-After), 504 (service too slow).
+answer streams back; an event stream (gateway.routing.STREAM_PATHS) is held against a cap of
+its own and relayed chunk by chunk until either side ends it. Hop-by-hop headers are dropped
+both ways; a client's identity header and forwarding headers are never forwarded, only the
+ones the gateway sets. Failures answer JSON: 400, 401, 403, 404, 408, 413, 429, 502
+(malformed answer, or one naming an internal address), 503 (service down or busy, with
+Retry-After), 504 (service too slow).
 """
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -84,6 +87,15 @@ class EdgeRules:
     addresses: ClientAddresses
     long_polls: LongPollCaps
     max_upload_bytes: int  # of the upload paths (gateway.routing.UPLOAD_PATHS)
+    event_streams: LongPollCaps  # open streams of gateway.routing.STREAM_PATHS
+
+    def held_cap(self, target: Route, query: bytes) -> "tuple[LongPollCaps, str] | None":
+        """The cap a request is held against while it lasts, with the code of its 429."""
+        if target.stream:
+            return self.event_streams, "too_many_event_streams"
+        if target.long_poll and waits(query):
+            return self.long_polls, "too_many_long_polls"
+        return None
 
     def body_limit(self, target: Route) -> int:
         return self.max_upload_bytes if target.upload else self.max_body_bytes
@@ -99,10 +111,10 @@ class Proxy:
         self.pools: dict[str, UpstreamPool] = {}
         self.gate: Gate | None = None
 
-    def start(self, gate: Gate, pool_size: int, connect_timeout: float,
+    def start(self, gate: Gate, pool_sizes: dict[str, int], connect_timeout: float,
               read_timeout: float, slot_timeout: float) -> None:
         self.gate = gate
-        self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout,
+        self.pools = {name: UpstreamPool(url, pool_sizes[name], connect_timeout, read_timeout,
                                          slot_timeout)
                       for name, url in self.upstreams.items()}
 
@@ -166,17 +178,23 @@ class Proxy:
             body = await self._read_body(receive, incoming, reply, limit)
         except _Answered:
             return
-        query: bytes = scope.get("query_string", b"")
-        if not (target.long_poll and waits(query)):
+        held = self.rules.held_cap(target, scope.get("query_string", b""))
+        if held is None:
             await self._forward(scope, incoming, target, verdict.user_id, client, body, reply)
             return
-        with self.rules.long_polls.holding(incoming.session_id or "", bucket) as allowed:
+        caps, code = held
+        with caps.holding(incoming.session_id or "", bucket) as allowed:
             if not allowed:
-                await reply.error(429, "too_many_long_polls",
-                                  "too many requests are waiting at once; wait for one to end",
+                await reply.error(429, code,
+                                  "too many requests are held open at once; end one first",
                                   retry_after=_RETRY_SECONDS)
                 return
-            await self._forward(scope, incoming, target, verdict.user_id, client, body, reply)
+            forwarding = self._forward(scope, incoming, target, verdict.user_id, client, body,
+                                       reply)
+            if target.stream:
+                await _until_disconnected(forwarding, receive)
+            else:
+                await forwarding
 
     async def _read_body(self, receive: Receive, incoming: Incoming,
                          reply: "_Replier", limit: int) -> bytes | None:
@@ -320,6 +338,28 @@ class Proxy:
         reply.cors = []
         await reply.start(204, headers, 0)
         await reply.body(b"", more=False)
+
+
+async def _until_disconnected(forwarding: Coroutine[None, None, None],
+                              receive: Receive) -> None:
+    """Relay a stream until it ends or the client goes away (uvicorn drops what is sent to
+    a gone client without a word, so only `receive` tells): then the upstream connection is
+    closed (an unfinished answer is never reused), which ends the stream there too."""
+    relaying = asyncio.ensure_future(forwarding)
+    watching = asyncio.ensure_future(_disconnect(receive))
+    try:
+        await asyncio.wait((relaying, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (relaying, watching):
+            task.cancel()
+        await asyncio.gather(relaying, watching, return_exceptions=True)
+    if not relaying.cancelled() and (error := relaying.exception()) is not None:
+        raise error
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _read_headers(scope: Scope, session_cookie: str) -> Incoming:

@@ -15,7 +15,7 @@ API_PREFIX = "/api"
 
 # first segment after /api -> service name (see GatewaySettings.upstreams)
 SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
-                      "compile": "compile", "ai": "ai"}
+                      "compile": "compile", "ai": "ai", "events": "live"}
 
 # exact paths anyone may call: the sign-in routes
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
@@ -25,6 +25,10 @@ SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
 
 # paths whose `?wait=` holds the request open until a job moves (capped: gateway.long_polls)
 LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/", "/api/ai/imports/")
+
+# exact paths answered by a stream that never ends (server-sent events): held open against a
+# cap of their own (gateway.long_polls), relayed chunk by chunk, ended when the client leaves
+STREAM_PATHS = frozenset({"/api/events"})
 
 # exact paths that take a file: their body may reach MAX_UPLOAD_BYTES, not MAX_BODY_BYTES
 UPLOAD_PATHS = frozenset({"/api/ai/import"})
@@ -42,6 +46,7 @@ class Route:
     ends_session: bool = False
     long_poll: bool = False
     upload: bool = False
+    stream: bool = False
 
 
 def is_clean(path: str) -> bool:
@@ -59,7 +64,7 @@ def route(path: str, raw_path: str) -> Route | None:
         return None
     return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS,
                  path in SESSION_ENDING_PATHS, path.startswith(LONG_POLL_PREFIXES),
-                 path in UPLOAD_PATHS)
+                 path in UPLOAD_PATHS, path in STREAM_PATHS)
 
 
 def route_label(scope: Scope) -> str:

@@ -18,6 +18,7 @@ class GatewaySettings(ServiceSettings):
     resume_service_url: str = "http://127.0.0.1:8002"
     compile_service_url: str = "http://127.0.0.1:8003"
     ai_service_url: str = "http://127.0.0.1:8004"
+    live_service_url: str = "http://127.0.0.1:8005"
     # comma-separated origins allowed to call with credentials (CORS) and to send unsafe
     # requests (CSRF); the gateway's own public origin belongs here too
     allowed_origins: str = ("http://localhost:5173,http://127.0.0.1:5173,"
@@ -37,6 +38,12 @@ class GatewaySettings(ServiceSettings):
     # long polls (?wait=) one session / one client address may hold open at once (then 429)
     long_polls_per_session: int = Field(4, ge=1)
     long_polls_per_ip: int = Field(16, ge=1)
+    # event streams (GET /api/events) one session / one client address may hold open at once
+    # (then 429): a tab each, so more than long polls per address
+    event_streams_per_session: int = Field(4, ge=1)
+    event_streams_per_ip: int = Field(64, ge=1)
+    # connections to live_service: each open event stream holds one for as long as it lasts
+    live_pool_size: int = Field(4096, ge=1)
     session_idle_seconds: int = DEFAULT_IDLE_SECONDS
     session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
     rate_limit_window_seconds: int = 60
@@ -79,4 +86,11 @@ class GatewaySettings(ServiceSettings):
     def upstreams(self) -> dict[str, str]:
         """Service name -> base URL."""
         return {"auth": self.auth_service_url, "resume": self.resume_service_url,
-                "compile": self.compile_service_url, "ai": self.ai_service_url}
+                "compile": self.compile_service_url, "ai": self.ai_service_url,
+                "live": self.live_service_url}
+
+    @property
+    def pool_sizes(self) -> dict[str, int]:
+        """Upstream connections per service: live_service's streams hold theirs."""
+        return {name: self.live_pool_size if name == "live" else self.upstream_pool_size
+                for name in self.upstreams}

@@ -1,7 +1,8 @@
 """The layering rule, checked on the source with `ast`: ``python -m ops.check_layers [ROOT]``.
 
 - the shared layer (`runtime`, `contracts`) imports no service and not `ops`;
-- a service (`gateway`, `auth_service`, `resume_service`, `compile_service`, `ai_service`)
+- a service (`gateway`, `auth_service`, `resume_service`, `compile_service`, `ai_service`,
+  `live_service`)
   imports no other service and not `ops`;
 - `ops`, `tests` and `bench` may import anything.
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SHARED = ("runtime", "contracts")
-SERVICES = ("gateway", "auth_service", "resume_service", "compile_service", "ai_service")
+SERVICES = ("gateway", "auth_service", "resume_service", "compile_service", "ai_service",
+            "live_service")
 OPERATOR = "ops"
 DYNAMIC = "a module named at run time"
 IMPORT_FUNCTIONS = ("import_module", "__import__")

@@ -16,6 +16,7 @@ import importlib
 import json
 import pkgutil
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,14 @@ def consumers_of(key: str) -> list[str]:
     return sorted(name for name, keys in CONSUMERS.items() if key in keys)
 
 
+def documented_bindings(known: Collection[str]) -> list[tuple[str, str]]:
+    """(consumer, key) of every binding whose event `contracts` defines: a consumer may bind
+    a key before its event's contract exists (live_service.feed binds `resume.ShareViewed`
+    by name), and such a key gets its channel once the event does."""
+    return [(consumer, key) for consumer, keys in sorted(CONSUMERS.items())
+            for key in keys if key in known]
+
+
 def envelope_of(event: PublishedEvent) -> type[BaseModel]:
     """The message on the wire: the envelope with the event's schema as its payload."""
     model: type[BaseModel] = create_model(
@@ -101,13 +110,12 @@ def build_broker(events: list[PublishedEvent]) -> RabbitBroker:
             title=event.routing_key,
             description=(f"{event.event_type}, published by {event.service}. Consumed by: "
                          f"{', '.join(consumers) or 'no consumer yet'}."))
-    for consumer, keys in sorted(CONSUMERS.items()):
-        for key in keys:
-            broker.subscriber(
-                consumer_queue(consumer, key), EVENTS,
-                title=f"{consumer}:{key}",
-                description=(f"Queue {consumer} of {consumer.split('.')[0]} receives {key}."),
-            )(_handler_for(messages[key]))
+    for consumer, key in documented_bindings(messages):
+        broker.subscriber(
+            consumer_queue(consumer, key), EVENTS,
+            title=f"{consumer}:{key}",
+            description=(f"Queue {consumer} of {consumer.split('.')[0]} receives {key}."),
+        )(_handler_for(messages[key]))
     return broker
 
 
@@ -124,10 +132,9 @@ def document() -> dict[str, Any]:
         channel["x-event-type"] = event.event_type
         channel["x-producer"] = event.service
         channel["x-consumers"] = consumers_of(event.routing_key)
-    for consumer, keys in CONSUMERS.items():
-        for key in keys:
-            channel = doc["channels"][_channel_name(doc, f"{consumer}:{key}")]
-            channel["x-consumer"], channel["x-service"] = consumer, consumer.split(".")[0]
+    for consumer, key in documented_bindings({e.routing_key for e in published_events()}):
+        channel = doc["channels"][_channel_name(doc, f"{consumer}:{key}")]
+        channel["x-consumer"], channel["x-service"] = consumer, consumer.split(".")[0]
     return doc
 
 

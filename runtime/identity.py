@@ -37,7 +37,7 @@ IDENTITY_HEADER = "X-Internal-Identity"
 _HEADER = IDENTITY_HEADER.lower().encode()
 _VERSION = b"v2."
 _SCOPE_KEY = "rb.internal_identity"
-AUDIENCES = frozenset({"auth", "resume", "compile", "ai"})
+AUDIENCES = frozenset({"auth", "resume", "compile", "ai", "live"})
 
 # The development key pair: public knowledge (it is in this file), so production refuses it.
 DEV_IDENTITY_SIGNING_KEY = "hW3ygspKbbx50M_0Ixwcw9j5Qhn3xSThEoWKoBL3BYA"

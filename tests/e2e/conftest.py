@@ -39,7 +39,7 @@ import pytest
 from aio_pika.exceptions import ChannelNotFoundEntity
 
 from contracts.topology import AI_RATINGS_CONSUMER as RATINGS_CONSUMER
-from contracts.topology import AI_RESUMES_CONSUMER, COMPILE_RESUMES_CONSUMER
+from contracts.topology import AI_RESUMES_CONSUMER, COMPILE_RESUMES_CONSUMER, LIVE_FEED_CONSUMER
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import RESUME_SESSIONS_CONSUMER as SESSIONS_CONSUMER
 from ops.migrate import upgrade_all
@@ -55,17 +55,18 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 PROCFILE = ROOT / "Procfile"
 HONCHO = ROOT / ".venv" / "bin" / "honcho"
-PORT_VARIABLES = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT")
+PORT_VARIABLES = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT",
+                  "LIVE_PORT")
 # the ops listener of each Procfile process (runtime.ops: /metrics, /readyz, /healthz)
 OPS_PORT_VARIABLES = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT",
                       "COMPILE_OPS_PORT", "AI_OPS_PORT", "COMPILE_WORKER_OPS_PORT",
                       "AI_WORKER_OPS_PORT", "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT",
-                      "COMPILE_RELAY_OPS_PORT")
+                      "COMPILE_RELAY_OPS_PORT", "LIVE_OPS_PORT")
 GEMINI_KEY = "test-key"
 START_TIMEOUT = 60.0
 # queue -> consumers the Procfile must start on it (ai_service.resumes: the ai app and worker)
 EXPECTED_CONSUMERS = {COMPILE_RESUMES_CONSUMER: 1, JOBS_CONSUMER: 1, AI_RESUMES_CONSUMER: 2,
-                      RATINGS_CONSUMER: 1, SESSIONS_CONSUMER: 1}
+                      RATINGS_CONSUMER: 1, SESSIONS_CONSUMER: 1, LIVE_FEED_CONSUMER: 1}
 
 
 def off_loop(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -170,13 +171,13 @@ def stack_env(ports: dict[str, int], database_url: str, amqp_url: str, issuer: F
     """Every setting the Procfile's processes need (see each service's settings.py)."""
     gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
     service_urls = {f"{name}_SERVICE_URL": f"http://127.0.0.1:{ports[f'{name}_PORT']}"
-                    for name in ("AUTH", "RESUME", "COMPILE", "AI")}
+                    for name in ("AUTH", "RESUME", "COMPILE", "AI", "LIVE")}
     return {
         **{variable: str(port) for variable, port in ports.items()}, **service_urls,
         "ENVIRONMENT": "test", "DATABASE_URL": database_url, "AMQP_URL": amqp_url,
         "REDIS_URL": urlsplit(REDIS_URL)._replace(path="/2").geturl(),
         "INTERNAL_SECRET": secrets.token_urlsafe(32), "RELAY_POLL_SECONDS": "0.2",
-        "PYTHONUNBUFFERED": "1",
+        "PYTHONUNBUFFERED": "1", "LIVE_HEARTBEAT_SECONDS": "1",
         "ALLOWED_ORIGINS": f"{gateway},{FRONTEND}",
         "RATE_LIMIT_PER_SESSION": "100000", "RATE_LIMIT_PER_IP": "100000",
         "OIDC_SERVER_METADATA_URL": issuer.metadata_url, "OIDC_CLIENT_ID": issuer.client_id,

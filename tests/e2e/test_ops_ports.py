@@ -50,4 +50,4 @@ async def test_gateway_readiness_checks_redis_and_every_upstream(stack: Stack) -
     async with httpx.AsyncClient(timeout=10) as client:
         ready = await readiness(client, stack.url_of("GATEWAY_OPS_PORT"))
     assert ready.json()["checks"] == {name: "ok" for name in
-                                      ("redis", "auth", "resume", "compile", "ai")}
+                                      ("redis", "auth", "resume", "compile", "ai", "live")}

@@ -21,6 +21,7 @@ a case for a route that is gone, a documented 2xx or 3xx no case made happen, an
 whose errors no case exercised. A service the gateway forwards to without cases fails too.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from auth_service.app import create_app as create_auth
 from auth_service.settings import AuthSettings
 from compile_service.settings import CompileSettings
 from gateway.settings import GatewaySettings
+from live_service.settings import LiveSettings
 from resume_service.app import create_app as create_resume
 from resume_service.settings import ResumeSettings
 from runtime.sessions import SessionStore
@@ -226,10 +228,12 @@ def test_every_route_has_a_case_and_every_case_a_route(
         ai_env: dict[str, Any]) -> None:  # noqa: F811
     from ai_service.app import create_app as create_ai
     from compile_service.app import create_app as create_compile
+    from live_service.app import create_app as create_live
     apps = {"auth": create_auth(auth_settings(service_env, "http://127.0.0.1:9")),
             "resume": create_resume(ResumeSettings.model_validate(service_env)),
             "compile": create_compile(CompileSettings.model_validate(compile_env)),
-            "ai": create_ai(AiSettings.model_validate(ai_env))}
+            "ai": create_ai(AiSettings.model_validate(ai_env)),
+            "live": create_live(LiveSettings.model_validate(service_env))}
     for name, app in apps.items():
         check_cases_cover(name, app)
 
@@ -674,3 +678,63 @@ async def _import_job(s: Service) -> Responses:
 
 async def test_every_ai_service_route_answers_as_documented(ai: Service) -> None:
     await check_every_route("ai", ai)
+
+
+# -- live_service ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def live(service_env: dict[str, str]) -> AsyncIterator[Service]:
+    from live_service.app import create_app
+    app = create_app(LiveSettings.model_validate(service_env))
+    async for client in asgi_client(app, base_url="http://live"):
+        yield Service(app, client)
+
+
+async def first_frames(app: FastAPI, user_id: str, target: bytes) -> httpx.Response:
+    """A stream that never ends, as far as its first chunk: the client leaves after it (the
+    in-process transport would wait for the end of the body)."""
+    from runtime.identity import IDENTITY_HEADER
+    from tests.conftest import token_for
+    sent: list[Any] = []
+    first_chunk = asyncio.Event()
+    path, _, query = target.partition(b"?")
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path.decode(), "raw_path": path, "query_string": query, "root_path": "",
+             "headers": [(IDENTITY_HEADER.lower().encode(),
+                          token_for("live", "GET", target, user_id).encode())],
+             "client": ("127.0.0.1", 1), "server": ("live", 80)}
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_chunk.set()
+
+    async with asyncio.timeout(10):
+        await app(scope, receive, send)
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return httpx.Response(start["status"], headers=[(k.decode(), v.decode())
+                                                    for k, v in start["headers"]], content=body)
+
+
+@case("live", "GET /events")
+async def _events(s: Service) -> Responses:
+    user_id, headers = s.user()
+    fresh = await first_frames(s.app, user_id, b"/events")
+    assert fresh.content.startswith(b"retry: ")
+    resumed = await first_frames(s.app, user_id, b"/events?last_event_id=0-0")
+    return [fresh, resumed, await s.client.get("/events"),
+            await s.client.get("/events", headers={**headers, "Last-Event-ID": "x"})]
+
+
+async def test_every_live_service_route_answers_as_documented(live: Service) -> None:
+    await check_every_route("live", live)

@@ -12,7 +12,7 @@ from contracts.topology import CONSUMERS, dead_letter_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ("runtime", "gateway", "auth_service", "resume_service", "compile_service",
-              "ai_service", "ops")
+              "ai_service", "live_service", "ops")
 # Migration revisions are left out: a revision records the schema as it was the day it was
 # written, so it must not follow a contract renamed later (none spells out a name today).
 FROZEN = "migrations/versions"

@@ -89,7 +89,8 @@ async def stack(service_env: dict[str, str]) -> AsyncIterator[Stack]:
     gateway_settings = GatewaySettings(
         **service_env, auth_service_url=url_of(socks["auth"]),
         resume_service_url=url_of(socks["resume"]), compile_service_url=closed_port_url(),
-        ai_service_url=closed_port_url(), allowed_origins=f"{gateway_url},{FRONTEND}",
+        ai_service_url=closed_port_url(), live_service_url=closed_port_url(),
+        allowed_origins=f"{gateway_url},{FRONTEND}",
         cookie_secure=False,
         rate_limit_per_session=100_000, rate_limit_per_ip=100_000)
     async with contextlib.AsyncExitStack() as running:

@@ -167,7 +167,7 @@ async def test_health_and_merged_openapi(stack: Stack) -> None:
         spec = (await client.get("/api/openapi.json")).json()
         assert "/api/resume/{resume_id}" in spec["paths"]
         assert "/api/auth/login" in spec["paths"] and "/api/user/me" in spec["paths"]
-        assert spec["x-unavailable-services"] == ["ai", "compile"]
+        assert spec["x-unavailable-services"] == ["ai", "compile", "live"]
         assert "ErrorResponse" in spec["components"]["schemas"]
         docs = await client.get("/api/docs")
         assert docs.status_code == 200 and "/api/openapi.json" in docs.text

@@ -117,7 +117,8 @@ async def observed(service_env: dict[str, Any], log_collector: LogCollector,
     gateway_settings = GatewaySettings(
         **service_env, **EVERY_LINE, auth_service_url=urls["auth_service"],
         resume_service_url=urls["resume_service"], compile_service_url=urls["compile_service"],
-        ai_service_url=closed_port_url(), allowed_origins=f"{urls['gateway']},{FRONTEND}",
+        ai_service_url=closed_port_url(), live_service_url=closed_port_url(),
+        allowed_origins=f"{urls['gateway']},{FRONTEND}",
         rate_limit_per_session=100_000, rate_limit_per_ip=100_000, ops_port=ops_ports["gateway"],
         cookie_secure=False)
     async with contextlib.AsyncExitStack() as running:

@@ -15,6 +15,7 @@ from compile_service.settings import CompileSettings
 from compile_service.worker import jobs_consumer
 from compile_service.worker import resumes_consumer as compile_resumes_consumer
 from contracts.generate import event_models
+from live_service.worker import feed_consumer
 from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime import asyncapi
 from runtime.bus import Consumer
@@ -75,9 +76,11 @@ def test_every_event_in_contracts_has_a_channel_with_its_payload_schema(
 def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, Any]) -> None:
     channels = event_channels(document)
     assert channels["CompileRequested"]["x-producer"] == "compile_service"
-    assert channels["CompileRequested"]["x-consumers"] == ["compile_service.jobs"]
+    assert channels["CompileRequested"]["x-consumers"] == ["compile_service.jobs",
+                                                           "live_service.feed"]
     assert channels["ResumeUpdated"]["x-consumers"] == ["ai_service.resumes",
-                                                        "compile_service.resumes"]
+                                                        "compile_service.resumes",
+                                                        "live_service.feed"]
     receivers = {(op["bindings"]["amqp"]["cc"][0], resolve(document, op["channel"]["$ref"])[
         "x-consumer"]) for op in document["operations"].values() if op["action"] == "receive"}
     assert ("auth.UserSignedOut", "resume_service.sessions") in receivers
@@ -92,6 +95,7 @@ def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
         jobs_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         compile_resumes_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         *ai_consumers(anything, AiSettings(gemini_api_key="test"), works=True),  # type: ignore[arg-type]
+        feed_consumer(anything),  # type: ignore[arg-type]
     ]
     assert {c.name: tuple(c.binding_keys) for c in built} == asyncapi.CONSUMERS
 

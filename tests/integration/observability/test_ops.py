@@ -65,11 +65,12 @@ async def test_public_listeners_answer_404_for_metrics_and_readiness(
 
 async def test_gateway_readiness_names_the_upstream_that_is_down(
         observed: ObservedStack) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:  # ai_service is not running here
+    async with httpx.AsyncClient(timeout=10) as client:  # ai and live are not running here
         ready = await client.get(f"{observed.ops_urls['gateway']}/readyz")
     assert ready.status_code == 503
     assert ready.json() == {"status": "not_ready", "checks": {
-        "redis": "ok", "auth": "ok", "resume": "ok", "compile": "ok", "ai": "down"}}
+        "redis": "ok", "auth": "ok", "resume": "ok", "compile": "ok", "ai": "down",
+        "live": "down"}}
 
 
 async def test_service_readiness_names_redis_when_it_is_down(

@@ -1,0 +1,1 @@
+"""live_service: the signed-in user's own happenings as server-sent events (GET /events)."""
