@@ -167,13 +167,15 @@ class ObservabilityMiddleware:
             request_id = new_request_id()
             scope["headers"] = [*scope["headers"], (b"x-request-id", request_id.encode())]
         id_token, service_token = request_id_var.set(request_id), service_var.set(self.service)
-        status = 500
+        status, streamed = 500, False
         started = time.perf_counter()
 
         async def send_observed(message: Message) -> None:
-            nonlocal status
+            nonlocal status, streamed
             if message["type"] == "http.response.start":
                 status = message["status"]
+                streamed = any(name == b"content-type" and value.startswith(b"text/event-stream")
+                               for name, value in message.get("headers", ()))
                 if self.echo_request_id:
                     message["headers"] = [*message.get("headers", ()),
                                           (b"x-request-id", request_id.encode())]
@@ -182,11 +184,13 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            self._record(scope, request_id, status, time.perf_counter() - started)
+            self._record(scope, request_id, status, time.perf_counter() - started, streamed)
             request_id_var.reset(id_token)
             service_var.reset(service_token)
 
-    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float,
+                streamed: bool = False) -> None:
+        """`streamed`: an event stream, which lasts as long as its client wants: never slow."""
         route, method = self.route_of(scope), scope["method"]
         method = method if method in KNOWN_METHODS else "OTHER"  # labels stay bounded
         if self.metrics is not None:
@@ -198,7 +202,7 @@ class ObservabilityMiddleware:
                     self.metrics.http_latency.labels(*labels))
             children[0].inc()
             children[1].observe(seconds)
-        problem = status >= 400 or seconds >= self.trace.slow_seconds
+        problem = status >= 400 or (seconds >= self.trace.slow_seconds and not streamed)
         if (self.log_only_problems and not problem) or not self.trace.keeps(request_id, problem):
             return
         if access_log.isEnabledFor(logging.INFO):
