@@ -60,9 +60,9 @@ def build(settings: ResumeSettings) -> Components:
     share_store = EventStore(event_tables, SHARE_PRODUCER, service_metrics("resume_service"),
                              inline_projection=share_views.INLINE_PROJECTION)
     shares = ShareService(engine, share_store, cache)
-    views = ViewRecorder(engine, redis, share_store, settings.share_viewer_salt,
+    views = ViewRecorder(engine, redis, share_store, settings.viewer_salt(),
                          lambda: service.clock(), settings.share_views_recorded)
-    access = ShareAccess(redis, settings.internal_secret, settings.share_viewer_salt,
+    access = ShareAccess(redis, settings.internal_secret, settings.viewer_salt(),
                          settings.share_unlock_seconds)
     # without a read cache there is nothing to drop on sign-out
     consumers = [imported_resumes_consumer(service, settings.consumer_max_attempts),
