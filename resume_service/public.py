@@ -27,7 +27,8 @@ PasswordHeader = Annotated[str | None, Header(alias="X-Share-Password", max_leng
                                               description="The share's password, if it has "
                                               "one (API clients; browsers use the form).")]
 
-router = APIRouter(prefix="/public", tags=["public"], responses=error_responses(404, 410, 422))
+router = APIRouter(prefix="/public", tags=["public"],
+                   responses=error_responses(404, 410, 422, 503))
 
 _LOCKED = {"description": "The share has a password: send it as X-Share-Password (or "
                           "unlock it with the form)"}
@@ -105,7 +106,8 @@ async def public_page(slug: SlugPath, request: Request, shares: Shares, service:
 @router.post("/{slug}/unlock", status_code=303, response_class=RedirectResponse,
              responses={303: {"description": "Unlocked: back to the page, with a cookie that "
                                              "keeps this share open for a while"},
-                        401: _HTML_LOCKED, 429: {**error_responses(429)[429], **_TOO_MANY}},
+                        401: _HTML_LOCKED, 429: {**error_responses(429)[429], **_TOO_MANY},
+                        **error_responses(413)},
              summary="The password form's target: sets the share's unlock cookie")
 async def unlock_share(slug: SlugPath, request: Request, shares: Shares, service: Service,
                        password: Annotated[str, Form(max_length=128)]) -> Response:

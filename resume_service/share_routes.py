@@ -2,7 +2,7 @@
 resume or share answers 404 like a missing one (`OwnedResume`; revoke checks the owner in its
 UPDATE)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,6 +20,8 @@ from runtime.http import ApiError, error_responses, public_prefix
 TemplateName = Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9_-]+$")]
 Password = Annotated[str, StringConstraints(min_length=4, max_length=128, pattern=r"^[^\x00]*$")]
 
+LONGEST_LIFETIME = timedelta(days=3650)  # an expiry further off is a typo (or out of range)
+
 router = APIRouter(prefix="/resume", tags=["shares"], responses=error_responses(401, 503))
 
 
@@ -32,7 +34,7 @@ class ShareIn(BaseModel):
                                           "the resume's own.")
     options: Extensions = Field(default_factory=dict, description="The template's options.")
     expires_at: AwareDatetime | None = Field(None, description="When the link stops working "
-                                             "(410 afterwards); must be in the future.")
+                                             "(410 afterwards); in the next 10 years.")
     password: Password | None = Field(None, description="Asked before the resume is shown; "
                                       "kept only as an Argon2 hash.")
     hidden: list[ContactField] = Field(default_factory=list, max_length=8,
@@ -73,9 +75,10 @@ class _Row:
 async def create_share(resume: OwnedResume, body: ShareIn, shares: Shares, service: Service,
                        request: Request) -> ShareOut:
     now = service.clock()
-    if body.expires_at is not None and body.expires_at <= now:
+    if body.expires_at is not None and not now < body.expires_at <= now + LONGEST_LIFETIME:
         raise ApiError(422, "validation_error", "the request is not valid", fields=[{
-            "path": "expires_at", "message": "must be in the future", "type": "value_error"}])
+            "path": "expires_at", "message": "must be in the future, within 10 years",
+            "type": "value_error"}])
     new = NewShare(body.version, body.template or resume.row.template or "classic",
                    body.options, body.expires_at, body.password, list(dict.fromkeys(body.hidden)))
     row = await shares.create(resume.row.owner_id, resume.row.id, resume.row.version, new, now)

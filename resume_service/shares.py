@@ -144,6 +144,8 @@ class ShareService:
                 .values(revoked_at=text("now()")).returning(shares.c.id))
             if revoked.first() is None:
                 raise ShareGone(share_id)
+            # views append to the same stream: hold the append lock from before the read
+            await self.store.lock_appends(connection)
             version = await self.store.stream_version(connection, share_id)
             await self._append(connection, share_id, version, ShareRevoked(
                 share_id=share_id, resume_id=resume_id, owner_id=owner_id))

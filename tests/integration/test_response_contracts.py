@@ -24,7 +24,7 @@ whose errors no case exercised. A service the gateway forwards to without cases 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -375,7 +375,7 @@ async def _export(s: Service) -> Responses:
             await s.client.get(f"/resume/{UNKNOWN}/export/text", headers=headers)]
 
 
-FUTURE = "2999-01-01T00:00:00Z"
+FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 BROWSER = {"User-Agent": "Mozilla/5.0 Firefox/140.0"}
 
 
