@@ -16,7 +16,7 @@ them); wrk drives them with 8 connections. The public JSON is read three ways:
 
 Printed: p50/p99/throughput of each, the public read against the baseline, the cost of
 recording against the read alone, and how many of the new viewers' views were recorded (a
-recorder with more than 1,000 views in flight drops views rather than queueing them).
+recorder with more than 10,000 views waiting drops views rather than queueing more).
 """
 
 import asyncio
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -62,7 +63,7 @@ NEW_VIEWER_SCRIPT = """
 counter = 0
 request = function()
   counter = counter + 1
-  wrk.headers["User-Agent"] = "Mozilla/5.0 bench-viewer-" .. counter .. "-" .. math.random(1e9)
+  wrk.headers["User-Agent"] = "Mozilla/5.0 bench-viewer-{run}-" .. counter
   return wrk.format(nil)
 end
 """
@@ -79,7 +80,7 @@ def share(base: str, resume_id: str) -> str:
 
 def wrk_new_viewers(name: str, url: str, seconds: int) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(NEW_VIEWER_SCRIPT)
+        handle.write(NEW_VIEWER_SCRIPT.replace("{run}", uuid.uuid4().hex))  # new every run
     output = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-s",
                              handle.name, url], capture_output=True, text=True, check=True,
                             timeout=seconds + 30).stdout

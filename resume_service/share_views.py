@@ -5,11 +5,13 @@ A view is counted once per viewer per hour: the viewer is an HMAC of address, us
 hour under a salt (a setting), so neither the address nor a hash that could be recomputed from
 it is ever stored or logged; a Redis SET NX with a one-hour TTL on that hash decides whether
 this view is the hour's first. User agents that look like bots are recorded with `bot` and
-counted apart. Recording runs as a task beside the answer, never before it (`ViewRecorder`):
-the public read does not wait on Redis or the append.
+counted apart. Recording runs beside the answer, never before it (`ViewRecorder`): the
+public read only queues the view, and waits on neither Redis nor the append.
 """
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -22,7 +24,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from sqlalchemy import bindparam, delete, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from contracts.envelope import EventEnvelope
 from contracts.share_events import ShareViewed, ViewKind
@@ -36,7 +38,8 @@ BOT_AGENTS = re.compile(r"bot|crawl|spider|slurp|preview|curl|wget|python-|httpx
                         r"go-http|java/|okhttp|facebookexternalhit|embedly|headless",
                         re.IGNORECASE)
 DEDUP_SECONDS = 3600
-MAX_PENDING = 1000  # recordings in flight; beyond that a view is dropped, not queued
+MAX_PENDING = 10_000  # views waiting to be recorded; beyond that a view is dropped
+BATCH = 500  # views recorded in one transaction at most
 
 
 class DayCount(BaseModel):
@@ -71,47 +74,83 @@ def is_bot(user_agent: str) -> bool:
 
 
 class ViewRecorder:
+    """Views wait in a bounded queue; one writer task takes what has gathered, keeps the
+    hour's first view of each viewer (one Redis pipeline of SET NX), and appends them in one
+    transaction: the schema's append lock once, then one append per share. Appends are
+    serialized by that lock, so batching is what lets recording keep up with reads."""
+
     def __init__(self, engine: AsyncEngine, redis: Redis, store: EventStore, salt: str,
                  clock: Callable[[], datetime], enabled: bool = True) -> None:
         self.engine, self.redis, self.store, self.salt = engine, redis, store, salt
         self.clock, self.enabled = clock, enabled
-        self._pending: set[asyncio.Task[None]] = set()
+        self._queue: asyncio.Queue[ShareViewed] = asyncio.Queue(MAX_PENDING)
+        self._writer: asyncio.Task[None] | None = None
+        self.dropped = 0
 
     def record(self, share: Any, kind: ViewKind, address: str, user_agent: str) -> None:
-        """Start recording a view of `share` (a shares.PublicShare); returns at once."""
-        if not self.enabled or len(self._pending) >= MAX_PENDING:
+        """Queue a view of `share` (a shares.PublicShare); returns at once."""
+        if not self.enabled:
             return
         hour = int(self.clock().timestamp()) // DEDUP_SECONDS
         event = ShareViewed(share_id=share.share_id, resume_id=share.resume_id,
                             owner_id=share.owner_id, version=share.version, kind=kind,
                             viewer=viewer_hash(self.salt, address, user_agent, hour),
                             bot=is_bot(user_agent))
-        task = asyncio.create_task(self._record(event, hour))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _record(self, event: ShareViewed, hour: int) -> None:
-        key = f"sv:{event.share_id}:{event.kind}:{event.viewer}"
         try:
-            if not await self.redis.set(key, hour, nx=True, ex=DEDUP_SECONDS):
-                return  # this viewer's hour is counted
-            async with self.engine.begin() as connection:
-                await self._append(connection, event)
-        except Exception as exc:  # a lost view must never reach the viewer
-            log.warning("could not record a view of share %s: %r", event.share_id, exc)
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1  # a view lost, never a viewer kept waiting
+            return
+        if self._writer is None or self._writer.done():
+            # a context of its own: the events' correlation id is no request's
+            self._writer = asyncio.create_task(self._write(), context=contextvars.Context())
 
-    async def _append(self, connection: AsyncConnection, event: ShareViewed) -> None:
+    async def _write(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < BATCH:
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._append(await self._first_of_the_hour(batch))
+            except Exception as exc:  # views lost; the reads go on
+                log.warning("could not record %d share views: %r", len(batch), exc)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _first_of_the_hour(self, batch: list[ShareViewed]) -> list[ShareViewed]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event in batch:
+                pipe.set(f"sv:{event.share_id}:{event.kind}:{event.viewer}", 1, nx=True,
+                         ex=DEDUP_SECONDS)
+            fresh = await pipe.execute()
+        return [event for event, first in zip(batch, fresh, strict=True) if first]
+
+    async def _append(self, events: list[ShareViewed]) -> None:
         """Views of one share race for its next version: hold the schema's append lock
-        (which every append takes anyway) from before the version is read."""
-        await self.store.lock_appends(connection)
-        version = await self.store.stream_version(connection, event.share_id)
-        await self.store.append(connection, event.share_id, version, [
-            NewEvent(event.event_type, event.model_dump(mode="json"), event.schema_version)],
-            user_id=None, known_version=True)
+        (which every append takes anyway) from before the versions are read."""
+        if not events:
+            return
+        by_share: dict[str, list[NewEvent]] = {}
+        for event in events:
+            by_share.setdefault(event.share_id, []).append(NewEvent(
+                event.event_type, event.model_dump(mode="json"), event.schema_version))
+        async with self.engine.begin() as connection:
+            await self.store.lock_appends(connection)
+            for share_id, new in by_share.items():
+                version = await self.store.stream_version(connection, share_id)
+                await self.store.append(connection, share_id, version, new, user_id=None,
+                                        known_version=True)
 
     async def drain(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Wait for the queued views (at shutdown), then stop the writer."""
+        if self._writer is None:
+            return
+        if not self._writer.done():
+            await self._queue.join()
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
 
 
 # the share store's append statement's tail (runtime.eventstore.EventStore.inline_projection)
