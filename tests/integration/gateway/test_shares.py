@@ -326,3 +326,20 @@ async def test_after_30_days_a_deleted_resume_stays_deleted(shares: ShareStack) 
         assert (await owner.get(f"/api/resume/{resume['id']}")).status_code == 404
         unknown = await owner.post(f"/api/resume/{uuid.uuid4()}/undelete", headers=SAME_SITE)
         assert unknown.status_code == 404
+
+
+async def test_revoking_while_views_are_recorded_is_not_a_conflict(shares: ShareStack) -> None:
+    async with signed_in(shares) as owner, anonymous(shares) as viewer:
+        resume = await resume_at_version(owner, 1)
+        link = await share(owner, resume["id"])
+
+        async def view(n: int) -> int:
+            response = await viewer.get(link["url"], headers={"User-Agent": f"{BROWSER} {n}"})
+            return response.status_code
+
+        revoke = owner.delete(f"/api/resume/{resume['id']}/shares/{link['id']}",
+                              headers=SAME_SITE)
+        *views, revoked = await asyncio.gather(*(view(n) for n in range(40)), revoke)
+        assert revoked.status_code == 204, revoked.text
+        assert set(views) <= {200, 404}
+        assert (await viewer.get(link["url"])).status_code == 404
