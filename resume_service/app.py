@@ -15,6 +15,7 @@ from resume_service.api import install_domain_error_handlers, router
 from resume_service.cached_reads import CachedReadShortcut
 from resume_service.public import install_share_error_handlers
 from resume_service.public import router as public_router
+from resume_service.public_shortcut import PublicReadShortcut
 from resume_service.settings import ResumeSettings
 from resume_service.share_routes import router as share_router
 from resume_service.tables import event_tables
@@ -49,6 +50,7 @@ def create_app(settings: ResumeSettings | None = None) -> FastAPI:
     app = FastAPI(title="resume_service", version="1.0.0", lifespan=lifespan,
                   redirect_slashes=False)  # a redirect would name this service's address
     app.add_middleware(CachedReadShortcut)  # innermost of the middleware: errors, ids, metrics
+    app.add_middleware(PublicReadShortcut)
     install_http_plumbing(app, settings.max_body_bytes)
     install_domain_error_handlers(app)
     install_share_error_handlers(app)

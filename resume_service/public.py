@@ -4,7 +4,7 @@ Graph tags, and the password form's target. Unknown, revoked, or a deleted resum
 expired: 410; protected: 401 until the password is given, 429 after too many wrong ones.
 Each answered read records a view (resume_service.share_views), without waiting for it."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Form, Header, Path, Request, Response
@@ -49,13 +49,18 @@ def _access(request: Request) -> ShareAccess:
     return request.app.state.share_access  # type: ignore[no-any-return]
 
 
-def _address(request: Request) -> str:
+def address_of(forwarded_for: bytes | str | None, peer: Any) -> str:
     """The caller's address as the gateway saw it (it sets X-Forwarded-For itself, after
     dropping any the client sent); the peer when called directly."""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[-1].strip()
-    return request.client.host if request.client else "unknown"
+    if forwarded_for:
+        text = (forwarded_for.decode("latin-1") if isinstance(forwarded_for, bytes)
+                else forwarded_for)
+        return text.split(",")[-1].strip()
+    return str(peer[0]) if peer else "unknown"
+
+
+def _address(request: Request) -> str:
+    return address_of(request.headers.get("x-forwarded-for"), request.scope.get("client"))
 
 
 async def _open_share(slug: str, request: Request, shares: Shares, service: Service,

@@ -179,6 +179,12 @@ class ShareService:
             raise ShareExpired(slug)
         return share
 
+    async def cached(self, slug: str) -> PublicShare | None:
+        """The share of `slug` if the cache holds it (None: ask `resolve`)."""
+        owner = self._owners.get(slug)
+        cached = await self._cached(owner, slug) if owner else None
+        return PublicShare.decode(cached[1]) if cached and cached[1] is not None else None
+
     async def password_hash(self, share_id: str) -> str | None:
         async with self.engine.connect() as connection:
             result = await connection.execute(
