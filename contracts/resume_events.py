@@ -64,8 +64,19 @@ class ResumeDeleted(ResumeEvent):
     event_type: ClassVar[str] = "ResumeDeleted"
 
 
+class ResumeUndeleted(ResumeEvent):
+    """A deleted resume is live again (within the restore window), with the document it had
+    when it was deleted: carried whole, like every event that makes a resume live, so a
+    replica takes it as one more version."""
+
+    event_type: ClassVar[str] = "ResumeUndeleted"
+    schema_version: ClassVar[int] = DOCUMENT_SCHEMA_VERSION
+    document: ResumeDocument
+
+
 RESUME_EVENTS: dict[str, type[ResumeEvent]] = {
-    cls.event_type: cls for cls in (ResumeCreated, ResumeUpdated, ResumeDeleted)
+    cls.event_type: cls for cls in (ResumeCreated, ResumeUpdated, ResumeDeleted,
+                                    ResumeUndeleted)
 }
 
 

@@ -26,6 +26,8 @@ RESUME_PRODUCER = "resume"
 AUTH_PRODUCER = "auth"
 COMPILE_PRODUCER = "compile"
 AI_PRODUCER = "ai"
+# share links are resume_service's: their events go to its store and leave as resume.*
+SHARE_PRODUCER = RESUME_PRODUCER
 
 # A producer's events are stored in the PostgreSQL schema of the same name: a projection fed by
 # another service's events reads them from there (rebuilds) or from the bus (live).

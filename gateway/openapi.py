@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from gateway.guards import SAFE_METHODS
-from gateway.routing import PUBLIC_PATHS
+from gateway.routing import is_public
 from runtime.http import ErrorResponse
 from runtime.sessions import SESSION_COOKIE
 
@@ -117,12 +117,12 @@ def _with_gateway_answers(path: str, item: dict[str, Any]) -> dict[str, Any]:
     for method, operation in item.items():
         if method not in _HTTP_METHODS or not isinstance(operation, dict):
             continue
-        if path in PUBLIC_PATHS:
-            operation["security"] = []  # no session needed: the sign-in routes
+        if is_public(path):
+            operation["security"] = []  # no session needed: sign-in routes, share links
         responses: dict[str, Any] = operation.setdefault("responses", {})
         for status, description in GATEWAY_ANSWERS.items():
-            if status == "401" and path in PUBLIC_PATHS:
-                continue  # the sign-in routes need no session
+            if status == "401" and is_public(path):
+                continue  # no session needed (a share's own 401 is its password)
             if status == "403" and method.upper() in SAFE_METHODS:
                 continue  # the cross-site rule is for unsafe methods only (gateway.guards)
             response = responses.setdefault(status, {

@@ -24,6 +24,7 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.types import Message, Receive, Scope, Send
 
+from contracts.share_events import UNLOCK_COOKIE
 from gateway.addresses import ClientAddresses, bucket_of
 from gateway.gate import Gate
 from gateway.guards import OriginPolicy
@@ -305,6 +306,8 @@ class Proxy:
         keep_cookies = target.service == "auth"  # only auth_service needs them
         headers = [(name, value) for name, value in scope["headers"]
                    if name not in _DROP_REQUEST and (keep_cookies or name != b"cookie")]
+        if target.public and not keep_cookies and incoming.cookie:
+            headers += _share_cookie(incoming.cookie)  # a share link's unlock cookie only
         headers += (
             (b"x-request-id", incoming.request_id.encode()),
             (b"x-forwarded-for", client.encode()),
@@ -360,6 +363,12 @@ async def _until_disconnected(forwarding: Coroutine[None, None, None],
 async def _disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def _share_cookie(cookie: str) -> list[tuple[bytes, bytes]]:
+    kept = [part.strip() for part in cookie.split(";")
+            if part.strip().startswith(UNLOCK_COOKIE + "=")]
+    return [(b"cookie", "; ".join(kept).encode("latin-1"))] if kept else []
 
 
 def _read_headers(scope: Scope, session_cookie: str) -> Incoming:

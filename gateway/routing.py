@@ -15,10 +15,12 @@ API_PREFIX = "/api"
 
 # first segment after /api -> service name (see GatewaySettings.upstreams)
 SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
-                      "compile": "compile", "ai": "ai", "events": "live"}
+                      "compile": "compile", "ai": "ai", "events": "live", "public": "resume"}
 
 # exact paths anyone may call: the sign-in routes
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
+# and every path under these: share links (resume_service), which set no session cookie
+PUBLIC_PREFIXES = ("/api/public/",)
 
 # paths after which the caller's session may be gone: its kept lookup is dropped
 SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
@@ -56,13 +58,18 @@ def is_clean(path: str) -> bool:
             and "" not in segments[:-1])
 
 
+def is_public(path: str) -> bool:
+    """Whether `path` (or an OpenAPI path template) is served without a session."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
 def route(path: str, raw_path: str) -> Route | None:
     """The route of an `/api/...` request, or None when no service serves it."""
     segment = path[len(API_PREFIX) + 1:].split("/", 1)[0]
     service = SERVICE_OF_SEGMENT.get(segment)
     if service is None:
         return None
-    return Route(service, raw_path[len(API_PREFIX):], path in PUBLIC_PATHS,
+    return Route(service, raw_path[len(API_PREFIX):], is_public(path),
                  path in SESSION_ENDING_PATHS, path.startswith(LONG_POLL_PREFIXES),
                  path in UPLOAD_PATHS, path in STREAM_PATHS)
 

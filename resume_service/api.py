@@ -19,6 +19,7 @@ from resume_service.domain import (
     CreateResume,
     DeleteResume,
     ResumeIdTaken,
+    ResumeNotDeleted,
     ResumeNotFound,
     StaleVersion,
     UpdateResume,
@@ -26,7 +27,7 @@ from resume_service.domain import (
 )
 from resume_service.exports.download import OwnedExport, export_response, openapi_content
 from resume_service.imports import ImportableFormat, InvalidImport, imported_document
-from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut
+from resume_service.views import HistoryEntry, ResumeAtVersion, ResumeIn, ResumeOut, TrashedResume
 from resume_service.wiring import OwnedResume, OwnedResumeVersion, Service
 from runtime.bounds import INT4_MAX
 from runtime.eventstore import VersionConflict
@@ -111,6 +112,20 @@ async def delete_resume(resume_id: UUID, user: CurrentUser, service: Service) ->
     return Response(status_code=204)
 
 
+@router.get("/trash", response_model=list[TrashedResume],
+            summary="The caller's resumes deleted within the last 30 days (restorable)")
+async def trash(user: CurrentUser, service: Service) -> list[TrashedResume]:
+    return await service.trash(user)
+
+
+@router.post("/{resume_id}/undelete", response_model=ResumeOut,
+             responses=error_responses(404, 409, 422),
+             summary="Undelete a resume deleted within the last 30 days (a new event; history "
+                     "intact); after that, or not yours: 404; not deleted: 409")
+async def undelete_resume(resume_id: UUID, user: CurrentUser, service: Service) -> Response:
+    return Response(await service.undelete(user, str(resume_id)), media_type=JSON)
+
+
 @router.get("/{resume_id}/history", response_model=list[HistoryEntry],
             responses=error_responses(404, 422), summary="Every version, with what changed")
 async def resume_history(resume: OwnedResume, service: Service) -> list[HistoryEntry]:
@@ -173,6 +188,10 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: VersionConflict) -> OrjsonResponse:
         return error_response(409, "version_conflict", "the resume changed since you read it",
                               current_version=exc.actual)
+
+    @app.exception_handler(ResumeNotDeleted)
+    async def _not_deleted(*_: object) -> OrjsonResponse:
+        return error_response(409, "resume_not_deleted", "the resume is not deleted")
 
     @app.exception_handler(ResumeIdTaken)
     async def _taken(*_: object) -> OrjsonResponse:

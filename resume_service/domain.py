@@ -3,6 +3,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from contracts.resume import ResumeDocument
 from contracts.resume_events import (
@@ -10,8 +11,11 @@ from contracts.resume_events import (
     ResumeCreated,
     ResumeDeleted,
     ResumeEvent,
+    ResumeUndeleted,
     ResumeUpdated,
 )
+
+RESTORE_WINDOW = timedelta(days=30)  # how long a deleted resume can be undeleted
 
 
 class DomainError(Exception):
@@ -36,6 +40,10 @@ class VersionNotFound(DomainError):
     pass
 
 
+class ResumeNotDeleted(DomainError):
+    """Undelete of a resume that is live."""
+
+
 @dataclass(frozen=True)
 class ResumeState:
     resume_id: str
@@ -43,9 +51,15 @@ class ResumeState:
     owner_id: str | None = None
     document: ResumeDocument | None = None
     deleted: bool = False
+    deleted_at: datetime | None = None
 
     def visible_to(self, user_id: str) -> bool:
         return self.version > 0 and not self.deleted and self.owner_id == user_id
+
+    def restorable_by(self, user_id: str, now: datetime) -> bool:
+        """Deleted by `user_id` less than RESTORE_WINDOW before `now`."""
+        return (self.deleted and self.owner_id == user_id and self.deleted_at is not None
+                and now - self.deleted_at < RESTORE_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -74,12 +88,21 @@ class RestoreResume:
     document: ResumeDocument
 
 
-Command = CreateResume | UpdateResume | DeleteResume | RestoreResume
+@dataclass(frozen=True)
+class UndeleteResume:
+    owner_id: str
+    document: ResumeDocument  # the one it had when deleted
+    now: datetime
+
+
+Command = CreateResume | UpdateResume | DeleteResume | RestoreResume | UndeleteResume
 
 
 def decide(state: ResumeState, command: Command) -> list[ResumeEvent]:
     if isinstance(command, CreateResume):
         return _decide_create(state, command)
+    if isinstance(command, UndeleteResume):
+        return _decide_undelete(state, command)
     if not state.visible_to(command.owner_id):
         raise ResumeNotFound(state.resume_id)
     rid, owner = state.resume_id, command.owner_id
@@ -103,6 +126,17 @@ def _decide_create(state: ResumeState, command: CreateResume) -> list[ResumeEven
                           document=command.document, imported_from=command.imported_from)]
 
 
+def _decide_undelete(state: ResumeState, command: UndeleteResume) -> list[ResumeEvent]:
+    """A live resume of the caller is a conflict; one deleted longer ago than the window is
+    as gone as a missing one (404), like another user's."""
+    if state.visible_to(command.owner_id):
+        raise ResumeNotDeleted(state.resume_id)
+    if not state.restorable_by(command.owner_id, command.now):
+        raise ResumeNotFound(state.resume_id)
+    return [ResumeUndeleted(resume_id=state.resume_id, owner_id=command.owner_id,
+                            document=command.document)]
+
+
 def check_expected_version(state: ResumeState, expected: int | None) -> None:
     if expected is not None and expected != state.version:
         raise StaleVersion(state.version)
@@ -114,6 +148,8 @@ def evolve(state: ResumeState, event: ResumeEvent) -> ResumeState:
         return replace(state, version=version, owner_id=event.owner_id, document=event.document)
     if isinstance(event, ResumeUpdated):
         return replace(state, version=version, document=event.document)
+    if isinstance(event, ResumeUndeleted):
+        return replace(state, version=version, document=event.document, deleted=False)
     return replace(state, version=version, deleted=True)
 
 
@@ -128,6 +164,8 @@ def describe_change(before: ResumeDocument | None, event: ResumeEvent) -> str:
     """A short human summary of what an event changed, for the history view."""
     if isinstance(event, ResumeDeleted):
         return "deleted"
+    if isinstance(event, ResumeUndeleted):
+        return "undeleted"
     if isinstance(event, ResumeCreated):
         origin = event.imported_from
         return (f"imported “{event.document.title}” ({origin.format})" if origin

@@ -4,26 +4,35 @@ the log (`apply_event`, `apply_batch`: the same rules in Python, for rebuilds an
 
 Every event carries the whole document, so applying an event is "set the row to this
 version"; an event at or below the row's version is ignored, which makes replays harmless.
-A deleted resume stays as a tombstone row (`deleted_at`), so its version keeps counting.
+A deleted resume stays as a tombstone row (`deleted_at`), so its version keeps counting;
+ResumeUndeleted carries the document again, and like every document event it leaves the row
+live (`deleted_at` null).
 """
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.envelope import EventEnvelope
 from contracts.resume import DOCUMENT_SCHEMA_VERSION
-from contracts.resume_events import RESUME_EVENTS, ResumeCreated, ResumeDeleted, ResumeUpdated
+from contracts.resume_events import (
+    RESUME_EVENTS,
+    ResumeCreated,
+    ResumeDeleted,
+    ResumeUndeleted,
+    ResumeUpdated,
+)
 from resume_service.tables import SCHEMA, resumes
 from runtime.projection import Projection
 
 NAME = "resumes"
 
 
-Written = ResumeCreated | ResumeUpdated  # the events that carry a document
+Written = ResumeCreated | ResumeUpdated | ResumeUndeleted  # the events that carry a document
 
 
 def written(envelope: EventEnvelope) -> Written:
@@ -56,7 +65,7 @@ async def apply_event(session: AsyncSession, envelope: EventEnvelope) -> None:
         return
     event = written(envelope)
     values = {"version": envelope.stream_version, **_document_columns(event),
-              "updated_at": envelope.occurred_at}
+              "updated_at": envelope.occurred_at, "deleted_at": None}
     statement = insert(resumes).values(
         id=envelope.stream_id, owner_id=event.owner_id, created_at=envelope.occurred_at,
         **values,
@@ -70,7 +79,8 @@ async def apply_event(session: AsyncSession, envelope: EventEnvelope) -> None:
 # The append statement's tail (runtime.eventstore.EventStore.inline_projection): the rules of
 # `apply_event` for the one event a command appends. `ON CONFLICT ... WHERE` keeps the newer
 # version, as above.
-_DOCUMENT_EVENTS = f"('{ResumeCreated.event_type}', '{ResumeUpdated.event_type}')"
+_DOCUMENT_EVENTS = (f"('{ResumeCreated.event_type}', '{ResumeUpdated.event_type}', "
+                    f"'{ResumeUndeleted.event_type}')")
 INLINE_PROJECTION = f"""
 projected AS (
     INSERT INTO {SCHEMA}.resumes AS r
@@ -83,7 +93,7 @@ projected AS (
           ORDER BY stream_version DESC LIMIT 1) a
     ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title,
         template = excluded.template, document = excluded.document,
-        updated_at = excluded.updated_at
+        updated_at = excluded.updated_at, deleted_at = NULL
     WHERE r.version < excluded.version
 ), tombstoned AS (
     UPDATE {SCHEMA}.resumes r SET version = a.stream_version, deleted_at = a.recorded_at,
@@ -97,8 +107,9 @@ projected AS (
 async def apply_batch(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
     """Apply events in log order with the outcome of `apply_event` one by one, in few
     statements (used by rebuilds). Each resume in the batch collapses to one row holding its
-    newest document; "newer version wins" still decides against the stored row. Relies on the
-    domain rule that no event follows ResumeDeleted in a stream.
+    newest document; "newer version wins" still decides against the stored row. A row's
+    `deleted_at` is what its last event in the batch says (a deletion sets it, every document
+    event, ResumeUndeleted included, clears it), so a batch row overwrites the stored one's.
 
     Events read from this schema's log (they have a global position) let Postgres copy the
     document straight from the stored event, instead of sending it back from Python."""
@@ -119,7 +130,7 @@ async def apply_batch(session: AsyncSession, envelopes: Sequence[EventEnvelope])
             index_elements=[resumes.c.id],
             set_={"version": new.version, "title": new.title, "template": new.template,
                   "document": new.document, "updated_at": new.updated_at,
-                  "deleted_at": func.coalesce(new.deleted_at, resumes.c.deleted_at)},
+                  "deleted_at": new.deleted_at},
             where=resumes.c.version < new.version,
         ), [_with_document(row) for row in sent])
 
@@ -155,7 +166,7 @@ FROM unnest(CAST(:id AS text[]), CAST(:owner_id AS text[]), CAST(:version AS int
 JOIN {SCHEMA}.events e ON e.global_position = b.position
 ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title,
     template = excluded.template, document = excluded.document,
-    updated_at = excluded.updated_at, deleted_at = coalesce(excluded.deleted_at, r.deleted_at)
+    updated_at = excluded.updated_at, deleted_at = excluded.deleted_at
 WHERE r.version < excluded.version""")
 
 
@@ -190,11 +201,10 @@ def _collapse(envelopes: Sequence[EventEnvelope]) -> tuple[dict[str, dict[str, A
                 row.update(version=version, deleted_at=at, updated_at=at)
             continue
         values = {"version": version, "updated_at": at, "source": envelope,
-                  "position": envelope.global_position}
+                  "position": envelope.global_position, "deleted_at": None}
         if row is None:
             rows[envelope.stream_id] = {"id": envelope.stream_id, "created_at": at,
-                                        "owner_id": written(envelope).owner_id,
-                                        "deleted_at": None, **values}
+                                        "owner_id": written(envelope).owner_id, **values}
         else:
             row.update(values)
     return rows, lone_deletions
@@ -216,6 +226,12 @@ _OWNED_ROWS = (select(resumes).where(resumes.c.owner_id == bindparam("owner_id")
                .order_by(resumes.c.updated_at.desc()))
 
 
+_TRASHED_ROWS = (select(resumes).where(resumes.c.owner_id == bindparam("owner_id"),
+                                       resumes.c.deleted_at > bindparam("since"))
+                 .order_by(resumes.c.deleted_at.desc()))
+_ANY_ROW = select(resumes).where(resumes.c.id == bindparam("resume_id"))
+
+
 async def state_row(connection: AsyncConnection, resume_id: str) -> Any:
     """What a command decides on, of any resume (deleted or another user's too): id, owner,
     version, created_at, deleted_at; None for an id never used."""
@@ -230,6 +246,17 @@ async def owned_row(session: AsyncSession, owner_id: str, resume_id: str) -> Any
 
 async def owned_rows(session: AsyncSession, owner_id: str) -> list[Any]:
     return list((await session.execute(_OWNED_ROWS, {"owner_id": owner_id})).all())
+
+
+async def trashed_rows(session: AsyncSession, owner_id: str, since: datetime) -> list[Any]:
+    """The owner's resumes deleted after `since`, the latest deletion first."""
+    return list((await session.execute(_TRASHED_ROWS, {"owner_id": owner_id, "since": since})
+                 ).all())
+
+
+async def any_row(connection: AsyncConnection, resume_id: str) -> Any:
+    """The whole row of a resume, live or deleted, whoever owns it (None: never used)."""
+    return (await connection.execute(_ANY_ROW, {"resume_id": resume_id})).first()
 
 
 PROJECTIONS = [

@@ -10,30 +10,33 @@ resume go through the cache; history and old versions are read from an `OwnedRea
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts.envelope import EventEnvelope
+from contracts.resume import ResumeDocument
 from contracts.resume_events import RESUME_EVENTS, ResumeDeleted, ResumeEvent
 from resume_service import projections
 from resume_service.domain import (
+    RESTORE_WINDOW,
     Command,
     DomainError,
     RestoreResume,
     ResumeNotFound,
     ResumeState,
+    UndeleteResume,
     VersionNotFound,
     decide,
     describe_change,
     evolve,
     fold,
 )
-from resume_service.views import HistoryEntry, ResumeAtVersion, dumps, row_to_json
+from resume_service.views import HistoryEntry, ResumeAtVersion, TrashedResume, dumps, row_to_json
 from runtime.cache import CachedRead, ReadCache
 from runtime.db import autocommit
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
@@ -59,7 +62,7 @@ def state_from_row(resume_id: str, row: Any) -> ResumeState:
     if row is None:
         return ResumeState(resume_id)
     return ResumeState(resume_id, version=row.version, owner_id=row.owner_id,
-                       deleted=row.deleted_at is not None)
+                       deleted=row.deleted_at is not None, deleted_at=row.deleted_at)
 
 
 def view_after(row: Any, last: EventEnvelope) -> dict[str, Any] | None:
@@ -143,6 +146,7 @@ class ResumeService:
         self.engine, self.reads, self.store, self.cache = engine, reads, store, cache
         self.autocommit = autocommit(engine)
         self.recent = RecentWrites()
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests set their own
 
     async def execute(self, resume_id: str, command: Command) -> tuple[bytes, bool]:
         """Run a command; return the resume as JSON and whether anything was recorded.
@@ -202,6 +206,27 @@ class ResumeService:
             raise VersionNotFound(version)
         command = RestoreResume(owned.row.owner_id, version, old.document)
         body, _ = await self.execute(owned.row.id, command)
+        return body
+
+    async def trash(self, owner_id: str) -> list[TrashedResume]:
+        """The owner's resumes deleted within the restore window."""
+        since = self.clock() - RESTORE_WINDOW
+        async with self.reads() as session:
+            rows = await projections.trashed_rows(session, owner_id, since)
+        return [TrashedResume(id=r.id, title=r.title, version=r.version,
+                              deleted_at=r.deleted_at,
+                              restorable_until=r.deleted_at + RESTORE_WINDOW) for r in rows]
+
+    async def undelete(self, owner_id: str, resume_id: str) -> bytes:
+        """Make a deleted resume live again with the document it had (`decide` checks the
+        owner and the window on the state it decides on)."""
+        async with self.autocommit.connect() as connection:
+            row = await projections.any_row(connection, resume_id)
+        if row is None or row.owner_id != owner_id:
+            raise ResumeNotFound(resume_id)
+        command = UndeleteResume(owner_id, ResumeDocument.model_validate(row.document),
+                                 self.clock())
+        body, _ = await self.execute(resume_id, command)
         return body
 
     async def _record(self, connection: AsyncConnection, state: ResumeState,

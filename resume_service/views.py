@@ -48,6 +48,15 @@ class ResumeAtVersion(BaseModel):
     document: ResumeDocument | None
 
 
+class TrashedResume(BaseModel):
+    id: str
+    title: str
+    version: int = Field(description="The version of the deletion.")
+    deleted_at: datetime
+    restorable_until: datetime = Field(description="POST /resume/{id}/undelete works until "
+                                       "then; afterwards the resume stays deleted (404).")
+
+
 def row_to_json(row: Any) -> dict[str, Any]:
     return {**row.document, "id": row.id, "version": row.version,
             "created_at": row.created_at, "updated_at": row.updated_at}

@@ -1,7 +1,7 @@
-"""What resume_service builds from its settings (engine, Redis, the read cache, the service and
-its consumers), built on demand (in a lifespan), never at import time; and how the service
-reaches the routes (`expose`, then `Service`, and `OwnedRead`, the one check that a resume is
-the caller's)."""
+"""What resume_service builds from its settings (engine, Redis, the read cache, the service,
+its share links and their view recorder, its consumers), built on demand (in a lifespan),
+never at import time; and how they reach the routes (`expose`, then `Service`, `Shares`,
+`Views`, and `OwnedRead`, the one check that a resume is the caller's)."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,10 +13,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
-from contracts.topology import RESUME_PRODUCER
-from resume_service import projections
+from contracts.topology import RESUME_PRODUCER, SHARE_PRODUCER
+from resume_service import projections, share_views
 from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
+from resume_service.share_access import ShareAccess
+from resume_service.share_views import ViewRecorder
+from resume_service.shares import ShareService
 from resume_service.tables import event_tables
 from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime.bounds import VersionInPath
@@ -34,9 +37,13 @@ class Components:
     engine: AsyncEngine
     redis: Redis
     service: ResumeService
+    shares: ShareService
+    views: ViewRecorder
+    access: ShareAccess
     consumers: list[Consumer]
 
     async def aclose(self) -> None:
+        await self.views.drain()
         await self.redis.aclose()
         await self.engine.dispose()
 
@@ -49,22 +56,43 @@ def build(settings: ResumeSettings) -> Components:
     store = EventStore(event_tables, RESUME_PRODUCER, service_metrics("resume_service"),
                        inline_projection=projections.INLINE_PROJECTION)
     service = ResumeService(engine, make_read_sessionmaker(engine), store, cache)
+    # share events go to the same log (stream: the share), with their own read model
+    share_store = EventStore(event_tables, SHARE_PRODUCER, service_metrics("resume_service"),
+                             inline_projection=share_views.INLINE_PROJECTION)
+    shares = ShareService(engine, share_store, cache)
+    views = ViewRecorder(engine, redis, share_store, settings.viewer_salt(),
+                         lambda: service.clock(), settings.share_views_recorded)
+    access = ShareAccess(redis, settings.internal_secret, settings.viewer_salt(),
+                         settings.share_unlock_seconds)
     # without a read cache there is nothing to drop on sign-out
     consumers = [imported_resumes_consumer(service, settings.consumer_max_attempts),
                  *([signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else [])]
-    return Components(engine, redis, service, consumers)
+    return Components(engine, redis, service, shares, views, access, consumers)
 
 
 def expose(components: Components, state: State) -> None:
     """What the routes (and the cached-read shortcut) reach through `request.app.state`."""
     state.service = components.service
+    state.shares = components.shares
+    state.views = components.views
+    state.share_access = components.access
 
 
 async def get_service(request: Request) -> ResumeService:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
+async def get_shares(request: Request) -> ShareService:
+    return request.app.state.shares  # type: ignore[no-any-return]
+
+
+async def get_views(request: Request) -> ViewRecorder:
+    return request.app.state.views  # type: ignore[no-any-return]
+
+
 Service = Annotated[ResumeService, Depends(get_service)]
+Shares = Annotated[ShareService, Depends(get_shares)]
+Views = Annotated[ViewRecorder, Depends(get_views)]
 
 
 async def owned_resume(resume_id: UUID, user: CurrentUser,

@@ -3,7 +3,8 @@
 compile_service and ai_service need a resume's content and owner without calling
 resume_service. Every resume event carries the whole document, so the replica keeps one row
 per (resume, version): inserting is idempotent and order does not matter; the latest row
-is the current state, and a `deleted` row ends the resume.
+is the current state, and a `deleted` row ends the resume until it is undeleted
+(ResumeUndeleted carries the document again: one more live version, nothing special here).
 
 The consumer (`resume_replica_consumer`) is a runtime.consumers.BatchConsumer: what waits in
 its queue goes in one INSERT per batch. It keeps no `processed_events` record: the insert is

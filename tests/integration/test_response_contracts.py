@@ -25,6 +25,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -141,6 +142,8 @@ class Contract:
             _check_file(where, documented, response)
         elif response.status_code < 300:
             self._check_success(route, where, documented, response)
+        elif _media_type(response) == "text/html" and "text/html" in documented:
+            _check_file(where, documented, response)  # a page for people (a share's form)
         else:
             assert response.headers["content-type"].startswith("application/json"), where
             schema = documented.get("application/json", {}).get("schema")
@@ -374,6 +377,110 @@ async def _export(s: Service) -> Responses:
             await s.client.get(f"{base}/text", params={"version": 9}, headers=headers),
             await s.client.get(f"{base}/pdf", headers=headers),
             await s.client.get(f"/resume/{UNKNOWN}/export/text", headers=headers)]
+
+
+FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+BROWSER = {"User-Agent": "Mozilla/5.0 Firefox/140.0"}
+
+
+async def a_share(s: Service, headers: dict[str, str], **body: Any) -> tuple[str, dict[str, Any]]:
+    created = await a_resume(s.client, headers)
+    response = await s.client.post(f"/resume/{created['id']}/shares", json=body,
+                                   headers=headers)
+    assert response.status_code == 201, response.text
+    return created["id"], response.json()
+
+
+@case("resume", "POST /resume/{resume_id}/shares")
+async def _share(s: Service) -> Responses:
+    _, headers = s.user()
+    _, other = s.user()
+    url = f"/resume/{(await a_resume(s.client, headers))['id']}/shares"
+    body = {"version": 1, "password": "secret", "hidden": ["email"], "expires_at": FUTURE}
+    return [await s.client.post(url, json=body, headers=headers),
+            await s.client.post(url, json={"version": 9}, headers=headers),  # no such: 404
+            await s.client.post(url, json={"hidden": ["ssn"]}, headers=headers),
+            await s.client.post(url, json={}, headers=other),
+            await s.client.post(url, json={})]
+
+
+@case("resume", "GET /resume/{resume_id}/shares")
+async def _shares(s: Service) -> Responses:
+    _, headers = s.user()
+    _, other = s.user()
+    resume_id, link = await a_share(s, headers)
+    await s.client.get(f"/public/{link['slug']}", headers=BROWSER)
+    url = f"/resume/{resume_id}/shares"
+    return [await s.client.get(url, headers=headers), await s.client.get(url, headers=other)]
+
+
+@case("resume", "DELETE /resume/{resume_id}/shares/{share_id}")
+async def _revoke(s: Service) -> Responses:
+    _, headers = s.user()
+    resume_id, link = await a_share(s, headers)
+    url = f"/resume/{resume_id}/shares/{link['id']}"
+    return [await s.client.delete(url, headers=headers),
+            await s.client.delete(url, headers=headers),  # revoked already: 404
+            await s.client.delete(f"/resume/{resume_id}/shares/x", headers=headers)]
+
+
+@case("resume", "GET /resume/trash")
+async def _trash(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    await s.client.delete(f"/resume/delete/{created['id']}", headers=headers)
+    return [await s.client.get("/resume/trash", headers=headers),
+            await s.client.get("/resume/trash")]
+
+
+@case("resume", "POST /resume/{resume_id}/undelete")
+async def _undelete(s: Service) -> Responses:
+    _, headers = s.user()
+    created = await a_resume(s.client, headers)
+    await s.client.delete(f"/resume/delete/{created['id']}", headers=headers)
+    url = f"/resume/{created['id']}/undelete"
+    return [await s.client.post(url, headers=headers),
+            await s.client.post(url, headers=headers),  # live again: 409
+            await s.client.post(f"/resume/{UNKNOWN}/undelete", headers=headers)]
+
+
+@case("resume", "GET /public/{slug}")
+async def _public(s: Service) -> Responses:
+    _, headers = s.user()
+    _, link = await a_share(s, headers, password="secret", expires_at=FUTURE)
+    url = f"/public/{link['slug']}"
+    answers = [await s.client.get(url, headers=BROWSER),  # no password: 401
+               await s.client.get(url, headers={**BROWSER, "X-Share-Password": "secret"}),
+               await s.client.get("/public/no-such-share", headers=BROWSER),
+               await s.client.get("/public/x", headers=BROWSER)]
+    service = s.app.state.service
+    clock, service.clock = service.clock, lambda: datetime(3000, 1, 1, tzinfo=UTC)
+    try:
+        answers.append(await s.client.get(url, headers=BROWSER))  # expired: 410
+    finally:
+        service.clock = clock
+    return answers
+
+
+@case("resume", "GET /public/{slug}/page")
+async def _public_page(s: Service) -> Responses:
+    _, headers = s.user()
+    _, link = await a_share(s, headers)
+    _, locked = await a_share(s, headers, password="secret")
+    return [await s.client.get(f"/public/{link['slug']}/page", headers=BROWSER),
+            await s.client.get(f"/public/{locked['slug']}/page", headers=BROWSER),
+            await s.client.get("/public/no-such-share/page", headers=BROWSER)]
+
+
+@case("resume", "POST /public/{slug}/unlock")
+async def _unlock(s: Service) -> Responses:
+    _, headers = s.user()
+    _, link = await a_share(s, headers, password="secret")
+    url = f"/public/{link['slug']}/unlock"
+    return [await s.client.post(url, data={"password": "secret"}),
+            await s.client.post(url, data={"password": "wrong"}),
+            await s.client.post(url),  # no password: 422
+            await s.client.post("/public/no-such-share/unlock", data={"password": "x"})]
 
 
 async def test_every_resume_service_route_answers_as_documented(resume: Service) -> None:

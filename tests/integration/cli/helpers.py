@@ -10,7 +10,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.resume import ResumeDocument, Section
-from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeEvent, ResumeUpdated
+from contracts.resume_events import (
+    ResumeCreated,
+    ResumeDeleted,
+    ResumeEvent,
+    ResumeUndeleted,
+    ResumeUpdated,
+)
 from contracts.topology import RESUME_PRODUCER
 from resume_service import projections
 from resume_service.tables import event_tables, resumes
@@ -45,6 +51,10 @@ class ResumeWriter:
 
     async def delete(self, resume_id: str) -> None:
         await self._record(resume_id, ResumeDeleted(resume_id=resume_id, owner_id=self.owner))
+
+    async def undelete(self, resume_id: str, title: str) -> None:
+        await self._record(resume_id, ResumeUndeleted(
+            resume_id=resume_id, owner_id=self.owner, document=document(title)))
 
     async def _record(self, resume_id: str, event: ResumeEvent,
                       correlation_id: str | None = None) -> None:

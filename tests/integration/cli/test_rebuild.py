@@ -25,9 +25,10 @@ RESUMES = PROJECTIONS[0]
 
 
 async def _write_histories(url: str) -> list[str]:
-    """Interleaved histories: edits, a deletion right after creation, a late deletion."""
+    """Interleaved histories: edits, a deletion right after creation, a late deletion,
+    undeletions (one edited afterwards, one deleted again, one left as undeleted)."""
     async with resume_writer(url) as writer:
-        ids = [await writer.create(f"resume {n}") for n in range(6)]
+        ids = [await writer.create(f"resume {n}") for n in range(7)]
         for round_ in range(3):
             for n, resume_id in enumerate(ids[1:], start=1):
                 await writer.update(resume_id, f"resume {n} r{round_}",
@@ -35,6 +36,11 @@ async def _write_histories(url: str) -> list[str]:
         await writer.delete(ids[0])
         await writer.update(ids[1], "last words")
         await writer.delete(ids[1])
+        for resume_id in ids[4:]:
+            await writer.delete(resume_id)
+            await writer.undelete(resume_id, "back")
+        await writer.update(ids[4], "edited after undelete")
+        await writer.delete(ids[5])
     return ids
 
 
@@ -142,3 +148,16 @@ async def test_a_projection_without_batch_apply_gets_the_events_one_by_one() -> 
     await Projection("p", SCHEMA, frozenset({"X"}), reset, apply).apply_all(AsyncSession(),
                                                                             envelopes)
     assert seen == envelopes
+
+
+async def test_an_undeleted_resume_is_rebuilt_live_and_one_deleted_again_stays_deleted(
+        scratch_cli: Cli, scratch_database_url: str,
+        histories: tuple[list[str], list[dict[str, Any]]]) -> None:
+    ids, _ = histories
+    result = await scratch_cli("projections", "rebuild", "resume_service", "resumes",
+                               "--batch-size", "3")
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in await read_model(scratch_database_url, ids)}
+    assert rows[ids[4]]["deleted_at"] is None and rows[ids[4]]["title"] == "edited after undelete"
+    assert rows[ids[5]]["deleted_at"] is not None
+    assert rows[ids[6]]["deleted_at"] is None and rows[ids[6]]["title"] == "back"

@@ -1,16 +1,23 @@
 """The resume aggregate without I/O: given events, when a command, then events."""
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from contracts.resume import ResumeDocument, Section
-from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeUpdated
+from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeUndeleted, ResumeUpdated
 from resume_service.domain import (
+    RESTORE_WINDOW,
     CreateResume,
     DeleteResume,
     RestoreResume,
     ResumeIdTaken,
+    ResumeNotDeleted,
     ResumeNotFound,
+    ResumeState,
     StaleVersion,
+    UndeleteResume,
     UpdateResume,
     VersionNotFound,
     decide,
@@ -90,3 +97,33 @@ def test_change_summary_names_a_new_locale() -> None:
     after = DOC.model_copy(update={"locale": "de"})
     summary = describe_change(DOC, ResumeUpdated(resume_id=RID, owner_id=OWNER, document=after))
     assert summary == "locale changed"
+
+
+DELETED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def deleted_state() -> ResumeState:
+    state = fold(RID, [created(), ResumeDeleted(resume_id=RID, owner_id=OWNER)])
+    return replace(state, deleted_at=DELETED_AT)
+
+
+def test_undelete_within_the_window_records_resume_undeleted_and_the_resume_lives() -> None:
+    now = DELETED_AT + RESTORE_WINDOW - timedelta(seconds=1)
+    [event] = decide(deleted_state(), UndeleteResume(OWNER, DOC, now))
+    assert isinstance(event, ResumeUndeleted) and event.document == DOC
+    after = fold(RID, [created(), ResumeDeleted(resume_id=RID, owner_id=OWNER), event])
+    assert after.visible_to(OWNER) and after.version == 3
+    assert describe_change(DOC, event) == "undeleted"
+
+
+@pytest.mark.parametrize("owner, now", [
+    (OWNER, DELETED_AT + RESTORE_WINDOW), (OTHER, DELETED_AT + timedelta(days=1))])
+def test_undelete_after_the_window_or_by_another_user_is_not_found(owner: str,
+                                                                   now: datetime) -> None:
+    with pytest.raises(ResumeNotFound):
+        decide(deleted_state(), UndeleteResume(owner, DOC, now))
+
+
+def test_undelete_of_a_live_resume_is_refused() -> None:
+    with pytest.raises(ResumeNotDeleted):
+        decide(fold(RID, [created()]), UndeleteResume(OWNER, DOC, DELETED_AT))
