@@ -18,6 +18,7 @@ from contracts.ai_events import (
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.resume_events import RESUME_EVENTS
+from contracts.share_events import ShareViewed
 
 EVENTS_EXCHANGE = "events"
 DEAD_LETTER_EXCHANGE = "events.dlx"
@@ -63,13 +64,11 @@ JOB_EVENT_KEYS = tuple(
         (AI_PRODUCER, (RatingRequested, RatingStarted, RatingFinished,
                        ImportRequested, ImportStarted, ImportFinished)))
     for event in events)
-# a share's views (resume_service, issue #18's shares): bound by name, so the feed needs no
-# import of a contract that may not be there yet; the topic exchange only matches the key
-SHARE_VIEWED_EVENT = "ShareViewed"
+# a share's views (resume_service's shares)
+SHARE_VIEWED_EVENT = ShareViewed.event_type
 SHARE_VIEWED_KEY = routing_key(RESUME_PRODUCER, SHARE_VIEWED_EVENT)
 # what a signed-in user sees live (live_service: GET /events)
-# (once each: the shares' events may join RESUME_EVENTS)
-LIVE_FEED_KEYS = tuple(dict.fromkeys((*RESUME_EVENT_KEYS, *JOB_EVENT_KEYS, SHARE_VIEWED_KEY)))
+LIVE_FEED_KEYS = (*RESUME_EVENT_KEYS, *JOB_EVENT_KEYS, SHARE_VIEWED_KEY)
 
 # Every consumer (= its queue's name) and the routing keys its queue binds. Every process
 # declares all of them when it connects, so an event published before its consumer ever ran

@@ -21,7 +21,12 @@ from contracts.ai_events import (
 )
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.envelope import EventEnvelope
-from contracts.resume_events import ResumeCreated, ResumeDeleted, ResumeUpdated
+from contracts.resume_events import (
+    ResumeCreated,
+    ResumeDeleted,
+    ResumeUndeleted,
+    ResumeUpdated,
+)
 from contracts.topology import SHARE_VIEWED_EVENT
 
 # SSE `event:` names: what a client listens for
@@ -42,7 +47,7 @@ STARTED = frozenset({CompileStarted.event_type, RatingStarted.event_type,
 SHARE_FIELDS = ("share_id", "resume_id", "version", "kind")
 # a resume's own changes (not every event resume_service records: a share's view is one too)
 RESUME_CHANGES = frozenset({ResumeCreated.event_type, ResumeUpdated.event_type,
-                            ResumeDeleted.event_type})
+                            ResumeDeleted.event_type, ResumeUndeleted.event_type})
 
 
 @dataclass(frozen=True)
