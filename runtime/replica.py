@@ -118,6 +118,10 @@ async def apply_resume_event(session: AsyncSession, replica: Table,
         "p_recorded_at": envelope.occurred_at})
 
 
+# the resume events a replica keeps: resume_service's store holds its shares' events too, and
+# a replay from it (`rb replay --source resume`) sends them all; the others are acknowledged
+REPLICATED = list(RESUME_EVENTS)
+
 # One statement per batch, in autocommit. PostgreSQL reads the envelopes itself (the 4 KB
 # document is never parsed and re-encoded in Python); a body that is not JSON, or misses what
 # a row needs, fails the statement, and the batch goes again one message at a time, where the
@@ -132,7 +136,7 @@ WITH delivered AS MATERIALIZED (
     SELECT e->>'stream_id', (e->>'stream_version')::int, e->'payload'->>'owner_id',
            nullif(e->'payload'->'{document}', 'null'), e->>'event_type' = $2,
            (e->>'occurred_at')::timestamptz
-    FROM delivered ORDER BY 1, 2
+    FROM delivered WHERE e->>'event_type' = ANY($3::text[]) ORDER BY 1, 2
     ON CONFLICT (resume_id, version) DO NOTHING
 )
 SELECT e->>'event_type', (e->>'event_id')::uuid::text, e->>'correlation_id'
@@ -161,7 +165,8 @@ class ReplicaWriter:
         self._writing = True
         try:
             driver = await self._connection()
-            rows = await driver.fetch(self._sql, list(bodies), ResumeDeleted.event_type)
+            rows = await driver.fetch(self._sql, list(bodies), ResumeDeleted.event_type,
+                                      REPLICATED)
         except BaseException as exc:
             # anything but an error the server reported (lost, cut, cancelled mid-statement)
             # leaves the connection in doubt: the next write takes another
@@ -175,7 +180,8 @@ class ReplicaWriter:
 
     async def write_one(self, envelope: EventEnvelope) -> None:
         """The one-message path: the payload checked first, for a clear error."""
-        ResumeEvent.model_validate(envelope.payload)
+        if envelope.event_type in REPLICATED:
+            ResumeEvent.model_validate(envelope.payload)
         await self.write([orjson.dumps(envelope.model_dump(mode="json"))])
 
     async def _connection(self) -> Any:

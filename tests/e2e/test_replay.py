@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner, Result
 
+from contracts.resume_events import RESUME_EVENTS
 from ops.cli import app as rb_app
 from ops.cli.projections import load_projections
 from runtime.bus import EVENTS
@@ -33,7 +34,7 @@ from tests.integration.compile.conftest import resume_document
 # missing here fails the first test: add its table, so rebuilds of it are checked too.
 PROJECTION_TABLES = {
     "auth_service": {"users": "auth.users"},
-    "resume_service": {"resumes": "resume.resumes"},
+    "resume_service": {"resumes": "resume.resumes", "share_views": "resume.share_views"},
     "compile_service": {"compile.jobs": "compile.jobs",
                         "compile.resume_versions": "compile.resume_versions"},
     "ai_service": {"ai.jobs": "ai.jobs", "ai.resume_versions": "ai.resume_versions"},
@@ -46,14 +47,17 @@ HANDLED = "rb_consumer_handle_duration_seconds"
 # The stack has settled when every event left its outbox, both replicas hold every resume
 # event and no job is still running: each query must answer true. (resume_service.sessions
 # only bumps a Redis cache generation and leaves nothing in the database to wait for.)
+# the resume events a replica keeps (resume_service's store holds its shares' events too)
+RESUME_EVENT_ROWS = ("(SELECT count(*) FROM resume.events WHERE event_type IN ("
+                     + ", ".join(f"'{name}'" for name in RESUME_EVENTS) + "))")
 SETTLED = {
     "outboxes empty": "SELECT (SELECT count(*) FROM auth.outbox) + (SELECT count(*) FROM "
                       "resume.outbox) + (SELECT count(*) FROM compile.outbox) + "
                       "(SELECT count(*) FROM ai.outbox) = 0",
     "compile replica complete": "SELECT (SELECT count(*) FROM compile.resume_versions) = "
-                                "(SELECT count(*) FROM resume.events)",
+                                + RESUME_EVENT_ROWS,
     "ai replica complete": "SELECT (SELECT count(*) FROM ai.resume_versions) = "
-                           "(SELECT count(*) FROM resume.events)",
+                           + RESUME_EVENT_ROWS,
     "no compile job active": "SELECT NOT EXISTS (SELECT 1 FROM compile.jobs "
                              "WHERE status IN ('queued', 'running'))",
     "no rating job active": "SELECT NOT EXISTS (SELECT 1 FROM ai.jobs "
@@ -147,7 +151,26 @@ async def history(stack: Stack, db: asyncpg.Connection) -> None:
             assert (await compile_version(browser, resume_id, 2))["status"] == "succeeded"
             assert (await rate_version(browser, resume_id, 2))["status"] == "succeeded"
             assert (await browser.post("/api/auth/logout")).status_code == 204
+    if not await db.fetchval("SELECT count(*) FROM resume.share_views"):
+        await _share_viewed(stack, db)
     await wait_settled(db)
+
+
+async def _share_viewed(stack: Stack, db: asyncpg.Connection) -> None:
+    """A share of a resume, viewed once by someone without a session (the view is recorded
+    a moment after the answer)."""
+    async with stack.client() as owner, stack.client() as stranger:
+        await sign_in(stack, owner)
+        created = await owner.post("/api/resume/create", json=resume_document(title="Shared"))
+        assert created.status_code == 201, created.text
+        share = await owner.post(f"/api/resume/{created.json()['id']}/shares", json={})
+        assert share.status_code == 201, share.text
+        viewed = await stranger.get(share.json()["url"])
+        assert viewed.status_code == 200, viewed.text
+    deadline = time.monotonic() + 10
+    while not await db.fetchval("SELECT count(*) FROM resume.share_views"):
+        assert time.monotonic() < deadline, "the view was never recorded"
+        await asyncio.sleep(0.1)
 
 
 async def test_rebuilding_every_projection_gives_the_same_read_models(

@@ -67,11 +67,12 @@ async def cluster_engine(cluster: ThrowawayPostgres) -> AsyncIterator[AsyncEngin
     await engine.dispose()
 
 
-def resume_event(resume_id: str, version: int, **payload: Any) -> bytes:
+def resume_event(resume_id: str, version: int, event_type: str = "ResumeUpdated",
+                 **payload: Any) -> bytes:
     """A resume event's envelope as the relay sends it."""
     document = {"title": f"v{version}", "template": "classic", "sections": []}
     envelope = EventEnvelope(
-        event_id=uuid.uuid4(), event_type="ResumeUpdated", stream_id=resume_id,
+        event_id=uuid.uuid4(), event_type=event_type, stream_id=resume_id,
         stream_version=version, occurred_at=datetime.now(UTC), correlation_id=f"req-{version}",
         payload={"resume_id": resume_id, "owner_id": OWNER, "document": document, **payload})
     return orjson.dumps(envelope.model_dump(mode="json"))
@@ -200,6 +201,18 @@ async def test_duplicates_and_replays_change_nothing(
             replica.c.resume_id == resume_id))).scalars().all()
     assert owners == [OWNER]  # the first copy of version 1 stayed
     await assert_all_acknowledged(channel, replica_consumer.name)
+
+
+async def test_what_the_resume_store_holds_beside_resume_events_is_acknowledged_unwritten(
+        engine: AsyncEngine, channel: aio_pika.abc.AbstractChannel) -> None:
+    """A replay from resume_service's store sends its shares' events too."""
+    replica_consumer, resume_id, share_id = Replica(engine), str(uuid.uuid4()), str(uuid.uuid4())
+    async with replica_consumer.running():
+        await publish(channel, replica_consumer.key, resume_event(share_id, 1, "ShareCreated"),
+                      resume_event(resume_id, 1))
+        await wait_for_rows(engine, [resume_id], 1)
+        await assert_all_acknowledged(channel, replica_consumer.name)
+    assert await rows(engine, share_id) == 0
 
 
 async def test_a_poison_message_is_dead_lettered_alone_and_the_rest_go_through(
