@@ -52,7 +52,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from compile_service.locales import FALLBACK, language_of, shown_date
-from compile_service.presentation import address_line
+from contracts.presentation import address_line
 from contracts.resume import ResumeDocument
 
 DEFAULT_TIMEOUT_SECONDS = 5.0

@@ -41,7 +41,7 @@ from compile_service.manifests import (
     resolve_options,
     unsupported_locale,
 )
-from compile_service.presentation import shown_document
+from contracts.presentation import shown_document
 from contracts.resume import ResumeDocument
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"

@@ -6,6 +6,7 @@ Left out: the document's title (it names the file), template, ids and section ki
 
 from dataclasses import dataclass, field
 
+from contracts.presentation import shown_document
 from contracts.resume import Item, ResumeDocument, Section
 
 DETAIL_SEPARATOR = " · "
@@ -43,11 +44,14 @@ class Outline:
 
 
 def outline(document: ResumeDocument) -> Outline:
+    """What a reader sees of the document as the templates show it (contracts.presentation:
+    every JSON Resume field in the fields shown); the headline starts the contact line."""
+    document = shown_document(document)
     contact = document.contact
     email = [Link(contact.email, f"mailto:{contact.email}")] if contact.email else []
     return Outline(
         name=contact.name or document.title,
-        contact=[*email, *present(contact.phone, contact.location),
+        contact=[*present(contact.label), *email, *present(contact.phone, contact.location),
                  *(Link(link.label or link.url, link.url) for link in contact.links)],
         sections=[_block(section) for section in document.sections])
 

@@ -1,5 +1,5 @@
 """Every template shows what a JSON Resume document holds beyond the fields the templates
-always had (compile_service.presentation): the headline, the summary, the address, the
+always had (contracts.presentation): the headline, the summary, the address, the
 website and profiles, and each entry's courses, roles, keywords, score and URL, as text a
 reader of the PDF finds."""
 
@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from compile_service import ats
-from compile_service.presentation import shown_document
 from compile_service.rendering import Renderer
 from compile_service.typesetting.engine import Engine
+from contracts.presentation import shown_document
 from resume_service.json_resume import from_json_resume
 from tests import json_resume_package as package
 from tests.integration.compile import test_ats

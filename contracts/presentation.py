@@ -7,9 +7,11 @@ shows everything without knowing every field:
 - the links are the typed ones, then the website, then each profile with a URL;
 - the contact's summary, when the resume has no summary section, is one at the top;
 - an item's description gains, a line each, what the item says beyond it (what its
-  organisation is, courses, roles, keywords, its score, its URL).
+  organisation is, its degree and field when its title does not say them, courses, roles,
+  keywords, its kind, its score, its URL).
 
-`contact.label` (the headline) is the one newer field the templates show themselves."""
+`contact.label` (the headline) is the one newer field the templates (and exports) show
+themselves. Used by compile_service's templates and resume_service's exports alike."""
 
 from uuid import UUID
 
@@ -55,8 +57,9 @@ def _without_scheme(url: str) -> str:
 
 
 def _shown_item(item: Item) -> Item:
-    lines = [item.organization_description, item.description, ", ".join(item.courses),
-             ", ".join(item.roles), ", ".join(item.keywords), item.score,
-             _without_scheme(item.url) if item.url else ""]
+    untitled = [part for part in (item.study_type, item.area) if part not in item.title]
+    lines = [item.organization_description, ", ".join(untitled), item.description,
+             ", ".join(item.courses), ", ".join(item.roles), ", ".join(item.keywords),
+             item.category, item.score, _without_scheme(item.url) if item.url else ""]
     shown = "\n".join(line for line in lines if line)
     return item if shown == item.description else item.model_copy(update={"description": shown})
