@@ -9,6 +9,8 @@ from runtime.settings import ServiceSettings, refuse_placeholder
 
 
 class GatewaySettings(ServiceSettings):
+    # a share link's slug is its key: never in the access log
+    access_log_hidden_prefixes: tuple[str, ...] = ("/api/public/",)
     # base64url (no padding) of the raw 32-byte Ed25519 private key that signs the identity
     # the gateway sends to services; the gateway alone holds it (deploy/gateway.env)
     identity_signing_key: str = DEV_IDENTITY_SIGNING_KEY

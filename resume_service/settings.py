@@ -9,6 +9,9 @@ from runtime.settings import ServiceSettings
 class ResumeSettings(ServiceSettings):
     """resume_service's settings: the shared ones (see `.env.example`) and its share links'."""
 
+    # a share link's slug is its key: never in the access log
+    access_log_hidden_prefixes: tuple[str, ...] = ("/public/",)
+
     # salts the hash that identifies a share's viewer (address, user agent, hour), so the
     # hash of a known address cannot be recomputed; unset: derived from INTERNAL_SECRET
     # (refused as a placeholder in production already)

@@ -116,6 +116,14 @@ class TracePolicy:
     mode: AccessLog = "all"
     sample_every: int = 20  # `sampled`: one request id in this many
     slow_seconds: float = 1.0  # a request or delivery this slow is a problem
+    # paths whose rest is a capability (a share link's slug): written as the prefix and "…"
+    hidden_prefixes: tuple[str, ...] = ()
+
+    def shown_path(self, path: str) -> str:
+        for prefix in self.hidden_prefixes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                return prefix + "…"
+        return path
 
     def keeps(self, request_id: str | None, problem: bool) -> bool:
         if self.mode == "all":

@@ -206,6 +206,7 @@ class ObservabilityMiddleware:
         if (self.log_only_problems and not problem) or not self.trace.keeps(request_id, problem):
             return
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %d", method, scope["path"], status, extra={"data": {
+            path = self.trace.shown_path(scope["path"])
+            access_log.info("%s %s %d", method, path, status, extra={"data": {
                 "method": method, "route": route, "status": status,
                 "duration_ms": round(seconds * 1000, 2)}})

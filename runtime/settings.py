@@ -81,9 +81,13 @@ class ServiceSettings(BaseSettings):
             return BOOLEAN_WORDS[value.strip().lower()]
         return value
 
+    access_log_hidden_prefixes: tuple[str, ...] = Field((), description="Paths whose rest "
+                                                        "is a secret (a share link's slug): "
+                                                        "logged as the prefix alone.")
+
     def trace_policy(self) -> TracePolicy:
         return TracePolicy(self.access_log, self.access_log_sample,
-                           self.access_log_slow_seconds)
+                           self.access_log_slow_seconds, self.access_log_hidden_prefixes)
 
     def relay_dsn(self) -> str | None:
         """Where the in-process outbox relay reads, or None when a separate process runs it."""

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from gateway.settings import GatewaySettings
+from resume_service.settings import ResumeSettings
 from runtime.context import request_id_var
 from runtime.logs import ContextFilter, PerMessageFilter, TracePolicy, sampled
 from runtime.metrics import ObservabilityMiddleware
@@ -86,9 +88,11 @@ class Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.statuses: list[int] = []
+        self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.statuses.append(record.data["status"])  # type: ignore[attr-defined]
+        self.messages.append(record.getMessage())
 
 
 async def answer(scope: Scope, receive: Receive, send: Send) -> None:
@@ -145,3 +149,20 @@ async def test_with_all_every_request_has_its_line_but_a_proxy_logs_only_failure
         await serve(app, 200, IDS[0])
         await serve(app, 502, IDS[1])
     assert access_lines.statuses == [200, 502, 502]
+
+
+async def test_a_hidden_prefix_keeps_the_secret_rest_of_a_path_out_of_the_access_line(
+        access_lines: Lines) -> None:
+    app = ObservabilityMiddleware(answer, "trace_test", metrics=False,
+                                  trace=TracePolicy("all", hidden_prefixes=("/answer/",)))
+    await serve(app, 410, IDS[0])
+    shown = ObservabilityMiddleware(answer, "trace_test", metrics=False,
+                                    trace=TracePolicy("all"))
+    await serve(shown, 404, IDS[1])
+    assert access_lines.messages == ["GET /answer/… 410", "GET /answer/404 404"]
+
+
+def test_the_share_links_are_hidden_by_resume_service_and_the_gateway() -> None:
+    slug = "Zx3kq9Vt-secret"
+    assert ResumeSettings().trace_policy().shown_path(f"/public/{slug}/page") == "/public/…"
+    assert GatewaySettings().trace_policy().shown_path(f"/api/public/{slug}") == "/api/public/…"
