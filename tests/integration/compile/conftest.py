@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from compile_service.app import create_app
+from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from compile_service.settings import CompileSettings
-from compile_service.typesetting.typst import KEPT_RUN_PURPOSE
+from compile_service.typesetting.typst import KEPT_RUN_PURPOSE, Typst
+from compile_service.wiring import make_typst
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import COMPILE_RESUMES_CONSUMER as RESUMES_CONSUMER
 from tests.conftest import asgi_client, purge_queue, wait_for_queue
@@ -35,6 +37,20 @@ def compile_env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
             "compile_templates_extra_dir": str(TEST_TEMPLATES),
             "compile_timeout_seconds": 4.0, "relay_poll_seconds": 0.2,
             "job_version_wait_seconds": 3.0}
+
+
+# the template renderer and a Typst engine, for the tests that render without the service
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer([BUILTIN_TEMPLATES])
+
+
+@pytest.fixture(scope="module")
+async def typst(renderer: Renderer) -> AsyncIterator[Typst]:
+    engine = make_typst(CompileSettings(compile_timeout_seconds=10), renderer)
+    assert isinstance(engine, Typst)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

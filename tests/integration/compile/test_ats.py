@@ -16,7 +16,7 @@ import typst as typst_compiler
 
 from compile_service import ats
 from compile_service.ats import IssueCode
-from compile_service.rendering import BUILTIN_TEMPLATES, TYPST_ENGINE, Renderer
+from compile_service.rendering import TYPST_ENGINE, Renderer
 from compile_service.settings import CompileSettings
 from compile_service.typesetting.engine import Engine
 from compile_service.typesetting.latex import PdfLatex
@@ -27,11 +27,6 @@ from tests.samples import academic, engineer
 
 TYPST_TEMPLATES = ("standard", "compact", "sidebar", "academic")
 LATEX_TEMPLATES = ("classic", "modern")
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer([BUILTIN_TEMPLATES])
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from tests import json_resume_package as package
 from tests.integration.compile import test_ats
 from tests.integration.compile.test_ats import LATEX_TEMPLATES, TYPST_TEMPLATES, pdf_of
 
-renderer, engines = test_ats.renderer, test_ats.engines  # the same fixtures
+engines = test_ats.engines  # the same fixture
 
 SAMPLE = from_json_resume(package.load("sample.resume.json"))
 SHOWN = ["Programmer", "Richard hails from Tulsa", "2712 Broadway St",

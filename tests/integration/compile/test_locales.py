@@ -7,17 +7,14 @@ and the template listing says which scripts each template shows."""
 import re
 import subprocess
 import unicodedata
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from compile_service import ats
-from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
-from compile_service.settings import CompileSettings
+from compile_service.rendering import Renderer
 from compile_service.typesetting.typst import Typst
-from compile_service.wiring import make_typst
 from contracts.resume import ResumeDocument
 from tests.integration.compile.conftest import (
     Headers,
@@ -30,19 +27,6 @@ from tests.samples import arabic, engineer, hebrew, localized, persian, texts
 
 TYPST_TEMPLATES = ("standard", "compact", "sidebar", "academic")
 RIGHT_TO_LEFT = {"ar": arabic, "he": hebrew, "fa": persian}
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer([BUILTIN_TEMPLATES])
-
-
-@pytest.fixture(scope="module")
-async def typst(renderer: Renderer) -> AsyncIterator[Typst]:
-    engine = make_typst(CompileSettings(compile_timeout_seconds=10), renderer)
-    assert isinstance(engine, Typst)
-    yield engine
-    engine.close()
 
 
 async def typst_pdf(typst: Typst, renderer: Renderer, template: str,

@@ -6,14 +6,12 @@ data, within a time limit."""
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from compile_service.rendering import BUILTIN_TEMPLATES, TYPST_ENGINE, Renderer
-from compile_service.settings import CompileSettings
+from compile_service.rendering import TYPST_ENGINE, Renderer
 from compile_service.typesetting.engine import (
     CompiledPdf,
     CompileFailed,
@@ -21,7 +19,6 @@ from compile_service.typesetting.engine import (
     Overflow,
 )
 from compile_service.typesetting.typst import Typst, TypstTemplate
-from compile_service.wiring import make_typst
 from contracts.resume import Contact, Item, Link, ResumeDocument, Section
 from tests.integration.compile.conftest import (
     Headers,
@@ -37,19 +34,6 @@ from tests.samples import academic, engineer, texts
 
 TEMPLATES = ("standard", "compact", "sidebar", "academic")
 A4_TEXT_AREA_PT = 841.89 - 2 * 12 * 72 / 25.4  # compact's default margin is 12 mm
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer([BUILTIN_TEMPLATES])
-
-
-@pytest.fixture(scope="module")
-async def typst(renderer: Renderer) -> AsyncIterator[Typst]:
-    engine = make_typst(CompileSettings(compile_timeout_seconds=10), renderer)
-    assert isinstance(engine, Typst)
-    yield engine
-    engine.close()
 
 
 async def render(typst: Typst, renderer: Renderer, template: str, document: ResumeDocument,
