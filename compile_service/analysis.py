@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from compile_service import ats
-from compile_service.artifacts import ArtifactStore
+from compile_service.artifacts import ArtifactStore, read_whole
 from contracts.resume import ResumeDocument
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,12 @@ class AtsReports:
     async def _remade(self, key: str, figures: dict[str, Any],
                       document: Callable[[], Awaitable[ResumeDocument | None]]
                       ) -> tuple[dict[str, Any] | None, AtsStatus]:
-        shown, pdf = await document(), await self._pdf(key)
+        shown, pdf = await document(), await read_whole(self.artifacts, key)
         if shown is None or pdf is None:
             return None, "unavailable"
         await self._make(key, pdf, shown, figures)
         made = await self.artifacts.figures(key) or {}
         return made.get("ats"), "ready" if made.get("ats") is not None else "unavailable"
-
-    async def _pdf(self, key: str) -> bytes | None:
-        if not await self.artifacts.has(key):
-            return None
-        return b"".join([chunk async for chunk in self.artifacts.chunks(key)])
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Let the reports being made finish (bounded), so a worker stopping loses none."""

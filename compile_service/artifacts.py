@@ -114,3 +114,11 @@ class DirectoryStore:
         with self._path(key).open("rb") as handle:
             while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
                 yield chunk
+
+
+async def read_whole(store: ArtifactStore, key: str) -> bytes | None:
+    """The whole PDF under `key`, or None when it is not stored (or went in between)."""
+    try:
+        return b"".join([chunk async for chunk in store.chunks(key)])
+    except FileNotFoundError:
+        return None

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from compile_service.artifacts import ArtifactStore
+from compile_service.artifacts import ArtifactStore, read_whole
 from runtime.http import ApiError
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,11 @@ class Previewer:
 
     async def _make(self, key: str) -> bytes:
         try:
-            if await self.store.size(key) is None:
-                raise ApiError(404, "pdf_gone", "the PDF is no longer stored; compile again")
-            pdf = b"".join([chunk async for chunk in self.store.chunks(key)])
-        except FileNotFoundError as exc:  # removed between the two looks
-            raise ApiError(404, "pdf_gone", "the PDF is no longer stored; compile again") \
-                from exc
+            pdf = await read_whole(self.store, key)
         except OSError as exc:
             raise _unavailable("the artifact store cannot be read") from exc
+        if pdf is None:
+            raise ApiError(404, "pdf_gone", "the PDF is no longer stored; compile again")
         try:
             png = await self.render(pdf)
         except PreviewFailed as exc:
