@@ -148,21 +148,20 @@ def _laid_out(section: dict[str, Any], items: dict[str, list[Item]],
 
 
 def _item(kind: Kind, entry: dict[str, Any], path: tuple[Any, ...]) -> Item:
-    def build() -> Item:
-        values = {field: entry[key] for key, field in kind.fields.items()
-                  if entry.get(key) not in (None, "")}
-        if kind.kind == "education":
-            values["title"] = ", ".join(v for v in (entry.get("studyType"), entry.get("area")) if v)
-        return Item.model_validate({**values, "extensions": _extensions(entry, {*kind.fields}),
-                                    **_ours(entry, path)})
-    return _validated(build, path, kind.fields)
+    derived = {}
+    if kind.kind == "education":
+        derived["title"] = ", ".join(v for v in (entry.get("studyType"), entry.get("area")) if v)
+    return _validated(lambda: _mapped(Item, kind.fields, entry, path=path, **derived), path,
+                      kind.fields)
 
 
 def _mapped(model: Callable[..., Any], names: dict[str, str], data: dict[str, Any],
-            skip: Iterable[str] = (), **more: Any) -> Any:
+            skip: Iterable[str] = (), path: tuple[Any, ...] = (), **more: Any) -> Any:
+    """`model` of the JSON Resume object `data`: its fields by `names` (JSON Resume's ->
+    the document's), `more`, what the schema does not define, and what only we say."""
     values = {field: data[key] for key, field in names.items() if data.get(key) not in (None, "")}
     return model(**{**values, **more, "extensions": _extensions(data, {*names, *skip}),
-                    **_ours(data, ())})
+                    **_ours(data, path)})
 
 
 def _ours(data: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
