@@ -27,7 +27,7 @@ AtsStatus = Literal["ready", "pending", "unavailable"]
 class AtsReports:
     def __init__(self, artifacts: ArtifactStore, poppler: ats.ReadyPoppler | None) -> None:
         self.artifacts, self.poppler = artifacts, poppler
-        self._making: dict[str, asyncio.Task[None]] = {}
+        self._making: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
 
     def start(self, key: str, pdf: bytes, document: ResumeDocument,
               figures: dict[str, Any]) -> None:
@@ -38,15 +38,17 @@ class AtsReports:
             task.add_done_callback(lambda _: self._making.pop(key, None))
 
     async def _make(self, key: str, pdf: bytes, document: ResumeDocument,
-                    figures: dict[str, Any]) -> None:
+                    figures: dict[str, Any]) -> dict[str, Any] | None:
+        """The report, stored with `figures`; None (stored as made) when the checker could
+        not run."""
         try:
-            report = await ats.check_async(pdf, document, ready=self.poppler)
+            report: dict[str, Any] | None = (await ats.check_async(
+                pdf, document, ready=self.poppler)).model_dump(mode="json")
         except ats.AtsUnavailable as exc:
             log.warning("ATS check unavailable for %s: %s", key[:12], exc)
-            await self.artifacts.put_figures(key, {**figures, "ats": None, "ats_made": True})
-            return
-        await self.artifacts.put_figures(key, {**figures, "ats": report.model_dump(mode="json"),
-                                               "ats_made": True})
+            report = None
+        await self.artifacts.put_figures(key, {**figures, "ats": report, "ats_made": True})
+        return report
 
     async def of(self, key: str, finished_at: float,
                  document: Callable[[], Awaitable[ResumeDocument | None]]
@@ -68,9 +70,8 @@ class AtsReports:
         shown, pdf = await document(), await read_whole(self.artifacts, key)
         if shown is None or pdf is None:
             return None, "unavailable"
-        await self._make(key, pdf, shown, figures)
-        made = await self.artifacts.figures(key) or {}
-        return made.get("ats"), "ready" if made.get("ats") is not None else "unavailable"
+        report = await self._make(key, pdf, shown, figures)
+        return report, "ready" if report is not None else "unavailable"
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Let the reports being made finish (bounded), so a worker stopping loses none."""
