@@ -14,6 +14,12 @@ them); wrk drives them with 8 connections. The public JSON is read three ways:
   the hour's first, so each one also appends a ShareViewed (in the share's stream, holding
   the schema's append lock) and its share_views row.
 
+The share's PDF (cached: compiled once before the rounds, then found by content) is read
+through the recording gateway, one viewer, against the owner's download of the same PDF
+(`GET /api/compile/pdf/{job}`) through the same gateway: a compile_service process (its job
+worker and relay in it) serves both, the share's through resume_service, which checks the
+share, records the download and relays the file.
+
 Printed: p50/p99/throughput of each, the public read against the baseline, the cost of
 recording against the read alone, and how many of the new viewers' views were recorded (a
 recorder with more than 10,000 views waiting drops views rather than queueing more).
@@ -27,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -56,6 +63,8 @@ OWNER = "owner GET /api/resume/{id}"
 QUIET = "public, not recorded"
 REPEAT = "public, recorded, 1 viewer"
 FRESH = "public, recorded, new viewers"
+OWNER_PDF = "owner GET /api/compile/pdf/{job}"
+PUBLIC_PDF = "public PDF, cached"
 GATEWAY_ENV = {"RATE_LIMIT_PER_SESSION": "100000000", "RATE_LIMIT_PER_IP": "100000000",
                "COOKIE_SECURE": "false"}
 # a new User-Agent on every request: a new viewer hash, so a view recorded every time
@@ -95,6 +104,34 @@ def wrk_new_viewers(name: str, url: str, seconds: int) -> Result:
     )
 
 
+def compiled_job(compile_url: str, resume_id: str) -> str:
+    """The owner's compile of the resume, once it succeeded; its job id."""
+    url = f"{compile_url}/compile/{resume_id}"
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={
+        **identity(USER, "POST", url), "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        job_id = str(json.load(response)["job_id"])
+    status = f"{compile_url}/compile/status/{job_id}?wait=30"
+    with urllib.request.urlopen(urllib.request.Request(
+            status, headers=identity(USER, "GET", status)), timeout=60) as response:
+        job = json.load(response)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"the compile did not succeed: {job}")
+    return job_id
+
+
+def wait_compiled(url: str) -> None:
+    """Until the share's PDF answers (its resume reached compile_service's replica)."""
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=BROWSER),
+                                        timeout=60):
+                return
+        except urllib.error.HTTPError:
+            asyncio.run(asyncio.sleep(0.2))
+    raise RuntimeError("the share's PDF never answered")
+
+
 async def recorded_views(database_url: str, slug: str) -> int:
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
@@ -109,12 +146,15 @@ def main() -> None:
     settings = ServiceSettings()
     session_id = asyncio.run(open_session(settings.redis_url, USER))
     cookie = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
-    with (uvicorn_process("resume_service.app:create_app", {
-            "READ_CACHE": "true", "SHARE_VIEWS_RECORDED": "true"}) as (recording, _),
+    with (uvicorn_process("compile_service.app:create_app") as (compile_url, _),
+          uvicorn_process("resume_service.app:create_app", {
+            "READ_CACHE": "true", "SHARE_VIEWS_RECORDED": "true",
+            "COMPILE_SERVICE_URL": compile_url}) as (recording, _),
           uvicorn_process("resume_service.app:create_app", {
             "READ_CACHE": "true", "SHARE_VIEWS_RECORDED": "false"}) as (quiet, _),
           uvicorn_process("gateway.app:create_app", {
-            **GATEWAY_ENV, "RESUME_SERVICE_URL": recording}) as (gateway, _),
+            **GATEWAY_ENV, "RESUME_SERVICE_URL": recording,
+            "COMPILE_SERVICE_URL": compile_url}) as (gateway, _),
           uvicorn_process("gateway.app:create_app", {
             **GATEWAY_ENV, "RESUME_SERVICE_URL": quiet}) as (quiet_gateway, _)):
         resume_id = create_resume(recording, USER)
@@ -122,9 +162,14 @@ def main() -> None:
         owner_url = f"{gateway}/api/resume/{resume_id}"
         public_url, quiet_url = (f"{gateway}/api/public/{slug}",
                                  f"{quiet_gateway}/api/public/{slug}")
-        for url, headers in ((owner_url, cookie), (public_url, BROWSER), (quiet_url, BROWSER)):
+        public_pdf_url = f"{public_url}/pdf"
+        wait_compiled(public_pdf_url)
+        owner_pdf_url = f"{gateway}/api/compile/pdf/{compiled_job(compile_url, resume_id)}"
+        for url, headers in ((owner_url, cookie), (public_url, BROWSER), (quiet_url, BROWSER),
+                             (owner_pdf_url, cookie), (public_pdf_url, BROWSER)):
             wrk("warm-up", url, headers, seconds=2)
-        rounds: dict[str, list[Result]] = {name: [] for name in (OWNER, QUIET, REPEAT, FRESH)}
+        rounds: dict[str, list[Result]] = {
+            name: [] for name in (OWNER, QUIET, REPEAT, FRESH, OWNER_PDF, PUBLIC_PDF)}
         fresh_requests, before = 0.0, asyncio.run(recorded_views(settings.database_url, slug))
         for _ in range(ROUNDS):  # alternating, so all see the same drift of the machine
             rounds[OWNER].append(wrk(OWNER, owner_url, cookie, seconds=ROUND_SECONDS))
@@ -132,6 +177,10 @@ def main() -> None:
             rounds[REPEAT].append(wrk(REPEAT, public_url, BROWSER, seconds=ROUND_SECONDS))
             rounds[FRESH].append(wrk_new_viewers(FRESH, public_url, ROUND_SECONDS))
             fresh_requests += rounds[FRESH][-1].rps * ROUND_SECONDS
+            rounds[OWNER_PDF].append(wrk(OWNER_PDF, owner_pdf_url, cookie,
+                                         seconds=ROUND_SECONDS))
+            rounds[PUBLIC_PDF].append(wrk(PUBLIC_PDF, public_pdf_url, BROWSER,
+                                          seconds=ROUND_SECONDS))
         asyncio.run(asyncio.sleep(2))  # the last recordings land
         recorded = asyncio.run(recorded_views(settings.database_url, slug)) - before
     report(rounds, recorded, fresh_requests)
@@ -150,6 +199,8 @@ def report(rounds: dict[str, list[Result]], recorded: int, fresh_requests: float
         print(f"{name}: throughput {result.rps / quiet.rps:.2f} of not recorded, "
               f"p50 {result.p50_ms - quiet.p50_ms:+.2f} ms, "
               f"p99 {result.p99_ms - quiet.p99_ms:+.2f} ms")
+    pdf = results[PUBLIC_PDF].rps / results[OWNER_PDF].rps
+    print(f"public PDF (cached) / owner's PDF download throughput: {pdf:.2f}")
     print(f"new viewers: {recorded} views recorded of ~{fresh_requests:.0f} requests "
           f"({recorded / max(fresh_requests, 1) * 100:.0f}%); "
           f"{statistics.mean(r.rps for r in rounds[FRESH]):.0f} views/s offered")

@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
+from compile_service import share_files
 from compile_service.domain import (
     InvalidOptions,
     UnknownTemplate,
@@ -31,6 +32,7 @@ from runtime.jobs import CancelledJob, OwnedJob, WaitedJob, install_job_error_ha
 from runtime.replica import ResumeNotFound
 
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
+routes = APIRouter()  # the app's: these and the share files' (compile_service.share_files)
 
 
 @router.get("/templates", response_model=list[TemplateOut],
@@ -182,3 +184,7 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     async def _bad_locale(_: Request, exc: UnsupportedLocale) -> OrjsonResponse:
         return error_response(422, "unsupported_locale", str(exc), locale=exc.locale,
                               templates=exc.able)
+
+
+routes.include_router(router)
+routes.include_router(share_files.router)

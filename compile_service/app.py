@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from compile_service.api import install_domain_error_handlers, router
+from compile_service.api import install_domain_error_handlers, routes
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables
 from compile_service.wiring import build, expose
@@ -45,4 +45,5 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         finally:
             await components.close()
 
-    return service_app("compile_service", settings, lifespan, router, install_domain_error_handlers)
+    return service_app("compile_service", settings, lifespan, routes,
+                       install_domain_error_handlers)

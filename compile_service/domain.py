@@ -39,11 +39,13 @@ class UnsupportedLocale(ValueError):
 
 
 def same_source(request: CompileRequested) -> str:
-    """Resume, version, template and options; without options, the key of the jobs requested
-    before options existed."""
+    """Resume, version, template, options and hidden contact fields; without options or
+    hidden fields, the key of the jobs requested before they existed."""
     key = f"{request.resume_id}:{request.resume_version}:{request.template}"
     if request.options:
         key += ":" + orjson.dumps(request.options, option=orjson.OPT_SORT_KEYS).decode()
+    if request.hidden:
+        key += ":hidden=" + ",".join(sorted(request.hidden))
     return key
 
 

@@ -5,7 +5,7 @@ job whose PDF is already stored is finished in the same transaction, without a w
 
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,15 @@ from compile_service.manifests import OptionValue
 from compile_service.tables import resume_replica
 from contracts.compile_events import CompileRequested
 from contracts.resume import ResumeDocument
-from runtime.jobs import Jobs
+from contracts.share_events import ContactField, hidden_left_out
+from runtime.http import ApiError
+from runtime.jobs import TERMINAL, Jobs
 from runtime.replica import ResumeNotFound, live_document, owned_version, wait_for_version
 
 SOURCES_KEPT = 4096  # (resume version, template, options) -> source; some 200 bytes each
+SHARE_PDFS_KEPT = 4096  # a share file's source -> its PDF's content key
+SHARE_WAIT_SECONDS = 20.0
+SHARE_RETRY_AFTER_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -42,36 +47,63 @@ class CompileService:
         self.version_wait_seconds = version_wait_seconds
         # a version's document never changes, nor do the templates while the process
         # runs: a version asked for again (a cached compile) is not rendered again
-        self._sources: OrderedDict[tuple[str, int, str | None, bytes], Source] = OrderedDict()
+        self._sources: OrderedDict[tuple[str, int, str | None, bytes, tuple[str, ...]],
+                                   Source] = OrderedDict()
+        self._share_pdfs: OrderedDict[str, str] = OrderedDict()
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self.jobs.sessions
 
     async def request(self, owner_id: str, resume_id: str, version: int | None,
-                      template: str | None,
-                      options: Mapping[str, object] | None = None) -> tuple[Any, bool]:
+                      template: str | None, options: Mapping[str, object] | None = None,
+                      hidden: tuple[ContactField, ...] = ()) -> tuple[Any, bool]:
         """The job for this source (a new one, or the queued or running one) and whether
-        it is new; InvalidOptions when `options` are not the template's."""
+        it is new; InvalidOptions when `options` are not the template's. `hidden`: contact
+        fields left out (a share's)."""
         resume = await self._resume(owner_id, resume_id, version)
-        source = self._source(resume, template, options)
+        source = self._source(resume, template, options, hidden)
         job_id = self.jobs.new_id()
         requested = CompileRequested(
             job_id=job_id, owner_id=owner_id, resume_id=resume_id,
             resume_version=resume.version, template=source.template, engine=source.engine,
-            title=source.title, options=source.options)
+            title=source.title, options=source.options, hidden=list(hidden))
         return await self.jobs.request(requested,
                                        await self.compiler.from_store(job_id, source.key))
 
-    def _source(self, resume: Any, template: str | None,
-                options: Mapping[str, object] | None) -> Source:
+    async def share_pdf(self, owner_id: str, resume_id: str, version: int, template: str,
+                        options: Mapping[str, object],
+                        hidden: tuple[ContactField, ...]) -> str:
+        """The content key of a share's PDF, compiled for its owner: the key found last time
+        while its PDF is still stored (no job then), else a new job's, waited for. ApiError
+        422 when it failed, 503 while it still runs after a while."""
+        memo = json.dumps([resume_id, version, template, options, hidden], sort_keys=True)
+        if (key := self._share_pdfs.get(memo)) is not None and await self.compiler.stored(key):
+            return key
+        row, _ = await self.request(owner_id, resume_id, version, template, options, hidden)
+        if row.status not in TERMINAL:
+            row = await self.jobs.wait_owned(owner_id, row.job_id, SHARE_WAIT_SECONDS)
+        if row.status == "failed":
+            raise ApiError(422, "share_compile_failed", "the share's PDF could not be "
+                           "compiled", error_code=row.error_code)
+        if row.status != "succeeded":
+            raise ApiError(503, "share_compile_pending", "the share's PDF is still being "
+                           "compiled; retry shortly", retry_after=SHARE_RETRY_AFTER_SECONDS)
+        key = str(row.result["artifact_key"])
+        self._share_pdfs[memo] = key
+        if len(self._share_pdfs) > SHARE_PDFS_KEPT:
+            self._share_pdfs.popitem(last=False)
+        return key
+
+    def _source(self, resume: Any, template: str | None, options: Mapping[str, object] | None,
+                hidden: tuple[ContactField, ...]) -> Source:
         # json, not orjson: options are not validated yet, and may hold integers over 64 bits
         memo = (resume.resume_id, resume.version, template,
-                json.dumps(options or {}, sort_keys=True).encode())
+                json.dumps(options or {}, sort_keys=True).encode(), hidden)
         if (source := self._sources.get(memo)) is not None:
             self._sources.move_to_end(memo)
             return source
-        document = ResumeDocument.model_validate(resume.document)
+        document = shown(resume.document, hidden)
         chosen = self.compiler.choose_template(template, document)
         resolved = self.compiler.resolve(chosen, options)
         prepared = self.compiler.prepare(chosen, document, resolved)
@@ -105,11 +137,18 @@ class CompileService:
         request = row.input
         return await self.compiler.ats_reports.of(
             result["artifact_key"], row.finished_at.timestamp(),
-            lambda: self.document_at(row.owner_id, row.resume_id, request["resume_version"]))
+            lambda: self.document_at(row.owner_id, row.resume_id, request["resume_version"],
+                                     request.get("hidden", [])))
 
-    async def document_at(self, owner_id: str, resume_id: str,
-                          version: int) -> ResumeDocument | None:
-        """The document a job compiles; None when the resume was deleted meanwhile."""
+    async def document_at(self, owner_id: str, resume_id: str, version: int,
+                          hidden: Sequence[ContactField] = ()) -> ResumeDocument | None:
+        """The document a job compiles, without the `hidden` contact fields; None when the
+        resume was deleted meanwhile."""
         document = await live_document(self.sessions, resume_replica, owner_id, resume_id,
                                        version)
-        return None if document is None else ResumeDocument.model_validate(document)
+        return None if document is None else shown(document, hidden)
+
+
+def shown(document: dict[str, Any], hidden: Sequence[ContactField]) -> ResumeDocument:
+    return ResumeDocument.model_validate(hidden_left_out(document, list(hidden))
+                                         if hidden else document)

@@ -61,7 +61,7 @@ class CompileWork:
     async def prepare(self, request: CompileRequested) -> Started | None:
         """The rendered source, or None when the resume was deleted meanwhile."""
         document = await self.service.document_at(request.owner_id, request.resume_id,
-                                                  request.resume_version)
+                                                  request.resume_version, request.hidden)
         if document is None:
             return None
         prepared = self.compiler.prepare(request.template, document, request.options)

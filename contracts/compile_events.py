@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from contracts.jobs import JobEvent, JobFinished, JobRequested, JobStarted
+from contracts.share_events import ContactField
 
 
 class CompileRequested(JobRequested):
@@ -32,14 +33,19 @@ class CompileRequested(JobRequested):
         description="The template's options, resolved (every declared one, as asked or by "
                     "default); empty for a template that declares none, and in events "
                     "recorded before options existed.")
+    hidden: list[ContactField] = Field(
+        default_factory=list,
+        description="Contact fields left out of the PDF (a share's PDF leaves out what the "
+                    "share hides); empty for the owner's own compiles.")
 
     @model_serializer(mode="wrap")
     def _as_before_when_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Without options the event is written in its older shape (and so is the job's
-        `input`, as a rebuild from the older events gives it)."""
+        """Without options (or hidden fields) the event is written in its older shape (and
+        so is the job's `input`, as a rebuild from the older events gives it)."""
         data: dict[str, Any] = handler(self)
-        if not self.options:
-            data.pop("options", None)
+        for unused in ("options", "hidden"):
+            if not data.get(unused):
+                data.pop(unused, None)
         return data
 
 

@@ -6,13 +6,20 @@ it has one (`protected`); its hash stays in resume_service's `shares` table.
 salted hash of address, user agent and hour, never the address itself), bots flagged apart."""
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 ContactField = Literal["email", "phone", "address", "location", "url", "image", "links",
                        "profiles"]
 ViewKind = Literal["view", "download"]
+
+
+def hidden_left_out(document: dict[str, Any], hidden: list[str]) -> dict[str, Any]:
+    """A resume document (as JSON) without the contact fields a share hides: what its public
+    JSON, page, PDF and preview show."""
+    contact = {k: v for k, v in (document.get("contact") or {}).items() if k not in hidden}
+    return {**document, "contact": contact}
 
 
 class ShareEvent(BaseModel):

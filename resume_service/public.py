@@ -1,6 +1,7 @@
 """Public routes of share links, no session (the gateway serves `/api/public/` without one and
 passes only the share's unlock cookie): the shared resume as JSON, as an HTML page with Open
-Graph tags, and the password form's target. Unknown, revoked, or a deleted resume: 404;
+Graph tags, as PDF and as a PNG of its page 1 (resume_service.share_files), and the password
+form's target. Unknown, revoked, or a deleted resume: 404;
 expired: 410; protected: 401 until the password is given, 429 after too many wrong ones.
 Each answered read records a view (resume_service.share_views), without waiting for it."""
 
@@ -8,14 +9,17 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Form, Header, Path, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from contracts.resume import ResumeDocument
 from contracts.share_events import UNLOCK_COOKIE
 from resume_service.share_access import PasswordRequired, ShareAccess, TooManyTries
+from resume_service.share_files import FileKind
 from resume_service.share_page import password_form, share_page
 from resume_service.shares import PublicShare, ShareExpired, ShareGone
-from resume_service.wiring import Service, Shares, Views
+from resume_service.wiring import Files, Service, Shares, Views
+from runtime.downloads import content_disposition, etag_matches
 from runtime.http import OrjsonResponse, error_response, error_responses, public_prefix
 
 JSON = "application/json"
@@ -26,6 +30,7 @@ SlugPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$",
 PasswordHeader = Annotated[str | None, Header(alias="X-Share-Password", max_length=128,
                                               description="The share's password, if it has "
                                               "one (API clients; browsers use the form).")]
+IfNoneMatch = Annotated[str | None, Header(max_length=512)]
 
 router = APIRouter(prefix="/public", tags=["public"],
                    responses=error_responses(404, 410, 422, 503))
@@ -36,6 +41,18 @@ _HTML_LOCKED = {"description": "The share has a password: the form that asks for
                 "content": {HTML: {"schema": {"type": "string"}}}}
 _TOO_MANY = {"description": "Too many wrong passwords for this share: try again after "
                             "Retry-After seconds"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait",
+                                "schema": {"type": "integer"}}}
+_FILE_ERRORS: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Same as the copy named by If-None-Match"},
+    401: {**error_responses(401)[401], **_LOCKED},
+    422: {**error_responses(422)[422], "description": "The share's template cannot make it "
+          "(`unknown_template`, `invalid_options`, `unsupported_locale`, "
+          "`share_compile_failed`), or a malformed slug"},
+    429: {**error_responses(429)[429], **_TOO_MANY},
+    503: {**error_responses(503)[503], "headers": _RETRY_AFTER,
+          "description": "It cannot be made now, or is still compiling "
+                         "(`compile_unavailable`, `share_compile_pending`)"}}
 
 
 class PublicResume(ResumeDocument):
@@ -103,9 +120,54 @@ async def public_page(slug: SlugPath, request: Request, shares: Shares, service:
     except PasswordRequired:
         return _form(request, slug, wrong=password is not None)
     _record(views, share, request)
-    url = f"{request.app.state.public_origin}{_share_url(request, slug)}/page"
-    return HTMLResponse(share_page(orjson.loads(share.body), url),
+    base = f"{request.app.state.public_origin}{_share_url(request, slug)}"
+    return HTMLResponse(share_page(orjson.loads(share.body), f"{base}/page",
+                                   f"{base}/preview.png"),
                         headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{slug}/pdf", response_class=StreamingResponse,
+            responses={200: {"content": {"application/pdf": {}}, "description": "The shared "
+                             "version as PDF, in the share's template (compiled on the first "
+                             "ask, then found by content)"}, **_FILE_ERRORS},
+            summary="A shared resume as PDF (no session needed)")
+async def public_pdf(slug: SlugPath, request: Request, shares: Shares, service: Service,
+                     views: Views, files: Files, password: PasswordHeader = None,
+                     if_none_match: IfNoneMatch = None) -> Response:
+    share = await _open_share(slug, request, shares, service, password)
+    return await _file(share, "pdf", request, files, views, if_none_match)
+
+
+@router.get("/{slug}/preview.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "A PNG of page 1 of "
+                             "the share's PDF, for link previews (og:image)"}, **_FILE_ERRORS},
+            summary="A PNG of page 1 of a shared resume (no session needed)")
+async def public_preview(slug: SlugPath, request: Request, shares: Shares, service: Service,
+                         views: Views, files: Files, password: PasswordHeader = None,
+                         if_none_match: IfNoneMatch = None) -> Response:
+    share = await _open_share(slug, request, shares, service, password)
+    return await _file(share, "preview.png", request, files, views, if_none_match)
+
+
+async def _file(share: PublicShare, what: FileKind, request: Request, files: Files,
+                views: Views, if_none_match: str | None) -> Response:
+    """compile_service's file relayed as it streams in; revalidated on every ask
+    (`no-cache`), so a revoked share's file is gone at once from every cache too."""
+    opened = await files.open(share, what)
+    etag = opened.headers.get("etag", "")
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag and etag_matches(if_none_match, etag):
+        await opened.aclose()
+        return Response(status_code=304, headers=headers)
+    views.record(share, "download" if what == "pdf" else "view", _address(request),
+                 request.headers.get("user-agent", ""))
+    if what == "pdf":
+        title = orjson.loads(share.body).get("title", "")
+        headers["Content-Disposition"] = content_disposition(title, "pdf", "inline")
+    if "content-length" in opened.headers:
+        headers["Content-Length"] = opened.headers["content-length"]
+    return StreamingResponse(opened.aiter_raw(), media_type=opened.headers["content-type"],
+                             headers=headers, background=BackgroundTask(opened.aclose))
 
 
 @router.post("/{slug}/unlock", status_code=303, response_class=RedirectResponse,

@@ -20,6 +20,8 @@ class ResumeSettings(ServiceSettings):
                                        "and hour (off only to measure what recording costs).")
     share_unlock_seconds: int = Field(3600, ge=60, description="How long the cookie set by "
                                       "a share's password form keeps it unlocked.")
+    # where a share's PDF and preview are compiled (resume_service.share_files)
+    compile_service_url: str = "http://127.0.0.1:8003"
     # the absolute origin of public links in Open Graph tags (og:url), e.g. https://cv.example
     public_origin: str = Field("", pattern=r"^(https?://[^/\s]+)?$")
 

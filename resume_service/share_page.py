@@ -17,6 +17,7 @@ _PAGE = _ENVIRONMENT.from_string("""<!doctype html>
 <meta property="og:title" content="{{ title }}">
 <meta property="og:description" content="{{ description }}">
 <meta property="og:url" content="{{ url }}">
+<meta property="og:image" content="{{ image_url }}">
 <meta name="robots" content="noindex">
 </head><body>
 <h1>{{ contact.name }}</h1>{% if contact.label %}<p>{{ contact.label }}</p>{% endif %}
@@ -39,12 +40,13 @@ _FORM = _ENVIRONMENT.from_string("""<!doctype html>
 """)
 
 
-def share_page(resume: dict[str, Any], url: str) -> str:
+def share_page(resume: dict[str, Any], url: str, image_url: str) -> str:
     contact = resume.get("contact") or {}
     name = contact.get("name", "")
     title = " - ".join(part for part in (name, resume.get("title", "")) if part) or "Resume"
     description = (contact.get("label") or contact.get("summary", ""))[:300]
-    return _PAGE.render(title=title, description=description, url=url, contact=contact,
+    return _PAGE.render(title=title, description=description, url=url, image_url=image_url,
+                        contact=contact,
                         sections=resume.get("sections", []), locale=resume.get("locale", "en"))
 
 

@@ -6,7 +6,7 @@ one transaction with the row. A public read resolves the slug to the document it
 pinned version (the last document at or before it), or the latest; unknown, revoked, or a
 deleted resume: `ShareGone` (404); past its expiry: `ShareExpired` (410).
 
-The public JSON is cached in the owner's read cache (runtime.cache) under `p:<slug>`, so
+The public JSON is cached in the owner's read cache (runtime.cache) under `p2:<slug>`, so
 every write of the owner (a save, a delete, an undelete, a share made or revoked) drops it
 the way it drops the owner's other reads; a slug's owner never changes, so it is kept here.
 """
@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.share_events import ShareCreated, ShareEvent, ShareRevoked
+from contracts.share_events import ShareCreated, ShareEvent, ShareRevoked, hidden_left_out
 from resume_service.domain import VersionNotFound
 from resume_service.tables import SCHEMA, shares
 from resume_service.views import dumps
@@ -65,11 +65,15 @@ class PublicShare:
     version: int
     expires_at: float | None  # epoch seconds
     protected: bool
+    template: str  # and options and hidden contact fields: what its files are compiled with
+    options: dict[str, Any]
+    hidden: list[str]
     body: bytes
 
     def encode(self) -> bytes:
         head = orjson.dumps([self.share_id, self.resume_id, self.owner_id, self.version,
-                             self.expires_at, self.protected])
+                             self.expires_at, self.protected, self.template, self.options,
+                             self.hidden])
         return head + b"\n" + self.body
 
     @classmethod
@@ -79,12 +83,7 @@ class PublicShare:
 
 
 def public_key(slug: str) -> str:
-    return f"p:{slug}"
-
-
-def hidden_left_out(document: dict[str, Any], hidden: list[str]) -> dict[str, Any]:
-    contact = {k: v for k, v in (document.get("contact") or {}).items() if k not in hidden}
-    return {**document, "contact": contact}
+    return f"p2:{slug}"  # p: held PublicShare's older encoding
 
 
 _DOCUMENT_AT = text(f"""
@@ -94,6 +93,7 @@ ORDER BY stream_version DESC LIMIT 1""")
 
 _RESOLVE = text(f"""
 SELECT s.id, s.resume_id, s.owner_id, s.version, s.expires_at, s.hidden, s.revoked_at,
+       s.template, s.options,
        s.password_hash IS NOT NULL AS protected, r.deleted_at, r.version AS current_version,
        r.document
 FROM {SCHEMA}.shares s JOIN {SCHEMA}.resumes r ON r.id = s.resume_id
@@ -205,7 +205,7 @@ class ShareService:
         body = dumps({**hidden_left_out(document, row.hidden), "version": version})
         return PublicShare(row.id, row.resume_id, row.owner_id, version,
                            row.expires_at.timestamp() if row.expires_at else None,
-                           row.protected, body)
+                           row.protected, row.template, row.options, row.hidden, body)
 
     async def _cached(self, owner: str, slug: str) -> tuple[str, bytes | None] | None:
         if self.cache is None:

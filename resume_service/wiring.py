@@ -18,6 +18,7 @@ from resume_service import projections, share_views
 from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.share_access import ShareAccess
+from resume_service.share_files import ShareFiles
 from resume_service.share_views import ViewRecorder
 from resume_service.shares import ShareService
 from resume_service.tables import event_tables
@@ -40,10 +41,12 @@ class Components:
     shares: ShareService
     views: ViewRecorder
     access: ShareAccess
+    files: ShareFiles
     consumers: list[Consumer]
 
     async def aclose(self) -> None:
         await self.views.drain()
+        await self.files.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
 
@@ -67,7 +70,8 @@ def build(settings: ResumeSettings) -> Components:
     # without a read cache there is nothing to drop on sign-out
     consumers = [imported_resumes_consumer(service, settings.consumer_max_attempts),
                  *([signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else [])]
-    return Components(engine, redis, service, shares, views, access, consumers)
+    files = ShareFiles(settings.compile_service_url, settings.internal_secret)
+    return Components(engine, redis, service, shares, views, access, files, consumers)
 
 
 def expose(components: Components, state: State) -> None:
@@ -76,6 +80,7 @@ def expose(components: Components, state: State) -> None:
     state.shares = components.shares
     state.views = components.views
     state.share_access = components.access
+    state.share_files = components.files
 
 
 async def get_service(request: Request) -> ResumeService:
@@ -90,9 +95,14 @@ async def get_views(request: Request) -> ViewRecorder:
     return request.app.state.views  # type: ignore[no-any-return]
 
 
+async def get_share_files(request: Request) -> ShareFiles:
+    return request.app.state.share_files  # type: ignore[no-any-return]
+
+
 Service = Annotated[ResumeService, Depends(get_service)]
 Shares = Annotated[ShareService, Depends(get_shares)]
 Views = Annotated[ViewRecorder, Depends(get_views)]
+Files = Annotated[ShareFiles, Depends(get_share_files)]
 
 
 async def owned_resume(resume_id: UUID, user: CurrentUser,

@@ -193,6 +193,10 @@ def setup_logging(log_format: LogFormat = "auto", level: str = "INFO",
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # httpx writes a line per request at INFO: a service calling another would log every
+    # call twice (ours is the access line of the request that made it)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     access_log = trace.mode != "off"
     logging.getLogger("uvicorn.access").disabled = access_log
     logging.getLogger("runtime.access").disabled = not access_log

@@ -483,7 +483,49 @@ async def _unlock(s: Service) -> Responses:
             await s.client.post("/public/no-such-share/unlock", data={"password": "x"})]
 
 
-async def test_every_resume_service_route_answers_as_documented(resume: Service) -> None:
+@case("resume", "GET /public/{slug}/pdf")
+async def _public_pdf(s: Service) -> Responses:
+    _, headers = s.user()
+    _, link = await a_share(s, headers, template="compact")
+    _, locked = await a_share(s, headers, password="secret")
+    _, broken = await a_share(s, headers, template="no-such-template")
+    url = f"/public/{link['slug']}/pdf"
+    pdf = await s.client.get(url, headers=BROWSER)
+    return [pdf, await s.client.get(url, headers={**BROWSER, "If-None-Match": pdf.headers["etag"]}),
+            await s.client.get(f"/public/{locked['slug']}/pdf", headers=BROWSER),
+            await s.client.get(f"/public/{broken['slug']}/pdf", headers=BROWSER),
+            await s.client.get("/public/no-such-share/pdf", headers=BROWSER),
+            await without_compile(s, s.client.get(url, headers=BROWSER))]
+
+
+@case("resume", "GET /public/{slug}/preview.png")
+async def _public_preview(s: Service) -> Responses:
+    _, headers = s.user()
+    _, link = await a_share(s, headers, template="compact")
+    url = f"/public/{link['slug']}/preview.png"
+    png = await s.client.get(url, headers=BROWSER)
+    return [png, await s.client.get(url, headers={**BROWSER, "If-None-Match": png.headers["etag"]}),
+            await s.client.get("/public/x/preview.png", headers=BROWSER),
+            await s.client.get("/public/no-such-share/preview.png", headers=BROWSER),
+            await without_compile(s, s.client.get(url, headers=BROWSER))]
+
+
+async def without_compile(s: Service, asked: Awaitable[httpx.Response]) -> httpx.Response:
+    """The answer while compile_service cannot be reached."""
+    files = s.app.state.share_files
+    reachable, files.client = files.client, httpx.AsyncClient(base_url="http://127.0.0.1:9")
+    try:
+        return await asked
+    finally:
+        await files.client.aclose()
+        files.client = reachable
+
+
+async def test_every_resume_service_route_answers_as_documented(
+        resume: Service, compile_service: Service) -> None:
+    # a share's files come from compile_service: the one of the compile cases, in-process
+    resume.app.state.share_files.client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=compile_service.app), base_url="http://compile")
     await check_every_route("resume", resume)
 
 
