@@ -28,7 +28,14 @@ from runtime.http import (
     public_prefix,
 )
 from runtime.identity import CurrentUser
-from runtime.jobs import CancelledJob, OwnedJob, WaitedJob, install_job_error_handlers
+from runtime.jobs import (
+    TERMINAL,
+    CancelledJob,
+    OwnedJob,
+    WaitedJob,
+    WaitSeconds,
+    install_job_error_handlers,
+)
 from runtime.replica import ResumeNotFound
 
 router = APIRouter(prefix="/compile", tags=["compile"], responses=error_responses(401, 503))
@@ -74,13 +81,17 @@ async def template_thumbnail(name: Annotated[str, Path(max_length=64, pattern=TE
 # `:uuid`: `/compile/templates` is not a resume id (a POST to it is a 405)
 @router.post("/{resume_id:uuid}", response_model=JobOut, status_code=202,
              responses=error_responses(404, 409, 413, 422),
-             summary="Compile a resume to PDF; 202 with the job and its status URL")
+             summary="Compile a resume to PDF; 202 with the job and its status URL (with "
+                     "`wait`, once the job finished or the wait is up)")
 async def request_compile(resume_id: UUID, request: Request, user: CurrentUser,
-                          service: Service,
-                          body: Annotated[CompileIn | None, Body()] = None) -> OrjsonResponse:
+                          service: Service, body: Annotated[CompileIn | None, Body()] = None,
+                          wait: WaitSeconds = 0) -> OrjsonResponse:
     body = body or CompileIn()
     row, _ = await service.request(user, str(resume_id), body.version, body.template,
                                    body.options)
+    if wait > 0 and row.status not in TERMINAL:  # saves the editor a status request
+        limit = min(wait, request.app.state.settings.job_status_max_wait_seconds)
+        row = await service.jobs.wait_owned(user, row.job_id, limit) or row
     job = job_out(row, public_prefix(request), await service.ats_of(row))
     return OrjsonResponse(job.model_dump(mode="json"), status_code=202,
                           headers={"Location": job.status_url})

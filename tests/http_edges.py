@@ -43,10 +43,10 @@ async def assert_versions_refused(client: httpx.AsyncClient, headers: dict[str, 
 
 
 async def assert_waits_refused(client: httpx.AsyncClient, headers: dict[str, str],
-                               path: str) -> None:
+                               path: str, method: str = "GET") -> None:
     """A long poll's `?wait=` past its bound, or no number at all, is a 422."""
     for wait in ("61", "-1", "inf", "nan", "1e400"):
-        response = await client.get(path, params={"wait": wait}, headers=headers)
+        response = await client.request(method, path, params={"wait": wait}, headers=headers)
         assert_refused(response, "wait")
 
 

@@ -263,3 +263,17 @@ async def test_bad_requests_get_clear_errors(
                                   headers=headers)).status_code == 422
     assert (await compile_api.get(f"/compile/status/{uuid.uuid4()}",
                                   headers=headers)).status_code == 404
+
+
+async def test_a_compile_request_with_wait_answers_once_the_job_finished(
+        compile_api: httpx.AsyncClient, resume_api: httpx.AsyncClient, as_user: Any,
+        user_id: str) -> None:
+    headers = as_user(user_id)
+    resume_id, version = await create_resume(resume_api, headers,
+                                             resume_document(unique("Waited")))
+    response = await compile_api.post(f"/compile/{resume_id}", params={"wait": 30},
+                                      json={"version": version, "template": "compact"},
+                                      headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "succeeded", response.text
+    assert response.json()["pages"] == 1

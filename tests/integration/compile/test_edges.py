@@ -45,3 +45,9 @@ async def test_openapi_shows_the_version_bound(compile_api: httpx.AsyncClient) -
     spec = (await compile_api.get("/openapi.json")).json()
     version = spec["components"]["schemas"]["CompileIn"]["properties"]["version"]["anyOf"][0]
     assert (version["minimum"], version["maximum"]) == (1, INT4_MAX)
+
+
+async def test_a_compile_request_s_wait_beyond_the_bound_is_422(
+        compile_api: httpx.AsyncClient, as_user: Headers, user_id: str) -> None:
+    await assert_waits_refused(compile_api, as_user(user_id), f"/compile/{uuid.uuid4()}",
+                               method="POST")
