@@ -11,7 +11,8 @@ In this process, no services:
 Through the gateway, the whole Procfile stack started as `make up` starts it (bench.stack,
 a database, vhost and Redis db of its own, a fresh artifact store):
 - Typst save-then-compile of fresh content: PUT the resume, POST its compile with `wait`
-  (answered once the job finished, as an editor asks), to `succeeded` [save to succeeded p50 <= 60 ms], and the worker's own render time
+  (answered once the job finished, as an editor asks), to `succeeded` [save to succeeded
+  p50 <= 60 ms], and the worker's own render time
   (`engine_ms`) [p50 <= 15 ms]; baseline: the same for the LaTeX classic template;
 - LaTeX cold: classic's compile to `succeeded` of each save, interleaved with plain pdflatex
   on the exact source the service compiles (the baseline) [p50 <= 1.1x plain];

@@ -2,10 +2,7 @@
 is checked once, by runtime.jobs' `OwnedJob`/`WaitedJob`; another user's resume or job
 answers 404 exactly like a missing one."""
 
-import re
-import unicodedata
 from typing import Annotated
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Body, FastAPI, Header, Path, Request, Response
@@ -20,6 +17,7 @@ from compile_service.domain import (
 )
 from compile_service.views import TEMPLATE_NAME, CompileIn, JobOut, TemplateOut, job_out
 from compile_service.wiring import Artifacts, Previews, Service, Templates, TemplateThumbnails
+from runtime.downloads import content_disposition
 from runtime.http import (
     ApiError,
     OrjsonResponse,
@@ -136,7 +134,7 @@ async def job_pdf(job: OwnedJob, store: Artifacts,
     headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    headers |= {"Content-Disposition": content_disposition(job.input["title"]),
+    headers |= {"Content-Disposition": content_disposition(job.input["title"], "pdf", "inline"),
                 "Content-Length": str(size)}
     return StreamingResponse(store.chunks(artifact_key), media_type="application/pdf",
                              headers=headers)
@@ -158,15 +156,6 @@ async def job_preview(job: OwnedJob, previews: Previews,
     if preview.png is None:
         return Response(status_code=304, headers=headers)
     return Response(preview.png, media_type="image/png", headers=headers)
-
-
-def content_disposition(title: str) -> str:
-    """`inline` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987)."""
-    name = (title or "resume").strip()[:100] or "resume"
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r"[^A-Za-z0-9._ -]+", "", ascii_name).strip() or "resume"
-    return (f'inline; filename="{ascii_name}.pdf"; '
-            f"filename*=UTF-8''{quote(name + '.pdf', safe='')}")
 
 
 def install_domain_error_handlers(app: FastAPI) -> None:
