@@ -5,6 +5,7 @@ headings, list paragraphs and hyperlinks."""
 
 import io
 import re
+import zipfile
 
 import docx
 import pytest
@@ -173,6 +174,20 @@ def test_docx_drops_characters_xml_cannot_hold() -> None:
         title="S\x0b", items=[Item(title="T\x08", bullets=["b\x0c"])])])
     read = read_docx(document)
     assert [p.text for p in read.paragraphs] == ["AB", "S", "T", "b"]
+
+
+def test_docx_holds_only_the_styles_it_uses_and_no_picture_of_another_document() -> None:
+    package = zipfile.ZipFile(io.BytesIO(word.render(engineer())))
+    names = set(package.namelist())
+    assert not {n for n in names if "thumbnail" in n or "stylesWithEffects" in n
+                or n.startswith("customXml/")}
+    styles = docx.Document(io.BytesIO(word.render(engineer()))).styles
+    defined = {style.style_id for style in styles}
+    assert {"Normal", "Title", "Heading1", "ListBullet", "Hyperlink"} <= defined
+    assert len(defined) < 15
+    for style in styles:  # nothing refers to a style that is gone
+        base = getattr(style, "base_style", None)
+        assert base is None or base.style_id in defined
 
 
 # -- the rest -----------------------------------------------------------------------------------
