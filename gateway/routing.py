@@ -26,7 +26,8 @@ PUBLIC_PREFIXES = ("/api/public/",)
 SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
 
 # paths whose `?wait=` holds the request open until a job moves (capped: gateway.long_polls)
-LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/", "/api/ai/imports/")
+LONG_POLL_PREFIXES = ("/api/compile/status/", "/api/ai/ratings/", "/api/ai/imports/",
+                      "/api/user/me/exports/")
 
 # exact paths answered by a stream that never ends (server-sent events): held open against a
 # cap of their own (gateway.long_polls), relayed chunk by chunk, ended when the client leaves
