@@ -38,8 +38,9 @@ def json_entry(path: str, about: str, value: Any) -> ArchiveEntry:
 
 def rows_as_dicts(rows: Iterable[Any], leave_out: frozenset[str] = frozenset()
                   ) -> list[dict[str, Any]]:
-    """SQLAlchemy rows as JSON-ready dicts, without the columns in `leave_out`."""
-    return [{k: v for k, v in row._mapping.items() if k not in leave_out} for row in rows]
+    """SQLAlchemy rows as JSON-ready dicts, without the columns in `leave_out` (a column's
+    name is SQLAlchemy's `quoted_name`, a str subclass orjson refuses as a key)."""
+    return [{str(k): v for k, v in row._mapping.items() if k not in leave_out} for row in rows]
 
 
 async def stream_histories(connection: AsyncConnection, tables: EventTables,
