@@ -33,9 +33,9 @@ from contracts.privacy_events import ExportFinished, ExportRequested
 from contracts.topology import AUTH_EXPORTS_CONSUMER
 from resume_service import privacy as resume_privacy
 from runtime.archive import ArchiveEntry, ArchiveTooLarge, ArchiveWriter
-from runtime.bus import make_broker
+from runtime.bus import Consumer, make_broker
 from runtime.db import make_engine
-from runtime.jobs import JobRunner, JobState, jobs_running
+from runtime.jobs import JobRunner, Jobs, JobState, jobs_running
 from runtime.lifecycle import run_process
 from runtime.observe import observe_process
 from runtime.ops import service_checks
@@ -91,11 +91,11 @@ class ExportWork:
     async def write(self, target: IO[bytes], user_id: str) -> int:
         """The archive of `user_id` into `target`; the number of files. One service's part
         is in memory at a time (PDFs not even that: they are copied in chunks)."""
-        writer = ArchiveWriter(target, self.settings.export_max_bytes)
-        for part in self.parts:
-            for entry in await part(user_id):
-                await writer.add(entry)
-        return writer.finish(TITLE, PREAMBLE)
+        with ArchiveWriter(target, self.settings.export_max_bytes) as writer:
+            for part in self.parts:
+                for entry in await part(user_id):
+                    await writer.add(entry)
+            return writer.finish(TITLE, PREAMBLE)
 
 
 async def sweep_expired(archives: ArchiveStore, every_seconds: float = SWEEP_SECONDS) -> None:
@@ -119,13 +119,18 @@ async def in_background(work: Awaitable[None]) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+def exports_consumer(jobs: Jobs, work: ExportWork, settings: AuthSettings) -> Consumer:
+    """One export at a time per worker: an export is long, and mostly waits on PostgreSQL."""
+    return JobRunner(jobs, work, settings.consumer_max_attempts).consumer(
+        AUTH_EXPORTS_CONSUMER, prefetch=1)
+
+
 async def run_worker(settings: AuthSettings, compile_settings: CompileSettings) -> None:
     engine, broker = make_engine(settings.database_url), make_broker(settings.amqp_url)
     exports = build_exports(settings, engine)
     work = ExportWork(collectors(engine, artifact_store(compile_settings)), exports.archives,
                       settings)
-    consumer = JobRunner(exports.jobs, work, settings.consumer_max_attempts).consumer(
-        AUTH_EXPORTS_CONSUMER, prefetch=1)
+    consumer = exports_consumer(exports.jobs, work, settings)
     try:
         async with (jobs_running("auth_service", settings, broker, [consumer], event_tables,
                                  service_checks(engine, broker), exports.jobs, waits=False,

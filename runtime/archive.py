@@ -3,6 +3,7 @@
 chunk by chunk, so no entry is ever held whole in memory; the archive grows in a temporary
 file, never in memory. A README.md at the end lists every file with what it holds."""
 
+import contextlib
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -61,12 +62,21 @@ async def stream_histories(connection: AsyncConnection, tables: EventTables,
 
 class ArchiveWriter:
     """Write entries into `target` (a binary file) as a zip; `ArchiveTooLarge` as soon as the
-    file grows past `max_bytes`."""
+    file grows past `max_bytes`. Used as a context manager: an archive left unfinished (a
+    failure) is closed at the end of the block, its file then good for nothing."""
 
     def __init__(self, target: IO[bytes], max_bytes: int) -> None:
         self._target, self.max_bytes = target, max_bytes
         self._zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self.listed: list[tuple[str, str]] = []
+
+    def __enter__(self) -> "ArchiveWriter":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._zip.fp is not None:  # not finished
+            with contextlib.suppress(ValueError, OSError):
+                self._zip.close()
 
     def _check_size(self) -> None:
         if self._target.tell() > self.max_bytes:
