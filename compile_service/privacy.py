@@ -29,12 +29,16 @@ async def export_entries(engine: AsyncEngine, store: ArtifactStore,
                           "names its PDF in compile/pdfs/, `pages`, `overflow`)", owned),
                json_entry("compile/job_events.json", "each compile job's events, by job",
                           histories)]
-    keys = dict.fromkeys(job["result"]["artifact_key"] for job in owned
-                         if job["status"] == "succeeded" and (job["result"] or {}).get(
-                             "artifact_key"))
-    for key in keys:
+    for key in _artifact_keys(owned):
         entries += await _artifact_entries(store, key)
     return entries
+
+
+def _artifact_keys(owned: list[dict[str, Any]]) -> list[str]:
+    """The PDFs of the succeeded jobs, each once (identical content has one address)."""
+    keys = ((job["result"] or {}).get("artifact_key") for job in owned
+            if job["status"] == "succeeded")
+    return list(dict.fromkeys(key for key in keys if key))
 
 
 async def _artifact_entries(store: ArtifactStore, key: str) -> list[ArchiveEntry]:

@@ -17,7 +17,7 @@ from contracts.ai_events import (
 )
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
-from contracts.privacy_events import ExportRequested
+from contracts.privacy_events import ExportFinished, ExportRequested, ExportStarted
 from contracts.resume_events import RESUME_EVENTS
 from contracts.share_events import ShareViewed
 
@@ -67,7 +67,8 @@ JOB_EVENT_KEYS = tuple(
     routing_key(producer, event.event_type) for producer, events in (
         (COMPILE_PRODUCER, (CompileRequested, CompileStarted, CompileFinished)),
         (AI_PRODUCER, (RatingRequested, RatingStarted, RatingFinished,
-                       ImportRequested, ImportStarted, ImportFinished)))
+                       ImportRequested, ImportStarted, ImportFinished)),
+        (AUTH_PRODUCER, (ExportRequested, ExportStarted, ExportFinished)))
     for event in events)
 # a share's views (resume_service's shares)
 SHARE_VIEWED_EVENT = ShareViewed.event_type

@@ -37,11 +37,10 @@ def json_entry(path: str, about: str, value: Any) -> ArchiveEntry:
     return ArchiveEntry(path, about, orjson.dumps(value, option=orjson.OPT_INDENT_2))
 
 
-def rows_as_dicts(rows: Iterable[Any], leave_out: frozenset[str] = frozenset()
-                  ) -> list[dict[str, Any]]:
-    """SQLAlchemy rows as JSON-ready dicts, without the columns in `leave_out` (a column's
-    name is SQLAlchemy's `quoted_name`, a str subclass orjson refuses as a key)."""
-    return [{str(k): v for k, v in row._mapping.items() if k not in leave_out} for row in rows]
+def rows_as_dicts(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """SQLAlchemy rows as JSON-ready dicts (a column's name is SQLAlchemy's `quoted_name`, a
+    str subclass orjson refuses as a key)."""
+    return [{str(k): v for k, v in row._mapping.items()} for row in rows]
 
 
 async def stream_histories(connection: AsyncConnection, tables: EventTables,

@@ -13,18 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from auth_service.app import create_app
-from auth_service.exports import ArchiveStore, build_exports
+from auth_service.exports import ArchiveStore
 from auth_service.settings import AuthSettings
-from auth_service.tables import event_tables
-from compile_service.artifacts import DirectoryStore
-from ops.export_worker import ExportWork, collectors
 from runtime.db import make_engine
-from runtime.eventstore import row_to_envelope
-from runtime.jobs import JobRunner
 from tests.conftest import asgi_client, identity_headers
+from tests.integration.auth.exports import run_export
 
 
 @pytest.fixture
@@ -36,22 +31,6 @@ def settings(service_env: dict[str, str]) -> AuthSettings:
 async def auth(settings: AuthSettings) -> AsyncIterator[httpx.AsyncClient]:
     async for client in asgi_client(create_app(settings), base_url="http://auth"):
         yield client
-
-
-async def run_export(settings: AuthSettings, job_id: str, tmp_path: Path,
-                     **overrides: Any) -> None:
-    """What the export worker does with the job's request message."""
-    engine = make_engine(settings.database_url)
-    try:
-        exports = build_exports(settings, engine)
-        work = ExportWork(collectors(engine, DirectoryStore(tmp_path)), exports.archives,
-                          settings.model_copy(update=overrides))
-        ev = event_tables.events
-        async with engine.connect() as connection:
-            row = (await connection.execute(select(ev).where(ev.c.stream_id == job_id))).one()
-        await JobRunner(exports.jobs, work, max_attempts=3).handle(row_to_envelope(row))
-    finally:
-        await engine.dispose()
 
 
 async def started(auth: httpx.AsyncClient, user: str) -> dict[str, Any]:
