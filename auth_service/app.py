@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from auth_service.api import dev_router, install_domain_error_handlers, router
+from auth_service.export_routes import export_router, install_export_error_handlers
 from auth_service.settings import AuthSettings
 from auth_service.tables import event_tables
 from auth_service.wiring import build, expose
@@ -38,7 +39,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.identity = IdentityVerifier(settings.identity_public_key, "auth")
         expose(components, app.state)
         try:
-            async with (bus_running(broker, [], settings, event_tables),
+            async with (bus_running(broker, [], settings, event_tables,
+                                    components.exports.jobs.waiter.run_forever()),
                         ops_listener("auth_service", settings, service_checks(
                             components.engine, broker, components.redis))):
                 yield
@@ -53,7 +55,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
                        session_cookie=LOGIN_FLOW_COOKIE, max_age=settings.login_flow_seconds,
                        same_site="lax", https_only=settings.cookie_secure)
     install_domain_error_handlers(app)
+    install_export_error_handlers(app)
     app.include_router(router)
+    app.include_router(export_router)
     if settings.dev_login_enabled:
         app.include_router(dev_router)
     install_observability(app, "auth_service", settings)

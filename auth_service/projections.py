@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_service.exports import job_records
 from auth_service.tables import SCHEMA, users
 from contracts.auth_events import UserSignedIn
 from contracts.envelope import EventEnvelope
@@ -41,4 +42,5 @@ PROJECTIONS: list[Projection] = [
     Projection(name=NAME, source_schema=SCHEMA,
                event_types=frozenset({UserSignedIn.event_type}),
                reset=reset, apply=apply_event),
+    job_records.projection("auth.jobs", SCHEMA),
 ]

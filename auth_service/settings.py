@@ -1,14 +1,27 @@
 """Settings of auth_service (env vars un-prefixed, e.g. OIDC_CLIENT_ID)."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from runtime.jobs import JobSettings
 from runtime.sessions import DEFAULT_ABSOLUTE_SECONDS, DEFAULT_IDLE_SECONDS
-from runtime.settings import ServiceSettings
 
 GOOGLE_METADATA_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 
-class AuthSettings(ServiceSettings):
+class ExportSettings(JobSettings):
+    """The account export (auth_service/exports.py), read by the routes and the worker."""
+
+    export_reuse_seconds: float = Field(600.0, ge=0, description="A succeeded export asked "
+                                        "for again this soon is answered as it is.")
+    export_keep_seconds: float = Field(7 * 86400.0, gt=0, description="How long a finished "
+                                       "archive is kept (then deleted).")
+    export_max_bytes: int = Field(512 * 2**20, gt=0, description="An archive past this "
+                                  "size fails its export (`too_large`).")
+    export_chunk_bytes: int = Field(2**20, gt=0, le=64 * 2**20, description="Bytes per "
+                                    "stored row of an archive, and per chunk of a download.")
+
+
+class AuthSettings(ExportSettings):
     oidc_server_metadata_url: str = GOOGLE_METADATA_URL
     oidc_client_id: str = ""
     oidc_client_secret: str = ""

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
+from auth_service.exports import AccountExports, build_exports
 from auth_service.oidc import OidcSignIn
 from auth_service.service import AuthService
 from auth_service.settings import AuthSettings
@@ -28,6 +29,7 @@ class Components:
     redis: Redis
     oidc: OidcSignIn
     service: AuthService
+    exports: AccountExports
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -41,12 +43,14 @@ def build(settings: AuthSettings) -> Components:
                             settings.session_absolute_seconds)
     store = EventStore(event_tables, AUTH_PRODUCER, service_metrics("auth_service"))
     service = AuthService(make_sessionmaker(engine), store, sessions)
-    return Components(engine, redis, OidcSignIn(settings, redis), service)
+    return Components(engine, redis, OidcSignIn(settings, redis), service,
+                      build_exports(settings, engine))
 
 
 def expose(components: Components, state: State) -> None:
     """What the routes reach through `request.app.state` (the settings are set by the app)."""
     state.oidc, state.service = components.oidc, components.service
+    state.exports, state.jobs = components.exports, components.exports.jobs  # runtime.jobs
 
 
 async def get_service(request: Request) -> AuthService:
@@ -61,6 +65,11 @@ async def get_settings(request: Request) -> AuthSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+async def get_exports(request: Request) -> AccountExports:
+    return request.app.state.exports  # type: ignore[no-any-return]
+
+
 Service = Annotated[AuthService, Depends(get_service)]
+Exports = Annotated[AccountExports, Depends(get_exports)]
 Oidc = Annotated[OidcSignIn, Depends(get_oidc)]
 Settings = Annotated[AuthSettings, Depends(get_settings)]

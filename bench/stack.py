@@ -25,7 +25,7 @@ PORTS = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "AI_PORT", 
 OPS_PORTS = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT", "COMPILE_OPS_PORT",
              "AI_OPS_PORT", "COMPILE_WORKER_OPS_PORT", "AI_WORKER_OPS_PORT",
              "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT", "COMPILE_RELAY_OPS_PORT",
-             "LIVE_OPS_PORT")
+             "LIVE_OPS_PORT", "EXPORT_WORKER_OPS_PORT")
 # the servers every stack shares, by the command names of their processes
 SERVERS = {"postgres": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup"),
            "redis": ("redis-server",)}

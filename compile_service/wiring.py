@@ -70,13 +70,17 @@ def make_typst(settings: CompileSettings, renderer: Renderer) -> Engine:
                  settings.compile_work_dir)
 
 
+def artifact_store(settings: CompileSettings) -> ArtifactStore:
+    """The store of PDFs (the export worker reads it too: ops/export_worker.py)."""
+    return DirectoryStore(settings.artifacts_dir)
+
+
 def build(settings: CompileSettings) -> Components:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     renderer = Renderer(template_dirs(settings))
     engines = [make_pdflatex(settings), make_typst(settings, renderer)]
-    compiler = Compiler(renderer, {e.name: e for e in engines},
-                        DirectoryStore(settings.artifacts_dir))
+    compiler = Compiler(renderer, {e.name: e for e in engines}, artifact_store(settings))
     jobs = Jobs(COMPILE_JOB, job_records,
                 EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),

@@ -17,6 +17,7 @@ from contracts.ai_events import (
 )
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
+from contracts.privacy_events import ExportFinished, ExportRequested, ExportStarted
 from contracts.resume_events import RESUME_EVENTS
 from contracts.share_events import ShareViewed
 
@@ -29,6 +30,8 @@ COMPILE_PRODUCER = "compile"
 AI_PRODUCER = "ai"
 # share links are resume_service's: their events go to its store and leave as resume.*
 SHARE_PRODUCER = RESUME_PRODUCER
+# account exports are auth_service's jobs: their events go to its store and leave as auth.*
+PRIVACY_PRODUCER = AUTH_PRODUCER
 
 # A producer's events are stored in the PostgreSQL schema of the same name: a projection fed by
 # another service's events reads them from there (rebuilds) or from the bus (live).
@@ -46,6 +49,8 @@ AI_RESUMES_CONSUMER = "ai_service.resumes"
 AI_RATINGS_CONSUMER = "ai_service.ratings"
 AI_IMPORTS_CONSUMER = "ai_service.imports"
 LIVE_FEED_CONSUMER = "live_service.feed"
+# the account export worker (python -m ops.export_worker): an auth_service job
+AUTH_EXPORTS_CONSUMER = "auth_service.exports"
 
 
 def routing_key(producer: str, event_type: str) -> str:
@@ -62,7 +67,8 @@ JOB_EVENT_KEYS = tuple(
     routing_key(producer, event.event_type) for producer, events in (
         (COMPILE_PRODUCER, (CompileRequested, CompileStarted, CompileFinished)),
         (AI_PRODUCER, (RatingRequested, RatingStarted, RatingFinished,
-                       ImportRequested, ImportStarted, ImportFinished)))
+                       ImportRequested, ImportStarted, ImportFinished)),
+        (AUTH_PRODUCER, (ExportRequested, ExportStarted, ExportFinished)))
     for event in events)
 # a share's views (resume_service's shares)
 SHARE_VIEWED_EVENT = ShareViewed.event_type
@@ -82,6 +88,7 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     AI_RATINGS_CONSUMER: (routing_key(AI_PRODUCER, RatingRequested.event_type),),
     AI_IMPORTS_CONSUMER: (routing_key(AI_PRODUCER, ImportRequested.event_type),),
     LIVE_FEED_CONSUMER: LIVE_FEED_KEYS,
+    AUTH_EXPORTS_CONSUMER: (routing_key(AUTH_PRODUCER, ExportRequested.event_type),),
 }
 
 # The broker dead-letters a message after this many deliveries (a backstop for consumers

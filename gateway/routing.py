@@ -27,7 +27,8 @@ SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})
 
 # paths whose `?wait=` holds the request open until a job moves (capped: gateway.long_polls):
 # a job's status, and a compile request (`POST /api/compile/{id}?wait=` answers once done)
-LONG_POLL_PREFIXES = ("/api/compile/", "/api/ai/ratings/", "/api/ai/imports/")
+LONG_POLL_PREFIXES = ("/api/compile/", "/api/ai/ratings/", "/api/ai/imports/",
+                      "/api/user/me/exports/")
 
 # exact paths answered by a stream that never ends (server-sent events): held open against a
 # cap of their own (gateway.long_polls), relayed chunk by chunk, ended when the client leaves

@@ -21,6 +21,7 @@ from contracts.ai_events import (
 )
 from contracts.compile_events import CompileFinished, CompileRequested, CompileStarted
 from contracts.envelope import EventEnvelope
+from contracts.privacy_events import ExportFinished, ExportRequested, ExportStarted
 from contracts.resume_events import (
     ResumeCreated,
     ResumeDeleted,
@@ -39,11 +40,13 @@ JOB_KINDS = {
                      RatingFinished.event_type), "rating"),
     **dict.fromkeys((ImportRequested.event_type, ImportStarted.event_type,
                      ImportFinished.event_type), "import"),
+    **dict.fromkeys((ExportRequested.event_type, ExportStarted.event_type,
+                     ExportFinished.event_type), "export"),
 }
 REQUESTED = frozenset({CompileRequested.event_type, RatingRequested.event_type,
-                       ImportRequested.event_type})
+                       ImportRequested.event_type, ExportRequested.event_type})
 STARTED = frozenset({CompileStarted.event_type, RatingStarted.event_type,
-                     ImportStarted.event_type})
+                     ImportStarted.event_type, ExportStarted.event_type})
 SHARE_FIELDS = ("share_id", "resume_id", "version", "kind")
 # a resume's own changes (not every event resume_service records: a share's view is one too)
 RESUME_CHANGES = frozenset({ResumeCreated.event_type, ResumeUpdated.event_type,

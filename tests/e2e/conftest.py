@@ -39,7 +39,12 @@ import pytest
 from aio_pika.exceptions import ChannelNotFoundEntity
 
 from contracts.topology import AI_RATINGS_CONSUMER as RATINGS_CONSUMER
-from contracts.topology import AI_RESUMES_CONSUMER, COMPILE_RESUMES_CONSUMER, LIVE_FEED_CONSUMER
+from contracts.topology import (
+    AI_RESUMES_CONSUMER,
+    AUTH_EXPORTS_CONSUMER,
+    COMPILE_RESUMES_CONSUMER,
+    LIVE_FEED_CONSUMER,
+)
 from contracts.topology import COMPILE_JOBS_CONSUMER as JOBS_CONSUMER
 from contracts.topology import RESUME_SESSIONS_CONSUMER as SESSIONS_CONSUMER
 from ops.migrate import upgrade_all
@@ -61,12 +66,13 @@ PORT_VARIABLES = ("GATEWAY_PORT", "AUTH_PORT", "RESUME_PORT", "COMPILE_PORT", "A
 OPS_PORT_VARIABLES = ("GATEWAY_OPS_PORT", "AUTH_OPS_PORT", "RESUME_OPS_PORT",
                       "COMPILE_OPS_PORT", "AI_OPS_PORT", "COMPILE_WORKER_OPS_PORT",
                       "AI_WORKER_OPS_PORT", "AUTH_RELAY_OPS_PORT", "RESUME_RELAY_OPS_PORT",
-                      "COMPILE_RELAY_OPS_PORT", "LIVE_OPS_PORT")
+                      "COMPILE_RELAY_OPS_PORT", "LIVE_OPS_PORT", "EXPORT_WORKER_OPS_PORT")
 GEMINI_KEY = "test-key"
 START_TIMEOUT = 60.0
 # queue -> consumers the Procfile must start on it (ai_service.resumes: the ai app and worker)
 EXPECTED_CONSUMERS = {COMPILE_RESUMES_CONSUMER: 1, JOBS_CONSUMER: 1, AI_RESUMES_CONSUMER: 2,
-                      RATINGS_CONSUMER: 1, SESSIONS_CONSUMER: 1, LIVE_FEED_CONSUMER: 1}
+                      RATINGS_CONSUMER: 1, SESSIONS_CONSUMER: 1, LIVE_FEED_CONSUMER: 1,
+                      AUTH_EXPORTS_CONSUMER: 1}
 
 
 def off_loop(coroutine: Coroutine[Any, Any, T]) -> T:

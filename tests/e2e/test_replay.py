@@ -33,7 +33,8 @@ from tests.integration.compile.conftest import resume_document
 # service -> its projections (runtime.projection) -> the table each one fills. A projection
 # missing here fails the first test: add its table, so rebuilds of it are checked too.
 PROJECTION_TABLES = {
-    "auth_service": {"users": "auth.users"},
+    # auth.jobs holds the exports test_account_export made (it runs before test_stack's flow)
+    "auth_service": {"users": "auth.users", "auth.jobs": "auth.jobs"},
     "resume_service": {"resumes": "resume.resumes", "share_views": "resume.share_views"},
     "compile_service": {"compile.jobs": "compile.jobs",
                         "compile.resume_versions": "compile.resume_versions"},
@@ -62,6 +63,8 @@ SETTLED = {
                              "WHERE status IN ('queued', 'running'))",
     "no rating job active": "SELECT NOT EXISTS (SELECT 1 FROM ai.jobs "
                             "WHERE status IN ('queued', 'running'))",
+    "no export active": "SELECT NOT EXISTS (SELECT 1 FROM auth.jobs "
+                        "WHERE status IN ('queued', 'running'))",
 }
 
 

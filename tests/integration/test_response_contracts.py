@@ -22,10 +22,12 @@ whose errors no case exercised. A service the gateway forwards to without cases 
 """
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +52,7 @@ from tests import json_resume_package
 from tests.conftest import REDIS_URL, asgi_client, identity_headers
 from tests.fakes.oidc import FakeIssuer
 from tests.integration.ai.conftest import ai_env, fake_gemini  # noqa: F401  (fixtures)
+from tests.integration.auth.exports import run_export
 from tests.integration.compile.conftest import compile_env  # noqa: F401  (a fixture)
 
 Responses = list[httpx.Response]
@@ -188,7 +191,7 @@ def _check_file(where: str, documented: dict[str, Any], response: httpx.Response
     if media_type.startswith("text/"):
         assert response.headers["content-type"].endswith("charset=utf-8"), where
         response.content.decode("utf-8")
-    elif media_type.startswith("application/vnd.openxmlformats"):
+    elif media_type.startswith("application/vnd.openxmlformats") or media_type == "application/zip":
         assert response.content.startswith(b"PK\x03\x04"), f"{where}, not a ZIP package"
 
 
@@ -597,6 +600,50 @@ async def _me(s: Service) -> Responses:
     return [await s.client.get("/user/me", headers=identity_headers(user_id)),
             await s.client.get("/user/me", headers=identity_headers(f"user-{uuid.uuid4()}")),
             await s.client.get("/user/me")]
+
+
+async def finished_export(s: Service) -> tuple[str, str]:
+    """A user and the export of theirs the worker's work just finished."""
+    user_id, headers = s.user()
+    started = await s.client.get("/user/me/export", headers=headers)
+    assert started.status_code == 202, started.text
+    with tempfile.TemporaryDirectory() as artifacts:
+        await run_export(s.app.state.settings, started.json()["job_id"], Path(artifacts))
+    return user_id, started.json()["job_id"]
+
+
+@case("auth", "GET /user/me/export")
+async def _export(s: Service) -> Responses:
+    user_id, headers = s.user()
+    new = await s.client.get("/user/me/export", headers=headers)
+    user_id, _ = await finished_export(s)
+    return [new, await s.client.get("/user/me/export", headers=identity_headers(user_id)),
+            await s.client.get("/user/me/export")]
+
+
+@case("auth", "GET /user/me/exports/{job_id}")
+async def _export_status(s: Service) -> Responses:
+    user_id, job_id = await finished_export(s)
+    return [await s.client.get(f"/user/me/exports/{job_id}", params={"wait": 1},
+                               headers=identity_headers(user_id)),
+            await s.client.get(f"/user/me/exports/{job_id}", headers=s.user()[1]),
+            await s.client.get("/user/me/exports/1", headers=identity_headers(user_id)),
+            await s.client.get(f"/user/me/exports/{job_id}")]
+
+
+@case("auth", "GET /user/me/exports/{job_id}/archive")
+async def _export_archive(s: Service) -> Responses:
+    user_id, headers = s.user()
+    queued = (await s.client.get("/user/me/export", headers=headers)).json()["job_id"]
+    owner, job_id = await finished_export(s)
+    path = f"/user/me/exports/{job_id}/archive"
+    answers = [await s.client.get(f"/user/me/exports/{queued}/archive", headers=headers),
+               await s.client.get(path, headers=identity_headers(owner)),
+               await s.client.get(path, headers=headers),
+               await s.client.get("/user/me/exports/1/archive", headers=headers),
+               await s.client.get(path)]
+    await s.app.state.exports.archives.delete_owner(owner)
+    return [*answers, await s.client.get(path, headers=identity_headers(owner))]
 
 
 async def test_every_auth_service_route_answers_as_documented(auth: Service) -> None:

@@ -11,11 +11,13 @@ from jsonschema import Draft202012Validator
 
 from ai_service.settings import AiSettings
 from ai_service.worker import consumers as ai_consumers
+from auth_service.settings import AuthSettings
 from compile_service.settings import CompileSettings
 from compile_service.worker import jobs_consumer
 from compile_service.worker import resumes_consumer as compile_resumes_consumer
 from contracts.generate import event_models
 from live_service.worker import feed_consumer
+from ops.export_worker import exports_consumer
 from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime import asyncapi
 from runtime.bus import Consumer
@@ -96,6 +98,7 @@ def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
         compile_resumes_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         *ai_consumers(anything, AiSettings(gemini_api_key="test"), works=True),  # type: ignore[arg-type]
         feed_consumer(anything),  # type: ignore[arg-type]
+        exports_consumer(anything, anything, AuthSettings()),  # type: ignore[arg-type]
     ]
     assert {c.name: tuple(c.binding_keys) for c in built} == asyncapi.CONSUMERS
 

@@ -7,6 +7,7 @@ from typing import Any
 from contracts.ai_events import ImportFinished, RatingStarted
 from contracts.compile_events import CompileFinished, CompileRequested
 from contracts.envelope import EventEnvelope
+from contracts.privacy_events import ExportFinished
 from contracts.resume_events import ResumeUpdated
 from contracts.topology import SHARE_VIEWED_EVENT
 from live_service.domain import JOB, RESUME, SHARE, feed_entry
@@ -49,6 +50,14 @@ def test_an_import_s_finish_names_the_resume_but_not_its_document() -> None:
         "resume_id": "r9", "document": {"title": "Imported secret"}}))
     assert entry is not None and entry.data["resume_id"] == "r9"
     assert entry.data["kind"] == "import" and "Imported secret" not in str(entry.data)
+
+
+def test_an_export_s_finish_tells_its_owner_without_a_resume_or_its_digest() -> None:
+    entry = feed_entry(envelope(ExportFinished.event_type, {
+        "job_id": "stream-1", "outcome": "succeeded", "size_bytes": 10, "sha256": "ab"}))
+    assert entry is not None and entry.user_id == "owner"
+    assert entry.data["kind"] == "export" and entry.data["status"] == "succeeded"
+    assert "resume_id" not in entry.data and "ab" not in entry.data.values()
 
 
 def test_a_share_view_keeps_only_its_ids() -> None:
