@@ -21,6 +21,7 @@ from contracts.ai_events import RatingRequested
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
+from contracts.erasure_events import TOMBSTONE_EVENT_TYPE
 from contracts.topology import AI_PRODUCER, AUTH_PRODUCER, COMPILE_PRODUCER, RESUME_PRODUCER
 from ops.cli import store
 from ops.cli.amqp import broker, existing_queue, publisher, send_to_queue
@@ -111,7 +112,8 @@ async def _selected(conn: AsyncConnection, schema: str, from_position: int,
         for envelope in batch:
             if to_position is not None and (envelope.global_position or 0) > to_position:
                 return
-            yield envelope
+            if envelope.event_type != TOMBSTONE_EVENT_TYPE:  # an erased user's: nothing to send
+                yield envelope
         if len(batch) < BATCH:
             return
         after = batch[-1].global_position or after
