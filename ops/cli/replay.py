@@ -75,9 +75,11 @@ async def _replay(consumer: str, from_position: int, types: list[str] | None,
     console = out()
     async with database() as engine, engine.connect() as conn:
         await event_schemas(conn, schema)
-        total = await store.count_from(conn, schema, from_position - 1, chosen_types, stream)
+        total = await store.count_from(conn, schema, from_position - 1, chosen_types, stream,
+                                       without_tombstones=True)
         if to_position is not None:
-            total -= await store.count_from(conn, schema, to_position, chosen_types, stream)
+            total -= await store.count_from(conn, schema, to_position, chosen_types, stream,
+                                            without_tombstones=True)
         console.print(f"replaying {total:,} {schema} events "
                       f"({', '.join(chosen_types) if chosen_types else 'all types'}"
                       f"{f', stream {stream}' if stream else ''}) from position "
