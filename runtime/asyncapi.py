@@ -8,8 +8,8 @@ whose `payload` is the event's own schema from `contracts`, the service that pub
 (`x-producer`) and the consumers that receive it (`x-consumers`); one channel per consumer
 queue binding, with the service that runs the consumer. Producers come from the contracts
 (`<NAME>_EVENTS` is published by `<NAME>_PRODUCER` of contracts.topology, i.e. by service
-`<producer>_service`, or by each of `<NAME>_PRODUCERS`); consumers from CONSUMERS below, which a test compares with the
-consumers the services really build.
+`<producer>_service`, or by each of `<NAME>_PRODUCERS`); consumers from CONSUMERS below,
+which a test compares with the consumers the services really build.
 """
 
 import importlib
