@@ -46,7 +46,8 @@ class AccountErasure:
             raise ReauthenticationRequired
         async with self.db.begin() as session:
             user = await load_user(session, user_id)
-            if user is None:
+            if user is None:  # erased already: a session that outlived it ends now
+                await self.sessions.delete_all_of(user_id)
                 raise UserNotFound(user_id)
             check_erasure(confirm, user.email, signed_in_at, time.time(),
                           self.max_sign_in_age_seconds)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import aio_pika
 import sqlalchemy as sa
+from aio_pika.exceptions import ChannelNotFoundEntity
 from alembic.operations import Operations
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -180,14 +181,18 @@ async def drain_dead_letters(amqp_url: str, consumers: Iterable[str], user_id: s
     it starts are taken, so the ones it puts back are not taken twice."""
     dropped = 0
     async with await aio_pika.connect(amqp_url) as connection:
-        channel = await connection.channel(publisher_confirms=True)
         for consumer in consumers:
-            dropped += await _drain(channel, dead_letter_queue(consumer), user_id)
+            # a channel each: a queue not declared yet closes the channel that asked
+            async with await connection.channel(publisher_confirms=True) as channel:
+                dropped += await _drain(channel, dead_letter_queue(consumer), user_id)
     return dropped
 
 
 async def _drain(channel: aio_pika.abc.AbstractChannel, name: str, user_id: str) -> int:
-    queue = await channel.declare_queue(name, durable=True, passive=True)
+    try:
+        queue = await channel.declare_queue(name, durable=True, passive=True)
+    except ChannelNotFoundEntity:
+        return 0  # no dead letter was ever queued there
     waiting, dropped = queue.declaration_result.message_count or 0, 0
     for _ in range(waiting):
         message = await queue.get(no_ack=False, fail=False)
