@@ -29,7 +29,7 @@ from ai_service.metrics import observe_import, observe_rating
 from ai_service.prompt import import_config
 from ai_service.service import RatingService
 from ai_service.settings import AiSettings
-from ai_service.tables import event_tables, resume_replica
+from ai_service.tables import erased_users, event_tables, jobs, resume_replica
 from ai_service.wiring import Components, build
 from contracts.ai_events import (
     ImportedResume,
@@ -39,10 +39,19 @@ from contracts.ai_events import (
     RatingRequested,
 )
 from contracts.resume import MAX_RESUME_BYTES, ResumeDocument
-from contracts.topology import AI_IMPORTS_CONSUMER, AI_RATINGS_CONSUMER, AI_RESUMES_CONSUMER
+from contracts.topology import (
+    AI_ERASURE_CONSUMER,
+    AI_IMPORTS_CONSUMER,
+    AI_PRODUCER,
+    AI_RATINGS_CONSUMER,
+    AI_RESUMES_CONSUMER,
+)
 from runtime.bus import Consumer, make_broker
+from runtime.erasure import ErasedUsers, JobServiceErasure, drop_erased, erasure_consumer
+from runtime.eventstore import EventStore
 from runtime.jobs import JobRunner, JobState, jobs_running
 from runtime.lifecycle import run_process
+from runtime.metrics import service_metrics
 from runtime.observe import observe_process
 from runtime.ops import Check, service_checks
 from runtime.replica import resume_replica_consumer
@@ -119,19 +128,31 @@ class ImportWork:
 
 
 def consumers(components: Components, settings: AiSettings, works: bool) -> list[Consumer]:
-    """The resume replica's consumer and, where this process `works`, the ratings' and the
-    imports'."""
+    """The resume replica's and the erasure's consumers and, where this process `works`,
+    the ratings' and the imports' (which drop the jobs of an erased user)."""
     replica = resume_replica_consumer(AI_RESUMES_CONSUMER, components.engine, resume_replica,
-                                      settings.consumer_max_attempts, settings.trace_policy())
+                                      settings.consumer_max_attempts, settings.trace_policy(),
+                                      erased=erased_users)
+    erased = ErasedUsers(components.engine, erased_users)
+    always = [replica, erasure(components, settings, erased)]
     if not works:
-        return [replica]
+        return always
     assert components.client is not None, "a rating worker needs GEMINI_API_KEY"
     gemini = Gemini(components.client, settings)
     ratings = JobRunner(components.jobs, RatingWork(components.service, gemini),
                         settings.consumer_max_attempts)
     imports = JobRunner(components.imports, ImportWork(gemini), settings.consumer_max_attempts)
-    return [replica, ratings.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency),
-            imports.consumer(AI_IMPORTS_CONSUMER, prefetch=settings.import_concurrency)]
+    return [*always, *(drop_erased(consumer, erased) for consumer in (
+        ratings.consumer(AI_RATINGS_CONSUMER, prefetch=settings.rating_concurrency),
+        imports.consumer(AI_IMPORTS_CONSUMER, prefetch=settings.import_concurrency)))]
+
+
+def erasure(components: Components, settings: AiSettings, erased: ErasedUsers) -> Consumer:
+    """`ai_service.erasure`: the user's job events, ratings, imports and replica rows."""
+    store = EventStore(event_tables, AI_PRODUCER, service_metrics("ai_service"))
+    work = JobServiceErasure("ai_service", components.engine, store, erased, jobs,
+                             resume_replica, settings.amqp_url)
+    return erasure_consumer(AI_ERASURE_CONSUMER, work.erase, settings.consumer_max_attempts)
 
 
 def checks(components: Components, broker: RabbitBroker) -> dict[str, Check]:

@@ -5,15 +5,30 @@ resolved)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from auth_service.domain import DEV_ISSUER, Profile, UserNotFound, safe_next_path
+from auth_service.domain import (
+    DEV_ISSUER,
+    ErasureNotConfirmed,
+    ErasureNotFound,
+    Profile,
+    ReauthenticationRequired,
+    UserNotFound,
+    safe_next_path,
+)
 from auth_service.service import AuthService
 from auth_service.settings import AuthSettings
-from auth_service.views import DevLoginIn, UserOut
-from auth_service.wiring import Oidc, Service, Settings
-from runtime.http import ApiError, OrjsonResponse, error_response, error_responses
+from auth_service.views import (
+    DevLoginIn,
+    EraseAccountIn,
+    ErasureAccepted,
+    ErasureOut,
+    ServiceProgress,
+    UserOut,
+)
+from auth_service.wiring import Erasure, Oidc, Service, Settings
+from runtime.http import ApiError, OrjsonResponse, error_response, error_responses, public_prefix
 from runtime.identity import CurrentIdentity, CurrentSessionId, CurrentUser
 
 NEXT_KEY = "rb_next"
@@ -60,6 +75,33 @@ async def me(user: CurrentUser, service: Service) -> UserOut:
     return UserOut.of(await service.user(user))
 
 
+@router.delete("/user/me", status_code=202, response_model=ErasureAccepted,
+               responses=error_responses(401, 413, 422),
+               summary="Erase the account and everything it owns, in every service")
+async def erase_me(body: EraseAccountIn, request: Request, identity: CurrentIdentity,
+                   erasure: Erasure, settings: Settings, response: Response) -> ErasureAccepted:
+    """`confirm` is the account's email or "erase my account"; the session's sign-in must be
+    at most ERASURE_SIGN_IN_MAX_AGE_MINUTES old (else 401 `reauthentication_required`).
+    Every session of the user ends at once; the other services' progress is at
+    `status_url`."""
+    erasure_id = await erasure.erase(identity.user_id, identity.session_id, body.confirm)
+    response.delete_cookie(settings.session_cookie, path="/", secure=settings.cookie_secure,
+                           httponly=True, samesite="lax")
+    return ErasureAccepted(erasure_id=erasure_id,
+                           status_url=f"{public_prefix(request)}/auth/erasures/{erasure_id}")
+
+
+@router.get("/auth/erasures/{erasure_id}", response_model=ErasureOut,
+            responses=error_responses(404, 422),
+            summary="An account erasure's progress, per service (no session: it has none)")
+async def erasure_progress(erasure: Erasure,
+                           erasure_id: Annotated[str, Path(max_length=64)]) -> ErasureOut:
+    progress = await erasure.progress(erasure_id)
+    return ErasureOut(erasure_id=progress["erasure_id"], requested_at=progress["requested_at"],
+                      status=progress["status"],
+                      services=[ServiceProgress(**s) for s in progress["services"]])
+
+
 dev_router = APIRouter(tags=["auth"], responses=error_responses(503))
 
 
@@ -88,3 +130,17 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UserNotFound)  # a session outliving its user
     async def _no_user(*_: object) -> OrjsonResponse:
         return error_response(401, "unauthenticated", "the session's user no longer exists")
+
+    @app.exception_handler(ReauthenticationRequired)
+    async def _stale_sign_in(*_: object) -> OrjsonResponse:
+        return error_response(401, "reauthentication_required",
+                              "sign in again to erase the account")
+
+    @app.exception_handler(ErasureNotConfirmed)
+    async def _not_confirmed(*_: object) -> OrjsonResponse:
+        return error_response(422, "erasure_not_confirmed", "`confirm` must be the account's "
+                              "email or \"erase my account\"")
+
+    @app.exception_handler(ErasureNotFound)
+    async def _no_erasure(*_: object) -> OrjsonResponse:
+        return error_response(404, "erasure_not_found", "no erasure has this id")

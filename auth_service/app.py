@@ -1,6 +1,7 @@
 """The app factory of auth_service and its lifespan: the components (`wiring.build`), the
-broker and the outbox relay (unless RELAY_IN_PROCESS=false), the login-flow cookie and the
-routes, all built in the factory and lifespan, never at import time.
+broker with the erasure reports' consumer and the outbox relay (unless
+RELAY_IN_PROCESS=false), the login-flow cookie and the routes, all built in the factory and
+lifespan, never at import time.
 
 Run: ``uvicorn auth_service.app:create_app --factory --port 8001``
 """
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from auth_service.api import dev_router, install_domain_error_handlers, router
+from auth_service.erasure import completions_consumer
 from auth_service.export_routes import export_router, install_export_error_handlers
 from auth_service.settings import AuthSettings
 from auth_service.tables import event_tables
@@ -39,7 +41,9 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         app.state.identity = IdentityVerifier(settings.identity_public_key, "auth")
         expose(components, app.state)
         try:
-            async with (bus_running(broker, [], settings, event_tables,
+            consumers = [completions_consumer(components.erasure,
+                                              settings.consumer_max_attempts)]
+            async with (bus_running(broker, consumers, settings, event_tables,
                                     components.exports.jobs.waiter.run_forever()),
                         ops_listener("auth_service", settings, service_checks(
                             components.engine, broker, components.redis))):

@@ -1,20 +1,37 @@
 """The rules of signing in, as pure functions: who a user is, which redirect targets are safe,
-and which events a sign-in or a sign-out records; and the domain's errors."""
+which events a sign-in or a sign-out records, when an account erasure may go ahead; and the
+domain's errors."""
 
 import uuid
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from contracts.auth_events import UserSignedIn, UserSignedOut
+from contracts.auth_events import AccountErased, UserSignedIn, UserSignedOut
 
 _USER_NAMESPACE = uuid.UUID("6f7d3c1e-2b5a-4c44-9a7e-5e0b7c1d2a90")
 MAX_NEXT_LENGTH = 2048
 DEV_ISSUER = "dev"
 
 
+# what a client may send instead of the account's email to confirm an erasure
+ERASURE_PHRASE = "erase my account"
+
+
 class UserNotFound(Exception):
     """No user has this id (a session outliving its user)."""
+
+
+class ErasureNotConfirmed(Exception):
+    """The confirmation is neither the account's email nor the erasure phrase."""
+
+
+class ReauthenticationRequired(Exception):
+    """The session's sign-in is too old for an erasure: sign in again first."""
+
+
+class ErasureNotFound(Exception):
+    """No erasure has this id."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +67,36 @@ def safe_next_path(value: str | None) -> str | None:
     return value
 
 
-def signed_in(profile: Profile, method: Literal["oidc", "dev"] = "oidc") -> UserSignedIn:
+def signed_in(profile: Profile, method: Literal["oidc", "dev"] = "oidc",
+              user_id: str | None = None) -> UserSignedIn:
+    """The sign-in event; `user_id` when the account's id is not the one derived from the
+    profile (a new account after an erasure of the first)."""
     return UserSignedIn(
-        user_id=user_id_for(profile.issuer, profile.subject), issuer=profile.issuer,
+        user_id=user_id or user_id_for(profile.issuer, profile.subject), issuer=profile.issuer,
         subject=profile.subject, email=profile.email[:254], name=profile.name[:200],
         picture=profile.picture[:2048], method=method)
 
 
 def signed_out(user_id: str) -> UserSignedOut:
     return UserSignedOut(user_id=user_id)
+
+
+def new_account_id() -> str:
+    """The id of an account opened after the person's earlier one was erased: the derived id
+    belongs to the erased account for good, so a new one is random."""
+    return str(uuid.uuid4())
+
+
+def check_erasure(confirm: str, email: str, signed_in_at: float, now: float,
+                  max_age_seconds: float) -> None:
+    """An erasure goes ahead only when confirmed (the account's email, any case, or the
+    phrase) and asked from a sign-in at most `max_age_seconds` old."""
+    typed = confirm.strip()
+    if not (typed.lower() == ERASURE_PHRASE or (email and typed.lower() == email.lower())):
+        raise ErasureNotConfirmed
+    if now - signed_in_at > max_age_seconds:
+        raise ReauthenticationRequired
+
+
+def account_erased(user_id: str) -> AccountErased:
+    return AccountErased(user_id=user_id, erasure_id=str(uuid.uuid4()))

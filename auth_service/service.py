@@ -3,10 +3,20 @@ model in one transaction) and open or close the Redis session that goes with it.
 
 from typing import Any, Literal
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth_service import projections
-from auth_service.domain import Profile, UserNotFound, signed_in, signed_out
+from auth_service.domain import (
+    Profile,
+    UserNotFound,
+    new_account_id,
+    signed_in,
+    signed_out,
+    user_id_for,
+)
+from auth_service.tables import erased_users, users
 from contracts.auth_events import AuthEvent
 from runtime.eventstore import EventStore, NewEvent, VersionConflict
 from runtime.sessions import SessionStore
@@ -23,8 +33,12 @@ class AuthService:
                       replaces: str | None = None) -> tuple[str, str]:
         """Record the sign-in and open a new session (a fresh id on every sign-in, so a
         session id planted before login is worthless). Returns (user id, session id)."""
-        event = signed_in(profile, method)
-        await self._record(event)
+        try:
+            event = signed_in(profile, method, await self._account_of(profile))
+            await self._record(event)
+        except IntegrityError:  # two first sign-ins after an erasure: the other one won
+            event = signed_in(profile, method, await self._account_of(profile))
+            await self._record(event)
         if replaces:
             await self.sessions.delete(replaces)
         return event.user_id, await self.sessions.create(event.user_id)
@@ -34,6 +48,20 @@ class AuthService:
         if session_id:
             await self.sessions.delete(session_id)
         await self._record(signed_out(user_id))
+
+    async def _account_of(self, profile: Profile) -> str:
+        """The id of the person's account: the one they have, else the id derived from
+        the profile, unless that account was erased (then a new, empty account)."""
+        async with self.db() as session:
+            found = (await session.execute(select(users.c.id).where(
+                users.c.issuer == profile.issuer, users.c.subject == profile.subject))
+            ).scalar_one_or_none()
+            if found is not None:
+                return str(found)
+            derived = user_id_for(profile.issuer, profile.subject)
+            erased = (await session.execute(select(erased_users.c.user_id).where(
+                erased_users.c.user_id == derived))).first()
+        return new_account_id() if erased is not None else derived
 
     async def user(self, user_id: str) -> Any:
         async with self.db() as session:

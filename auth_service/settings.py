@@ -34,6 +34,8 @@ class AuthSettings(ExportSettings):
     session_idle_seconds: int = DEFAULT_IDLE_SECONDS
     session_absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS
     dev_login_enabled: bool = False
+    # an account erasure needs a sign-in at most this old (DELETE /user/me)
+    erasure_sign_in_max_age_minutes: float = 10
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "AuthSettings":

@@ -27,3 +27,27 @@ class DevLoginIn(BaseModel):
                                             pattern=r"^[^@\s]+@[^@\s]+$")]
     name: Annotated[str, StringConstraints(max_length=200)] = ""
     picture: Annotated[str, StringConstraints(max_length=2048)] = Field("")
+
+
+class EraseAccountIn(BaseModel):
+    """The confirmation of an erasure: the account's email, or "erase my account"."""
+
+    confirm: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+
+
+class ErasureAccepted(BaseModel):
+    erasure_id: str
+    status: str = "erasing"
+    status_url: str
+
+
+class ServiceProgress(BaseModel):
+    service: str
+    completed_at: datetime | None
+
+
+class ErasureOut(BaseModel):
+    erasure_id: str
+    requested_at: datetime
+    status: str  # erasing | erased
+    services: list[ServiceProgress]

@@ -1,6 +1,7 @@
 """What auth_service builds from its settings (engine, Redis, the session store, the OpenID
-Connect client and the service), built on demand (in a lifespan), never at import time; and
-how they reach the routes (`expose`, then `Service`, `Oidc`, `Settings`)."""
+Connect client, the service and the account erasure), built on demand (in a lifespan), never
+at import time; and how they reach the routes (`expose`, then `Service`, `Oidc`, `Erasure`,
+`Settings`)."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import State
 
+from auth_service.erasure import AccountErasure
 from auth_service.exports import AccountExports, build_exports
 from auth_service.oidc import OidcSignIn
 from auth_service.service import AuthService
@@ -30,6 +32,7 @@ class Components:
     oidc: OidcSignIn
     service: AuthService
     exports: AccountExports
+    erasure: AccountErasure
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -42,15 +45,17 @@ def build(settings: AuthSettings) -> Components:
     sessions = SessionStore(redis, settings.session_idle_seconds,
                             settings.session_absolute_seconds)
     store = EventStore(event_tables, AUTH_PRODUCER, service_metrics("auth_service"))
-    service = AuthService(make_sessionmaker(engine), store, sessions)
-    return Components(engine, redis, OidcSignIn(settings, redis), service,
-                      build_exports(settings, engine))
+    db = make_sessionmaker(engine)
+    erasure = AccountErasure(db, store, sessions, settings.erasure_sign_in_max_age_minutes * 60)
+    return Components(engine, redis, OidcSignIn(settings, redis), AuthService(db, store, sessions),
+                      build_exports(settings, engine), erasure)
 
 
 def expose(components: Components, state: State) -> None:
     """What the routes reach through `request.app.state` (the settings are set by the app)."""
     state.oidc, state.service = components.oidc, components.service
     state.exports, state.jobs = components.exports, components.exports.jobs  # runtime.jobs
+    state.erasure = components.erasure
 
 
 async def get_service(request: Request) -> AuthService:
@@ -69,7 +74,12 @@ async def get_exports(request: Request) -> AccountExports:
     return request.app.state.exports  # type: ignore[no-any-return]
 
 
+async def get_erasure(request: Request) -> AccountErasure:
+    return request.app.state.erasure  # type: ignore[no-any-return]
+
+
 Service = Annotated[AuthService, Depends(get_service)]
 Exports = Annotated[AccountExports, Depends(get_exports)]
+Erasure = Annotated[AccountErasure, Depends(get_erasure)]
 Oidc = Annotated[OidcSignIn, Depends(get_oidc)]
 Settings = Annotated[AuthSettings, Depends(get_settings)]

@@ -1,6 +1,7 @@
 """The HTTP app of compile_service: its factory and lifespan. The lifespan builds the
-components (wiring.py), runs the resume-replica consumer (and, unless JOB_WORKER_IN_APP=false,
-the job worker), the outbox relay and the status waiter, and stops them at the end.
+components (wiring.py), runs the resume-replica and erasure consumers (and, unless
+JOB_WORKER_IN_APP=false, the job worker), the outbox relay and the status waiter, and stops
+them at the end.
 
 Run: ``uvicorn compile_service.app:create_app --factory --port 8003``
 Workers on their own: ``python -m compile_service.worker``
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from compile_service.api import install_domain_error_handlers, routes
+from compile_service.erasure import compile_erasure_consumer
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables
 from compile_service.wiring import build, expose
@@ -31,6 +33,7 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         components, broker = build(settings), make_broker(settings.amqp_url)
         works = settings.job_worker_in_app
         consumers = [resumes_consumer(components, settings),
+                     compile_erasure_consumer(components, settings),
                      *([jobs_consumer(components, settings)] if works else [])]
         app.state.settings = settings
         app.state.identity = IdentityVerifier(settings.identity_public_key, "compile")

@@ -44,6 +44,11 @@ class ArtifactStore(Protocol):
         """The stored PNG of page 1 of the PDF under `key`; None when not made yet."""
         ...
 
+    async def delete(self, key: str) -> None:
+        """The PDF under `key` gone, with its figures and preview (an account erasure);
+        nothing when it is not stored."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not _KEY.match(key):
@@ -97,6 +102,11 @@ class DirectoryStore:
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._write, self._path(key), data)
+
+    async def delete(self, key: str) -> None:
+        pdf = self._path(key)
+        for path in (pdf.with_suffix(".json"), self.preview_path(key), pdf):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

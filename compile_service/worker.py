@@ -24,12 +24,13 @@ from compile_service.metrics import observe_compile
 from compile_service.rendering import TYPST_ENGINE
 from compile_service.service import CompileService
 from compile_service.settings import CompileSettings
-from compile_service.tables import event_tables, resume_replica
+from compile_service.tables import erased_users, event_tables, resume_replica
 from compile_service.typesetting.sandbox import sweep_stale_runs
 from compile_service.wiring import Components, build
 from contracts.compile_events import CompileFinished, CompileRequested
 from contracts.topology import COMPILE_JOBS_CONSUMER, COMPILE_RESUMES_CONSUMER
 from runtime.bus import Consumer, make_broker
+from runtime.erasure import ErasedUsers, drop_erased
 from runtime.jobs import JobRunner, JobState, jobs_running
 from runtime.lifecycle import run_process
 from runtime.observe import observe_process
@@ -95,12 +96,15 @@ def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer
     sweep_stale_runs(settings.compile_work_dir)
     runner = JobRunner(components.jobs, CompileWork(components.service, components.compiler),
                        settings.consumer_max_attempts)
-    return runner.consumer(COMPILE_JOBS_CONSUMER, prefetch=settings.compile_concurrency)
+    return drop_erased(runner.consumer(COMPILE_JOBS_CONSUMER,
+                                       prefetch=settings.compile_concurrency),
+                       ErasedUsers(components.db, erased_users))
 
 
 def resumes_consumer(components: Components, settings: CompileSettings) -> Consumer:
     return resume_replica_consumer(COMPILE_RESUMES_CONSUMER, components.db, resume_replica,
-                                   settings.consumer_max_attempts, settings.trace_policy())
+                                   settings.consumer_max_attempts, settings.trace_policy(),
+                                   erased=erased_users)
 
 
 async def run_worker(settings: CompileSettings) -> None:

@@ -3,6 +3,8 @@
 `UserSignedIn` carries the whole profile as the identity provider gave it at that sign-in, so
 a consumer can keep "highest version wins" copies of users. `UserSignedOut` tells the other
 services to drop what they cache for the user (the seed invalidated caches on logout).
+`AccountErased` tells every service to erase everything of the user (docs/architecture.md,
+Privacy); it holds ids only, so it outlives the erasure it starts.
 """
 
 from typing import ClassVar, Literal
@@ -36,6 +38,14 @@ class UserSignedOut(AuthEvent):
     event_type: ClassVar[str] = "UserSignedOut"
 
 
+class AccountErased(AuthEvent):
+    """The user asked for their account to be erased: every service erases what it holds of
+    them and reports `ErasureCompleted`. The user's earlier events are tombstones by now."""
+
+    event_type: ClassVar[str] = "AccountErased"
+    erasure_id: str = Field(description="The erasure's id (its progress: rb erasure USER).")
+
+
 AUTH_EVENTS: dict[str, type[AuthEvent]] = {
-    cls.event_type: cls for cls in (UserSignedIn, UserSignedOut)
+    cls.event_type: cls for cls in (UserSignedIn, UserSignedOut, AccountErased)
 }

@@ -19,8 +19,9 @@ SERVICE_OF_SEGMENT = {"auth": "auth", "user": "auth", "resume": "resume",
 
 # exact paths anyone may call: the sign-in routes
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/callback", "/api/auth/dev-login"})
-# and every path under these: share links (resume_service), which set no session cookie
-PUBLIC_PREFIXES = ("/api/public/",)
+# and every path under these: share links (resume_service), which set no session cookie, and
+# an account erasure's progress (its account, so its sessions, are gone; the id is random)
+PUBLIC_PREFIXES = ("/api/public/", "/api/auth/erasures/")
 
 # paths after which the caller's session may be gone: its kept lookup is dropped
 SESSION_ENDING_PATHS = frozenset({"/api/auth/logout"})

@@ -1,7 +1,7 @@
 """The app factory of live_service and its lifespan: the components (`wiring.build`), the
-broker with the feed consumer, the process's pub/sub hub, and the route, all built in the
-factory and lifespan, never at import time. No database and no outbox: it records nothing,
-it tells users what the other services recorded.
+broker with the feed and erasure consumers, the process's pub/sub hub, and the route, all
+built in the factory and lifespan, never at import time. No database and no outbox: it
+records nothing, it tells users what the other services recorded.
 
 Run: ``uvicorn live_service.app:create_app --factory --port 8005``
 """
@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from live_service.api import router
+from live_service.erasure import ErasedInRedis, live_erasure_consumer
 from live_service.settings import LiveSettings
 from live_service.wiring import build, expose
 from live_service.worker import feed_consumer
 from runtime.bus import make_broker
+from runtime.erasure import drop_erased
 from runtime.http import install_error_handlers
 from runtime.identity import IdentityVerifier
 from runtime.lifecycle import run_bus, stop_broker
@@ -35,8 +37,11 @@ def create_app(settings: LiveSettings | None = None) -> FastAPI:
         broker = make_broker(settings.amqp_url)
         app.state.identity = IdentityVerifier(settings.identity_public_key, "live")
         expose(components, app.state)
-        consumer = feed_consumer(components.feeds, settings.consumer_max_attempts)
-        tasks = [asyncio.create_task(run_bus(broker, [consumer], None, None)),
+        consumers = [
+            drop_erased(feed_consumer(components.feeds, settings.consumer_max_attempts),
+                        ErasedInRedis(components.redis)),
+            live_erasure_consumer(components.redis, broker, settings.consumer_max_attempts)]
+        tasks = [asyncio.create_task(run_bus(broker, consumers, None, None)),
                  asyncio.create_task(components.hub.run())]
         checks = {"broker": broker_check(broker), "redis": redis_check(components.redis)}
         try:

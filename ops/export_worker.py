@@ -24,7 +24,7 @@ from ai_service import privacy as ai_privacy
 from auth_service import privacy as auth_privacy
 from auth_service.exports import ArchiveStore, build_exports
 from auth_service.settings import AuthSettings
-from auth_service.tables import event_tables
+from auth_service.tables import erased_users, event_tables
 from compile_service import privacy as compile_privacy
 from compile_service.artifacts import ArtifactStore
 from compile_service.settings import CompileSettings
@@ -35,6 +35,7 @@ from resume_service import privacy as resume_privacy
 from runtime.archive import ArchiveEntry, ArchiveTooLarge, ArchiveWriter
 from runtime.bus import Consumer, make_broker
 from runtime.db import make_engine
+from runtime.erasure import ErasedCheck, ErasedUsers, drop_erased
 from runtime.jobs import JobRunner, Jobs, JobState, jobs_running
 from runtime.lifecycle import run_process
 from runtime.observe import observe_process
@@ -119,10 +120,12 @@ async def in_background(work: Awaitable[None]) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
 
 
-def exports_consumer(jobs: Jobs, work: ExportWork, settings: AuthSettings) -> Consumer:
-    """One export at a time per worker: an export is long, and mostly waits on PostgreSQL."""
-    return JobRunner(jobs, work, settings.consumer_max_attempts).consumer(
-        AUTH_EXPORTS_CONSUMER, prefetch=1)
+def exports_consumer(jobs: Jobs, work: ExportWork, settings: AuthSettings,
+                     erased: ErasedCheck) -> Consumer:
+    """One export at a time per worker: an export is long, and mostly waits on PostgreSQL.
+    An export asked for just before its user was erased is dropped, never made."""
+    return drop_erased(JobRunner(jobs, work, settings.consumer_max_attempts).consumer(
+        AUTH_EXPORTS_CONSUMER, prefetch=1), erased)
 
 
 async def run_worker(settings: AuthSettings, compile_settings: CompileSettings) -> None:
@@ -130,7 +133,7 @@ async def run_worker(settings: AuthSettings, compile_settings: CompileSettings) 
     exports = build_exports(settings, engine)
     work = ExportWork(collectors(engine, artifact_store(compile_settings)), exports.archives,
                       settings)
-    consumer = exports_consumer(exports.jobs, work, settings)
+    consumer = exports_consumer(exports.jobs, work, settings, ErasedUsers(engine, erased_users))
     try:
         async with (jobs_running("auth_service", settings, broker, [consumer], event_tables,
                                  service_checks(engine, broker), exports.jobs, waits=False,

@@ -5,6 +5,7 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Me
 from sqlalchemy.dialects.postgresql import JSONB
 
 from contracts.topology import RESUME_SCHEMA
+from runtime.erasure import define_erased_users
 from runtime.eventstore import define_event_tables
 
 SCHEMA = RESUME_SCHEMA
@@ -56,3 +57,6 @@ share_views = Table(
     Column("viewed_at", DateTime(timezone=True), nullable=False),
     Index("ix_share_views_share", "share_id", "viewed_at"),
 )
+
+# users whose events its consumers drop (runtime.erasure)
+erased_users = define_erased_users(metadata)

@@ -15,18 +15,20 @@ from starlette.datastructures import State
 
 from contracts.topology import RESUME_PRODUCER, SHARE_PRODUCER
 from resume_service import projections, share_views
+from resume_service.erasure import ResumeErasure, resume_erasure_consumer
 from resume_service.service import OwnedRead, ResumeService
 from resume_service.settings import ResumeSettings
 from resume_service.share_access import ShareAccess
 from resume_service.share_files import ShareFiles
 from resume_service.share_views import ViewRecorder
 from resume_service.shares import ShareService
-from resume_service.tables import event_tables
+from resume_service.tables import erased_users, event_tables
 from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime.bounds import VersionInPath
 from runtime.bus import Consumer
 from runtime.cache import ReadCache
 from runtime.db import make_engine, make_read_sessionmaker
+from runtime.erasure import ErasedUsers, drop_erased
 from runtime.eventstore import EventStore
 from runtime.identity import CurrentUser
 from runtime.metrics import service_metrics
@@ -68,8 +70,12 @@ def build(settings: ResumeSettings) -> Components:
     access = ShareAccess(redis, settings.internal_secret, settings.viewer_salt(),
                          settings.share_unlock_seconds)
     # without a read cache there is nothing to drop on sign-out
-    consumers = [imported_resumes_consumer(service, settings.consumer_max_attempts),
-                 *([signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else [])]
+    erased = ErasedUsers(engine, erased_users)
+    erasure = ResumeErasure(engine, store, erased, cache, service.recent, settings.amqp_url)
+    consumers = [drop_erased(consumer, erased) for consumer in (
+        imported_resumes_consumer(service, settings.consumer_max_attempts),
+        *([signed_out_consumer(cache, settings.consumer_max_attempts)] if cache else []))]
+    consumers.append(resume_erasure_consumer(erasure, settings.consumer_max_attempts))
     files = ShareFiles(settings.compile_service_url, settings.internal_secret)
     return Components(engine, redis, service, shares, views, access, files, consumers)
 

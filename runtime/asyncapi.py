@@ -8,8 +8,8 @@ whose `payload` is the event's own schema from `contracts`, the service that pub
 (`x-producer`) and the consumers that receive it (`x-consumers`); one channel per consumer
 queue binding, with the service that runs the consumer. Producers come from the contracts
 (`<NAME>_EVENTS` is published by `<NAME>_PRODUCER` of contracts.topology, i.e. by service
-`<producer>_service`); consumers from CONSUMERS below, which a test compares with the
-consumers the services really build.
+`<producer>_service`, or by each of `<NAME>_PRODUCERS`); consumers from CONSUMERS below,
+which a test compares with the consumers the services really build.
 """
 
 import importlib
@@ -65,8 +65,11 @@ def published_events() -> list[PublishedEvent]:
         module = importlib.import_module(f"contracts.{module_info.name}")
         for name, value in vars(module).items():
             if name.endswith("_EVENTS") and isinstance(value, dict):
-                producer = getattr(topology, name.removesuffix("_EVENTS") + "_PRODUCER")
-                found += [PublishedEvent(t, producer, m) for t, m in value.items()]
+                prefix = name.removesuffix("_EVENTS")
+                producers = getattr(topology, prefix + "_PRODUCERS", None) or (
+                    getattr(topology, prefix + "_PRODUCER"),)
+                found += [PublishedEvent(t, producer, m) for t, m in value.items()
+                          for producer in producers]
     return sorted(found, key=lambda e: e.routing_key)
 
 

@@ -65,6 +65,15 @@ class ReadCache:
             await self.redis.set(f"{self._gen_key(user_id)}:{generation}:{key}", value,
                                  ex=self.ttl)
 
+    async def erase(self, user_id: str) -> int:
+        """Delete everything cached for the user, their generation too (an account erasure);
+        the number of keys deleted."""
+        async with _deadline():
+            gone: int = await self.redis.delete(self._gen_key(user_id))
+        async for key in self.redis.scan_iter(match=f"{self._gen_key(user_id)}:*", count=500):
+            gone += await self.redis.delete(key)
+        return gone
+
     async def invalidate(self, user_id: str) -> None:
         async with _deadline():
             await self.redis.incr(self._gen_key(user_id))

@@ -126,7 +126,8 @@ REPLICATED = list(RESUME_EVENTS)
 # document is never parsed and re-encoded in Python); a body that is not JSON, or misses what
 # a row needs, fails the statement, and the batch goes again one message at a time, where the
 # envelope is validated first. Rows go in key order, so two consumers writing overlapping
-# batches take their index locks in one order.
+# batches take their index locks in one order. `{unless_erased}`: a version of an erased
+# owner's resume (runtime.erasure) is left out.
 _WRITE_BATCH = """
 WITH delivered AS MATERIALIZED (
     SELECT n, convert_from(body, 'UTF8')::jsonb AS e
@@ -136,7 +137,7 @@ WITH delivered AS MATERIALIZED (
     SELECT e->>'stream_id', (e->>'stream_version')::int, e->'payload'->>'owner_id',
            nullif(e->'payload'->'{document}', 'null'), e->>'event_type' = $2,
            (e->>'occurred_at')::timestamptz
-    FROM delivered WHERE e->>'event_type' = ANY($3::text[]) ORDER BY 1, 2
+    FROM delivered WHERE e->>'event_type' = ANY($3::text[]){unless_erased} ORDER BY 1, 2
     ON CONFLICT (resume_id, version) DO NOTHING
 )
 SELECT e->>'event_type', (e->>'event_id')::uuid::text, e->>'correlation_id'
@@ -150,10 +151,14 @@ class ReplicaWriter:
     twice the statement's own CPU) and gives back after `idle_seconds` without a write, or
     when the engine is disposed."""
 
-    def __init__(self, engine: AsyncEngine, replica: Table, idle_seconds: float = 5.0) -> None:
+    def __init__(self, engine: AsyncEngine, replica: Table, idle_seconds: float = 5.0,
+                 erased: Table | None = None) -> None:
         self.engine, self.idle_seconds = engine, idle_seconds
+        unless_erased = "" if erased is None else (
+            f" AND NOT EXISTS (SELECT 1 FROM {erased.schema}.{erased.name} x"
+            " WHERE x.user_id = e->'payload'->>'owner_id')")
         self._sql = _WRITE_BATCH.format(table=f"{replica.schema}.{replica.name}",
-                                        document=DOCUMENT_FIELD)
+                                        document=DOCUMENT_FIELD, unless_erased=unless_erased)
         self._held: AsyncConnection | None = None
         self._driver: Any = None
         self._writing = False
@@ -224,12 +229,13 @@ async def _closed(connection: AsyncConnection, invalidate: bool) -> None:
 
 
 def resume_replica_consumer(name: str, engine: AsyncEngine, replica: Table,
-                            max_attempts: int = 5,
-                            trace: TracePolicy | None = None) -> BatchConsumer:
+                            max_attempts: int = 5, trace: TracePolicy | None = None,
+                            erased: Table | None = None) -> BatchConsumer:
     """The replica's consumer. No processed_events record: the insert is idempotent by
     itself (one row per resume and version, left alone when it is there), so a duplicate or
-    a replayed event changes nothing either way."""
-    writer = ReplicaWriter(engine, replica)
+    a replayed event changes nothing either way. `erased`: the schema's erased users, whose
+    resumes it leaves out."""
+    writer = ReplicaWriter(engine, replica, erased=erased)
     return BatchConsumer(name, RESUME_EVENT_KEYS, writer.write_one, max_attempts=max_attempts,
                          write_batch=writer.write, trace=trace or TracePolicy())
 

@@ -131,6 +131,23 @@ class SessionStore:
     async def delete(self, session_id: str) -> None:
         await self.redis.delete(self.key_of(session_id))
 
+    async def signed_in_at(self, session_id: str) -> float | None:
+        """When the session was opened, i.e. its sign-in (epoch seconds); None when it is
+        gone. Every sign-in opens a new session, so this is the sign-in's age."""
+        created: bytes | str | None = await self.redis.hget(self.key_of(session_id),
+                                                            "created_at")
+        return float(created) if created is not None else None
+
+    async def delete_all_of(self, user_id: str) -> int:
+        """End every session of the user at once (an account erasure). Sessions are keyed by
+        a hash of their id, not by user, so this scans them: rare, and no index of sessions
+        by user costs every sign-in. The number ended."""
+        ended = 0
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000):
+            if decode_user(await self.redis.hget(key, "user_id")) == user_id:
+                ended += await self.redis.delete(key)
+        return ended
+
     async def resolve(self, session_id: str) -> str | None:
         """The user of a live session (sliding its idle expiry), or None."""
         lookup, _ = await self.resolve_counting(session_id, (), 1)

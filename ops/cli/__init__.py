@@ -8,6 +8,7 @@
     rb replay --to CONSUMER --from-position P [--type T] [--stream S]
     rb dlq list|show|retry|drop CONSUMER
     rb outbox status
+    rb erasure USER_ID                  an account erasure's progress, per service
 
 Database and broker come from DATABASE_URL and AMQP_URL (runtime.settings.ServiceSettings).
 """
@@ -15,6 +16,7 @@ Database and broker come from DATABASE_URL and AMQP_URL (runtime.settings.Servic
 import typer
 
 from ops.cli.dlq import dlq_app
+from ops.cli.erasure import erasure
 from ops.cli.events import events_app, state, trace
 from ops.cli.outbox import outbox_app
 from ops.cli.projections import projections_app
@@ -29,5 +31,6 @@ app.add_typer(outbox_app, name="outbox")
 app.command("state")(state)
 app.command("trace")(trace)
 app.command("replay")(replay)
+app.command("erasure")(erasure)
 
 __all__ = ["app"]

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from contracts.envelope import EventEnvelope
+from contracts.erasure_events import TOMBSTONE_EVENT_TYPE
 from ops.cli import store
 from ops.cli.common import CliError, database, event_schemas, out, print_json, run
 from ops.cli.views import view_for
@@ -113,6 +114,11 @@ async def _state(stream_id: str, at: int | None, source: str | None) -> None:
         envelopes = await store.read_stream(conn, schema, stream_id, up_to=at)
     if at is not None and len(envelopes) < at:
         raise CliError(f"stream {stream_id} has only {len(envelopes)} events")
+    if any(e.event_type == TOMBSTONE_EVENT_TYPE for e in envelopes):
+        # an erased user's stream: its events are tombstones (docs/architecture.md, Privacy)
+        print_json({"stream_id": stream_id, "version": envelopes[-1].stream_version,
+                    "erased": True, "state": "erased"})
+        return
     print_json(view_for(schema).fold(stream_id, envelopes))
 
 

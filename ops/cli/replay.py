@@ -21,6 +21,7 @@ from contracts.ai_events import RatingRequested
 from contracts.auth_events import UserSignedOut
 from contracts.compile_events import CompileRequested
 from contracts.envelope import EventEnvelope
+from contracts.erasure_events import TOMBSTONE_EVENT_TYPE
 from contracts.topology import AI_PRODUCER, AUTH_PRODUCER, COMPILE_PRODUCER, RESUME_PRODUCER
 from ops.cli import store
 from ops.cli.amqp import broker, existing_queue, publisher, send_to_queue
@@ -74,9 +75,11 @@ async def _replay(consumer: str, from_position: int, types: list[str] | None,
     console = out()
     async with database() as engine, engine.connect() as conn:
         await event_schemas(conn, schema)
-        total = await store.count_from(conn, schema, from_position - 1, chosen_types, stream)
+        total = await store.count_from(conn, schema, from_position - 1, chosen_types, stream,
+                                       without_tombstones=True)
         if to_position is not None:
-            total -= await store.count_from(conn, schema, to_position, chosen_types, stream)
+            total -= await store.count_from(conn, schema, to_position, chosen_types, stream,
+                                            without_tombstones=True)
         console.print(f"replaying {total:,} {schema} events "
                       f"({', '.join(chosen_types) if chosen_types else 'all types'}"
                       f"{f', stream {stream}' if stream else ''}) from position "
@@ -111,7 +114,8 @@ async def _selected(conn: AsyncConnection, schema: str, from_position: int,
         for envelope in batch:
             if to_position is not None and (envelope.global_position or 0) > to_position:
                 return
-            yield envelope
+            if envelope.event_type != TOMBSTONE_EVENT_TYPE:  # an erased user's: nothing to send
+                yield envelope
         if len(batch) < BATCH:
             return
         after = batch[-1].global_position or after

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
+from contracts.erasure_events import TOMBSTONE_EVENT_TYPE
 from ops.cli.common import CliError, event_schemas, event_tables
 from runtime.eventstore import row_to_envelope
 
@@ -66,9 +67,12 @@ async def read_from(conn: AsyncConnection, schema: str, after: int, limit: int,
 
 
 async def count_from(conn: AsyncConnection, schema: str, after: int,
-                     types: Collection[str] | None = None, stream_id: str | None = None) -> int:
+                     types: Collection[str] | None = None, stream_id: str | None = None,
+                     without_tombstones: bool = False) -> int:
     ev = event_tables(schema).events
     query = select(func.count()).select_from(ev).where(ev.c.global_position > after)
+    if without_tombstones:  # an erased user's events (docs/architecture.md, Privacy)
+        query = query.where(ev.c.event_type != TOMBSTONE_EVENT_TYPE)
     if types:
         query = query.where(ev.c.event_type.in_(list(types)))
     if stream_id:

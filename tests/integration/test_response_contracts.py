@@ -646,6 +646,31 @@ async def _export_archive(s: Service) -> Responses:
     return [*answers, await s.client.get(path, headers=identity_headers(owner))]
 
 
+ERASURES: list[str] = []  # the erasure ids DELETE /user/me answered, for the progress route
+
+
+@case("auth", "DELETE /user/me")
+async def _erase_me(s: Service) -> Responses:
+    _, user_id, session_id = await signed_in(s)
+    as_them = identity_headers(user_id, session_id)
+    refused = await s.client.request("DELETE", "/user/me", json={"confirm": "no"},
+                                     headers=as_them)
+    erased = await s.client.request("DELETE", "/user/me", json={"confirm": "erase my account"},
+                                    headers=as_them)
+    ERASURES.append(erased.json()["erasure_id"])
+    return [refused, erased,
+            await s.client.request("DELETE", "/user/me", json={"confirm": "erase my account"})]
+
+
+@case("auth", "GET /auth/erasures/{erasure_id}")
+async def _erasure(s: Service) -> Responses:
+    if not ERASURES:
+        await _erase_me(s)
+    return [await s.client.get(f"/auth/erasures/{ERASURES[0]}"),
+            await s.client.get(f"/auth/erasures/{uuid.uuid4()}"),
+            await s.client.get(f"/auth/erasures/{'x' * 65}")]
+
+
 async def test_every_auth_service_route_answers_as_documented(auth: Service) -> None:
     await check_every_route("auth", auth)
 

@@ -7,7 +7,7 @@ Named 0003 beside the erasure's 0002 (built at the same time); it follows 0001 u
 two are chained at merge.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 import sqlalchemy as sa
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 from runtime.jobs import create_job_table
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

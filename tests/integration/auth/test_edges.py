@@ -29,7 +29,7 @@ async def test_a_trailing_slash_is_404_not_a_redirect(auth_api: httpx.AsyncClien
 async def test_405_allows_every_method_of_the_path(auth_api: httpx.AsyncClient) -> None:
     await assert_allow(auth_api, "GET", "/auth/logout", {"POST"})
     await assert_allow(auth_api, "GET", "/auth/dev-login", {"POST"})
-    await assert_allow(auth_api, "DELETE", "/user/me", {"GET"})
+    await assert_allow(auth_api, "PUT", "/user/me", {"GET", "DELETE"})
 
 
 async def test_an_unreachable_identity_provider_is_503_with_retry_after(

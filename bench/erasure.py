@@ -1,0 +1,140 @@
+"""What account erasure costs (docs/architecture.md, Privacy), with the local services up:
+``.venv/bin/python bench/erasure.py [REV]``.
+
+1. The write path: erasure changes it only by the consumers' check that an event's user is
+   not erased (the replicas' batch INSERT filters on `erased_users` in SQL; every other
+   consumer asks the table, or live_service a Redis set). bench/write_path.py runs this tree
+   and REV (default: the commit this branch left main at, `git merge-base HEAD main`) in
+   alternating rounds of the same run and prints this tree's figures over REV's: the issue
+   asks for them within 10%.
+2. An erasure itself: on this tree's Procfile stack, a user with `BENCH_ERASURE_RESUMES`
+   resumes (default 100) of three versions each, beside another user with as many, is
+   erased; it prints the time to the 202 (auth's own part, sessions included) and until
+   each service reported `ErasureCompleted`, as auth_service records them.
+
+``BENCH_ROUNDS`` and ``BENCH_SECONDS`` are bench/write_path.py's."""
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+
+from bench.before_after import exported
+from bench.common import ROOT
+from bench.stack import Stack, procfile_stack
+from bench.write_path import compare, document, drop_databases, report, run_rounds, stack_name
+from runtime.db import asyncpg_dsn
+
+RESUMES = int(os.environ.get("BENCH_ERASURE_RESUMES", "100"))
+ERASURE_TIMEOUT = 300.0
+
+
+def base_commit() -> str:
+    return subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def write_path(rev: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-erasure-") as work, \
+            contextlib.ExitStack() as running:
+        trees = {"after": ROOT, "before": running.enter_context(exported(rev))}
+        for name in trees:
+            (Path(work) / name).mkdir()
+        try:
+            results, gaps = run_rounds(trees, Path(work))
+        finally:
+            asyncio.run(drop_databases([stack_name(name) for name in trees]))
+        for name, series in results.items():
+            report(name, series)
+        print(f"write path, this tree over {rev[:10]} (the same run):")
+        compare(results["after"], results["before"])
+        assert not gaps, f"replicas lack acknowledged versions: {gaps}"
+
+
+async def account_with_resumes(client: httpx.AsyncClient, email: str) -> None:
+    signed = await client.post("/api/auth/dev-login", json={"email": email, "name": "Bench"})
+    signed.raise_for_status()
+    for n in range(RESUMES):
+        created = await client.post("/api/resume/create", json=document(f"Resume {n}"))
+        created.raise_for_status()
+        resume_id = created.json()["id"]
+        for version in (1, 2):
+            saved = await client.put(f"/api/resume/update/{resume_id}", json={
+                **document(f"Resume {n} v{version + 1}"), "version": version})
+            saved.raise_for_status()
+
+
+async def replicas_hold(stack: Stack, versions: int) -> None:
+    db = await asyncpg.connect(asyncpg_dsn(stack.env["DATABASE_URL"]))
+    try:
+        deadline = time.monotonic() + ERASURE_TIMEOUT
+        while min([await db.fetchval(f"SELECT count(*) FROM {s}.resume_versions")
+                   for s in ("compile", "ai")]) < versions:
+            assert time.monotonic() < deadline, "the replicas never caught up"
+            await asyncio.sleep(0.2)
+    finally:
+        await db.close()
+
+
+async def timed_erasure(stack: Stack) -> None:
+    headers = {"Origin": stack.gateway}
+    async with (httpx.AsyncClient(base_url=stack.gateway, headers=headers, timeout=60) as user,
+                httpx.AsyncClient(base_url=stack.gateway, headers=headers, timeout=60) as other):
+        email = f"erased-{os.getpid()}@bench.example"
+        await account_with_resumes(user, email)
+        await account_with_resumes(other, f"kept-{os.getpid()}@bench.example")
+        await replicas_hold(stack, 2 * RESUMES * 3)
+        started = time.perf_counter()
+        erased = await user.request("DELETE", "/api/user/me", json={"confirm": email})
+        accepted = time.perf_counter() - started
+        erased.raise_for_status()
+        progress = await until_erased(other, erased.json()["status_url"])
+        finished = time.perf_counter() - started
+    asked = datetime.fromisoformat(progress["requested_at"])
+    print(f"erasure of a user with {RESUMES} resumes x 3 versions (beside another as big): "
+          f"202 in {accepted * 1000:.0f} ms, every service done in {finished * 1000:.0f} ms")
+    for service in progress["services"]:
+        done = datetime.fromisoformat(service["completed_at"])
+        print(f"  {service['service']:<16} done {(done - asked).total_seconds() * 1000:7.0f} ms "
+              "after the request")
+
+
+async def until_erased(client: httpx.AsyncClient, status_url: str) -> dict[str, object]:
+    deadline = time.monotonic() + ERASURE_TIMEOUT
+    while True:
+        response = await client.get(status_url)
+        response.raise_for_status()
+        body: dict[str, object] = response.json()
+        if body["status"] == "erased":
+            return body
+        assert time.monotonic() < deadline, f"the erasure never finished: {body}"
+        await asyncio.sleep(0.05)
+
+
+def erasure_time() -> None:
+    name = f"erasure_{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="bench-erasure-") as work:
+        try:
+            with procfile_stack(name, ROOT, Path(work), 7) as stack:
+                asyncio.run(timed_erasure(stack))
+        finally:
+            asyncio.run(drop_databases([name]))
+
+
+def main() -> None:
+    write_path(sys.argv[1] if len(sys.argv) > 1 else base_commit())
+    erasure_time()
+
+
+if __name__ == "__main__":
+    main()
