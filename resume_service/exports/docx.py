@@ -124,8 +124,10 @@ def _keep_only_used_styles(template: WordDocument) -> None:
         if (style_id := style.get(qn("w:styleId"))) in kept:
             continue
         kept.add(style_id)
-        for reference in filter(None, (style.find(tag) for tag in _STYLE_REFERENCES)):
-            if (target := by_id.get(reference.get(qn("w:val")))) is not None:
+        for tag in _STYLE_REFERENCES:
+            reference = style.find(tag)  # an element without children is falsy: test for None
+            if reference is not None and (target := by_id.get(reference.get(qn("w:val")))) \
+                    is not None:
                 wanted.append(target)
     for style_id, style in by_id.items():
         if style_id not in kept:

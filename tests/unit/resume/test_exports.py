@@ -9,6 +9,7 @@ import zipfile
 
 import docx
 import pytest
+from docx.oxml.ns import qn
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -185,9 +186,10 @@ def test_docx_holds_only_the_styles_it_uses_and_no_picture_of_another_document()
     defined = {style.style_id for style in styles}
     assert {"Normal", "Title", "Heading1", "ListBullet", "Hyperlink"} <= defined
     assert len(defined) < 15
-    for style in styles:  # nothing refers to a style that is gone
-        base = getattr(style, "base_style", None)
-        assert base is None or base.style_id in defined
+    referred = {reference.get(qn("w:val")) for style in styles for tag in (
+        "w:basedOn", "w:link", "w:next") if (reference := style.element.find(qn(tag))) is not None}
+    assert referred <= defined  # nothing refers to a style that is gone
+    assert {"Heading1Char", "TitleChar"} <= referred
 
 
 # -- the rest -----------------------------------------------------------------------------------
