@@ -11,11 +11,15 @@ from jsonschema import Draft202012Validator
 
 from ai_service.settings import AiSettings
 from ai_service.worker import consumers as ai_consumers
+from auth_service.erasure import completions_consumer
+from compile_service.erasure import compile_erasure_consumer
 from compile_service.settings import CompileSettings
 from compile_service.worker import jobs_consumer
 from compile_service.worker import resumes_consumer as compile_resumes_consumer
 from contracts.generate import event_models
+from live_service.erasure import live_erasure_consumer
 from live_service.worker import feed_consumer
+from resume_service.erasure import resume_erasure_consumer
 from resume_service.worker import imported_resumes_consumer, signed_out_consumer
 from runtime import asyncapi
 from runtime.bus import Consumer
@@ -87,8 +91,9 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
-    anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object(),
-                               jobs=None, imports=None, db=None, engine=None)
+    anything = SimpleNamespace(service=None, compiler=SimpleNamespace(artifacts=None),
+                               sessions=None, client=object(), jobs=None, imports=None, db=None,
+                               engine=None, erase=None, record_completion=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
         imported_resumes_consumer(anything, 5),  # type: ignore[arg-type]
@@ -96,6 +101,10 @@ def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
         compile_resumes_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         *ai_consumers(anything, AiSettings(gemini_api_key="test"), works=True),  # type: ignore[arg-type]
         feed_consumer(anything),  # type: ignore[arg-type]
+        resume_erasure_consumer(anything),  # type: ignore[arg-type]
+        compile_erasure_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
+        live_erasure_consumer(anything, anything),  # type: ignore[arg-type]
+        completions_consumer(anything),  # type: ignore[arg-type]
     ]
     assert {c.name: tuple(c.binding_keys) for c in built} == asyncapi.CONSUMERS
 
