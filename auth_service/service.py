@@ -1,6 +1,7 @@
 """Use cases of auth_service: record a sign-in or sign-out (events, outbox and the users read
 model in one transaction) and open or close the Redis session that goes with it."""
 
+import contextlib
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -24,6 +25,10 @@ from runtime.sessions import SessionStore
 _APPEND_ATTEMPTS = 5
 
 
+class AccountErasedMeanwhile(Exception):
+    """The account a sign-in was recorded for was erased while it was decided."""
+
+
 class AuthService:
     def __init__(self, db: async_sessionmaker[AsyncSession], store: EventStore,
                  sessions: SessionStore) -> None:
@@ -36,7 +41,9 @@ class AuthService:
         try:
             event = signed_in(profile, method, await self._account_of(profile))
             await self._record(event)
-        except IntegrityError:  # two first sign-ins after an erasure: the other one won
+        except (IntegrityError, AccountErasedMeanwhile):
+            # two first sign-ins after an erasure (the other one won), or an erasure of the
+            # account between its look-up and the append: decided again
             event = signed_in(profile, method, await self._account_of(profile))
             await self._record(event)
         if replaces:
@@ -47,7 +54,8 @@ class AuthService:
         """Close the session first (it must die at once), then record the sign-out."""
         if session_id:
             await self.sessions.delete(session_id)
-        await self._record(signed_out(user_id))
+        with contextlib.suppress(AccountErasedMeanwhile):  # nothing of theirs is recorded
+            await self._record(signed_out(user_id))
 
     async def _account_of(self, profile: Profile) -> str:
         """The id of the person's account: the one they have, else the id derived from
@@ -59,9 +67,13 @@ class AuthService:
             if found is not None:
                 return str(found)
             derived = user_id_for(profile.issuer, profile.subject)
-            erased = (await session.execute(select(erased_users.c.user_id).where(
-                erased_users.c.user_id == derived))).first()
-        return new_account_id() if erased is not None else derived
+            erased = await self._erased(session, derived)
+        return new_account_id() if erased else derived
+
+    @staticmethod
+    async def _erased(session: AsyncSession, user_id: str) -> bool:
+        return (await session.execute(select(erased_users.c.user_id).where(
+            erased_users.c.user_id == user_id))).first() is not None
 
     async def user(self, user_id: str) -> Any:
         async with self.db() as session:
@@ -81,6 +93,10 @@ class AuthService:
                     for envelope in await self.store.append(
                             session, event.user_id, version, new, user_id=event.user_id):
                         await projections.apply_event(session, envelope)
+                    # the append waited for the schema's lock: an erasure that held it has
+                    # committed by now, and a sign-in it overtook must not bring it back
+                    if await self._erased(session, event.user_id):
+                        raise AccountErasedMeanwhile(event.user_id)
                 return
             except VersionConflict:
                 if attempt == _APPEND_ATTEMPTS - 1:

@@ -4,9 +4,9 @@
 1. The write path: erasure changes it only by the consumers' check that an event's user is
    not erased (the replicas' batch INSERT filters on `erased_users` in SQL; every other
    consumer asks the table, or live_service a Redis set). bench/write_path.py runs this tree
-   and REV (default: the commit this branch left main at, `git merge-base HEAD main`) in
-   alternating rounds of the same run and prints this tree's figures over REV's: the issue
-   asks for them within 10%.
+   and REV (default: the commit before erasure, the parent of the one that added
+   runtime/erasure.py) in alternating rounds of the same run and prints this tree's figures
+   over REV's: the issue asks for them within 10%.
 2. An erasure itself: on this tree's Procfile stack, a user with `BENCH_ERASURE_RESUMES`
    resumes (default 100) of three versions each, beside another user with as many, is
    erased; it prints the time to the 202 (auth's own part, sessions included) and until
@@ -40,8 +40,11 @@ ERASURE_TIMEOUT = 300.0
 
 
 def base_commit() -> str:
-    return subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    """The commit before erasure: the parent of the one that added runtime/erasure.py."""
+    added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--",
+                            "runtime/erasure.py"], cwd=ROOT, check=True, capture_output=True,
+                           text=True).stdout.split()
+    return f"{added[-1]}^"
 
 
 def write_path(rev: str) -> None:
@@ -56,7 +59,7 @@ def write_path(rev: str) -> None:
             asyncio.run(drop_databases([stack_name(name) for name in trees]))
         for name, series in results.items():
             report(name, series)
-        print(f"write path, this tree over {rev[:10]} (the same run):")
+        print(f"write path, this tree over {rev} (the same run):")
         compare(results["after"], results["before"])
         assert not gaps, f"replicas lack acknowledged versions: {gaps}"
 

@@ -93,9 +93,9 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
-    anything = SimpleNamespace(service=None, compiler=None, sessions=None, client=object(),
-                               jobs=None, imports=None, db=None, engine=None, erase=None,
-                               record_completion=None)
+    anything = SimpleNamespace(service=None, compiler=SimpleNamespace(artifacts=None),
+                               sessions=None, client=object(), jobs=None, imports=None, db=None,
+                               engine=None, erase=None, record_completion=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
         imported_resumes_consumer(anything, 5),  # type: ignore[arg-type]
@@ -105,8 +105,7 @@ def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
         feed_consumer(anything),  # type: ignore[arg-type]
         exports_consumer(anything, anything, AuthSettings(), anything),  # type: ignore[arg-type]
         resume_erasure_consumer(anything),  # type: ignore[arg-type]
-        compile_erasure_consumer(SimpleNamespace(db=None, compiler=SimpleNamespace(  # type: ignore[arg-type]
-            artifacts=None)), CompileSettings()),
+        compile_erasure_consumer(anything, CompileSettings()),  # type: ignore[arg-type]
         live_erasure_consumer(anything, anything),  # type: ignore[arg-type]
         completions_consumer(anything),  # type: ignore[arg-type]
     ]
