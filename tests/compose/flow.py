@@ -7,10 +7,8 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import Request
 
 import httpx
 
@@ -23,14 +21,6 @@ PATIENCE_SECONDS = 120.0
 TERMINAL = ("succeeded", "failed")
 
 
-class PlainHttpCookies(DefaultCookiePolicy):
-    """The stack runs as in production: its cookies are Secure (`__Host-`). Here the gateway
-    is reached over plain HTTP on loopback, where a browser would have TLS in front."""
-
-    def return_ok_secure(self, cookie: Cookie, request: Request) -> bool:
-        return True
-
-
 @dataclass
 class Browser:
     gateways: list[str]
@@ -41,8 +31,16 @@ class Browser:
 
     def __post_init__(self) -> None:
         origin = self.gateways[0]
-        self.client = httpx.AsyncClient(cookies=CookieJar(PlainHttpCookies()), timeout=40,
-                                        headers={"Origin": origin})
+        self.client = httpx.AsyncClient(timeout=40, headers={"Origin": origin},
+                                        event_hooks={"response": [self._plain_http_cookies]})
+
+    async def _plain_http_cookies(self, _: httpx.Response) -> None:
+        """The stack runs as in production: its cookies are Secure (`__Host-`). Here the
+        gateway is reached over plain HTTP on loopback, where a browser would have TLS in
+        front, so they are kept as plain ones (httpx copies the jar into one of the default
+        policy per request: a policy of our own would not last)."""
+        for cookie in self.client.cookies.jar:
+            cookie.secure = False
 
     async def __aenter__(self) -> "Browser":
         return self
