@@ -59,7 +59,7 @@ test-compose: install
 	deploy/compose/prepare.sh && \
 	$(COMPOSE) config --quiet && echo "test-compose: docker compose config validates" && \
 	$(COMPOSE) build -q && echo "test-compose: images built in $$(( $$(date +%s) - start )) s" && \
-	$(VENV)/pytest tests/compose -x -q -s -p no:cacheprovider; status=$$?; \
+	RB_TEST_COMPOSE=1 $(VENV)/pytest tests/compose -x -q -s -p no:cacheprovider; status=$$?; \
 	echo "test-compose: $$( [ $$status = 0 ] && echo passed || echo FAILED ) in $$(( $$(date +%s) - start )) s"; \
 	exit $$status
 

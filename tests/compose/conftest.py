@@ -144,6 +144,17 @@ def stack() -> Iterator[Stack]:
 _passed: dict[str, bool] = {}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Only under make test-compose (which prepares the engine and builds the images): a
+    bare `pytest` collects this package too."""
+    if os.environ.get("RB_TEST_COMPOSE") == "1":
+        return
+    skip = pytest.mark.skip(reason="the compose stack runs under make test-compose")
+    for item in items:
+        if Path(str(item.path)).is_relative_to(Path(__file__).parent):
+            item.add_marker(skip)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
