@@ -97,8 +97,9 @@ ensure_compose
 if can_pull python:3.11-slim; then
   echo public > "$WORK/images"
 else
-  ensure_base_image
+  ensure_base_image & base=$!  # debootstrap beside pip: both mostly wait on the network
   ensure_wheelhouse
+  wait "$base"
   echo local > "$WORK/images"
 fi
 deploy/compose/env.sh
