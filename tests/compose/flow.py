@@ -198,7 +198,8 @@ async def whole_flow(browser: Browser, issuer: FakeIssuer, acked: Acknowledged) 
     assert after.status_code == 401, after.text
 
 
-async def nothing_acknowledged_is_lost(browser: Browser, acked: Acknowledged) -> dict[str, int]:
+async def nothing_acknowledged_is_lost(browser: Browser,
+                                       acked: Acknowledged) -> dict[str, Any]:
     """Every acknowledged save readable at its version, as saved; every accepted compile job
     finished (and its PDF served when it succeeded). `browser` is signed in as their owner."""
     for (resume_id, version), document in acked.saves.items():
@@ -206,11 +207,14 @@ async def nothing_acknowledged_is_lost(browser: Browser, acked: Acknowledged) ->
         assert stored.status_code == 200, (resume_id, version, stored.text)
         bullets = stored.json()["document"]["sections"][0]["items"][0]["bullets"]
         assert bullets == document["sections"][0]["items"][0]["bullets"], (resume_id, version)
-    outcomes = {"succeeded": 0, "failed": 0}
+    outcomes: dict[str, Any] = {"succeeded": 0, "failed": 0, "failures": []}
     for job_id in acked.compiles:
         job = await finished(browser, f"/api/compile/status/{job_id}")
         assert job["status"] in TERMINAL, job
         outcomes[job["status"]] += 1
+        if job["status"] == "failed":
+            outcomes["failures"].append({key: job.get(key) for key in (
+                "job_id", "error_code", "error", "attempts", "template")})
         if job["status"] == "succeeded":
             pdf = await browser.get(job["pdf_url"])
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text
