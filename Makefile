@@ -5,7 +5,8 @@ VENV := .venv/bin
 PIDFILE := var/run/stack.pid
 LOG := var/log/stack.log
 
-.PHONY: up down logs install services migrate test lint typecheck pytest schemas bench
+.PHONY: up down logs install services migrate test lint typecheck pytest schemas bench \
+	test-compose
 
 up: install services migrate
 	@mkdir -p var/run var/log
@@ -48,6 +49,19 @@ OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL
 pytest:
 	$(OFFLINE) $(VENV)/pytest tests/unit
 	$(VENV)/pytest tests/integration tests/e2e
+
+# deploy/compose.yaml for real: prepare (engine, compose, base images where public ones
+# cannot be pulled), validate, build, then tests/compose brings it up, runs the flow, scales
+# it to two of every app service, kills one of each, and tears it down with its volumes
+COMPOSE := deploy/compose/compose.sh
+test-compose: install
+	@start=$$(date +%s); \
+	deploy/compose/prepare.sh && \
+	$(COMPOSE) config --quiet && echo "test-compose: docker compose config validates" && \
+	$(COMPOSE) build -q && echo "test-compose: images built in $$(( $$(date +%s) - start )) s" && \
+	RB_TEST_COMPOSE=1 $(VENV)/pytest tests/compose -x -q -s -p no:cacheprovider; status=$$?; \
+	echo "test-compose: $$( [ $$status = 0 ] && echo passed || echo FAILED ) in $$(( $$(date +%s) - start )) s"; \
+	exit $$status
 
 schemas:
 	$(VENV)/python -m contracts.generate

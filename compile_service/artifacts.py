@@ -1,8 +1,10 @@
 """The artifact store: PDFs by content address (the hex SHA-256 of engine, template and
-rendered source), behind a small interface so an object store can replace the directory.
-Writes are atomic (temporary file, then rename), so a reader never sees half a PDF and two
-workers storing the same key at once both succeed. Artifacts are derived data: one lost in
-a machine crash answers 404 `pdf_gone` and is simply compiled again, so writes skip fsync."""
+rendered source), behind a small interface (`ArtifactStore`) so that an object store (S3) can
+follow. `PostgresStore` is the default: every compile worker and HTTP instance reaches it, so a
+PDF rendered by a worker in one container is served by the HTTP process in another.
+`DirectoryStore` keeps them in a local directory (one machine only). Either way a reader never
+sees half a PDF and two workers storing the same key at once both succeed. Artifacts are
+derived data: one lost answers 404 `pdf_gone` and is simply compiled again."""
 
 import asyncio
 import os
@@ -13,6 +15,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from compile_service.tables import artifact_chunks, artifacts
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 CHUNK_BYTES = 64 * 1024
@@ -48,6 +56,24 @@ class ArtifactStore(Protocol):
         """The PDF under `key` gone, with its figures and preview (an account erasure);
         nothing when it is not stored."""
         ...
+
+
+class ArtifactMissing(FileNotFoundError):
+    """No PDF is stored under the key (the directory store raises FileNotFoundError too)."""
+
+
+class ArtifactStoreUnavailable(OSError):
+    """The store cannot be read or written now (its database is down or failing): an OSError,
+    as the directory store's failures are, for the callers that degrade on one (previews)."""
+
+
+def unavailable(what: str, cause: BaseException) -> ArtifactStoreUnavailable:
+    # with the database's frames, so that runtime.http.dependency_of names the database and
+    # a route answers 503 with Retry-After; the class name only: a DBAPIError's text carries
+    # the statement's parameters
+    error = ArtifactStoreUnavailable(f"the artifact store cannot be {what}: "
+                                     f"{type(cause).__name__}")
+    return error.with_traceback(cause.__traceback__)
 
 
 def check_key(key: str) -> str:
@@ -130,5 +156,116 @@ async def read_whole(store: ArtifactStore, key: str) -> bytes | None:
     """The whole PDF under `key`, or None when it is not stored (or went in between)."""
     try:
         return b"".join([chunk async for chunk in store.chunks(key)])
-    except FileNotFoundError:
+    except FileNotFoundError:  # ArtifactMissing too
         return None
+
+
+STORED_CHUNK_BYTES = 256 * 1024
+
+
+class PostgresStore:
+    """`compile.artifacts` (one row per key: size once the PDF is complete, figures, page-1
+    PNG) and `compile.artifact_chunks` (the PDF's bytes, one bytea per 256 KiB chunk). A PDF
+    is written in one transaction under its row's lock, so the second of two writers of a
+    key waits, sees it stored and writes nothing (deduplicated by key); `size` is set in that
+    transaction, so a reader sees a whole PDF or none. Read back one chunk per query, so a
+    slow download holds no connection between chunks."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self.db = db
+        t = artifacts
+        self._size = select(t.c.size).where(t.c.key == bindparam("p_key"))
+        self._figures = select(t.c.figures).where(t.c.key == bindparam("p_key"))
+        self._preview = select(t.c.preview).where(t.c.key == bindparam("p_key"))
+        self._claim = insert(t).values(key=bindparam("p_key")).on_conflict_do_nothing()
+        self._lock = select(t.c.size).where(t.c.key == bindparam("p_key")).with_for_update()
+        self._set_figures = insert(t).values(
+            key=bindparam("p_key"), figures=bindparam("p_figures", type_=JSONB))
+        self._set_figures = self._set_figures.on_conflict_do_update(
+            index_elements=[t.c.key], set_={"figures": self._set_figures.excluded.figures})
+        self._set_preview = insert(t).values(key=bindparam("p_key"),
+                                             preview=bindparam("p_preview"))
+        self._set_preview = self._set_preview.on_conflict_do_update(
+            index_elements=[t.c.key], set_={"preview": self._set_preview.excluded.preview})
+        self._mark_stored = t.update().where(t.c.key == bindparam("p_key")).values(
+            size=bindparam("p_size"), chunk_count=bindparam("p_count"), stored_at=func.now())
+        c = artifact_chunks
+        self._drop_chunks = c.delete().where(c.c.key == bindparam("p_key"))
+        self._chunk = select(c.c.data).where(c.c.key == bindparam("p_key"),
+                                             c.c.seq == bindparam("p_seq"))
+        self._count = select(t.c.chunk_count).where(t.c.key == bindparam("p_key"),
+                                                    t.c.size.is_not(None))
+
+    async def _scalar(self, statement: Any, **params: Any) -> Any:
+        try:
+            async with self.db.connect() as connection:
+                return await connection.scalar(statement, params)
+        except (DBAPIError, OSError) as exc:
+            raise unavailable("read", exc) from exc
+
+    async def _write(self, statement: Any, **params: Any) -> None:
+        try:
+            async with self.db.begin() as connection:
+                await connection.execute(statement, params)
+        except (DBAPIError, OSError) as exc:
+            raise unavailable("written", exc) from exc
+
+    async def has(self, key: str) -> bool:
+        return await self.size(key) is not None
+
+    async def size(self, key: str) -> int | None:
+        size = await self._scalar(self._size, p_key=check_key(key))
+        return int(size) if size is not None else None
+
+    async def put(self, key: str, data: bytes) -> None:
+        check_key(key)
+        try:
+            async with self.db.begin() as connection:
+                await self._put(connection, key, data)
+        except (DBAPIError, OSError) as exc:
+            raise unavailable("written", exc) from exc
+
+    async def _put(self, connection: AsyncConnection, key: str, data: bytes) -> None:
+        await connection.execute(self._claim, {"p_key": key})
+        if await connection.scalar(self._lock, {"p_key": key}) is not None:
+            return  # stored already, by this content's first writer
+        await connection.execute(self._drop_chunks, {"p_key": key})
+        pieces = [data[at:at + STORED_CHUNK_BYTES]
+                  for at in range(0, len(data), STORED_CHUNK_BYTES)] or [b""]
+        await connection.execute(artifact_chunks.insert(), [
+            {"key": key, "seq": seq, "data": piece} for seq, piece in enumerate(pieces)])
+        await connection.execute(self._mark_stored, {"p_key": key, "p_size": len(data),
+                                                     "p_count": len(pieces)})
+
+    async def chunks(self, key: str) -> AsyncIterator[bytes]:
+        count = await self._scalar(self._count, p_key=check_key(key))
+        if count is None:
+            raise ArtifactMissing(key)
+        for seq in range(count):
+            chunk = await self._scalar(self._chunk, p_key=key, p_seq=seq)
+            if chunk is None:
+                raise ArtifactMissing(key)
+            yield bytes(chunk)
+
+    async def put_figures(self, key: str, figures: dict[str, Any]) -> None:
+        await self._write(self._set_figures, p_key=check_key(key), p_figures=figures)
+
+    async def figures(self, key: str) -> dict[str, Any] | None:
+        figures = await self._scalar(self._figures, p_key=check_key(key))
+        return figures if isinstance(figures, dict) else None
+
+    async def put_preview(self, key: str, png: bytes) -> None:
+        await self._write(self._set_preview, p_key=check_key(key), p_preview=png)
+
+    async def preview(self, key: str) -> bytes | None:
+        png = await self._scalar(self._preview, p_key=check_key(key))
+        return bytes(png) if png is not None else None
+
+    async def delete(self, key: str) -> None:
+        check_key(key)
+        try:
+            async with self.db.begin() as connection:
+                await connection.execute(self._drop_chunks, {"p_key": key})
+                await connection.execute(artifacts.delete().where(artifacts.c.key == key))
+        except (DBAPIError, OSError) as exc:
+            raise unavailable("written", exc) from exc

@@ -1,6 +1,8 @@
 """Settings of compile_service (un-prefixed environment variables, see `.env.example`); the
 job machinery's own (JOB_*) come from runtime.jobs.JobSettings."""
 
+from typing import Literal
+
 from pydantic import Field
 
 from runtime.jobs import JobSettings
@@ -15,7 +17,11 @@ class CompileSettings(JobSettings):
     pdflatex_path: str = "pdflatex"
     compile_work_dir: str = Field("", description="Parent of the per-run temporary directories "
                                                   "(empty: the system temp dir).")
-    artifacts_dir: str = "var/artifacts"
+    artifact_store: Literal["postgres", "directory"] = Field(
+        "postgres", description="Where PDFs, their figures and previews are kept: `postgres` "
+        "(the compile schema, reached by every instance) or `directory` (ARTIFACTS_DIR, one "
+        "machine only).")
+    artifacts_dir: str = Field("var/artifacts", description="The directory store's root.")
     compile_templates_extra_dir: str = Field("", description="Extra templates (tests, trials).")
     pdftoppm_path: str = Field("pdftoppm", description="poppler's pdftoppm, which makes the "
                                                        "PNG previews of page 1.")

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 
-from compile_service.artifacts import ArtifactStore, DirectoryStore
+from compile_service.artifacts import ArtifactStore, DirectoryStore, PostgresStore
 from compile_service.compiler import Compiler
 from compile_service.domain import COMPILE_JOB
 from compile_service.metrics import SERVICE
@@ -70,9 +70,11 @@ def make_typst(settings: CompileSettings, renderer: Renderer) -> Engine:
                  settings.compile_work_dir)
 
 
-def artifact_store(settings: CompileSettings) -> ArtifactStore:
+def artifact_store(settings: CompileSettings, db: AsyncEngine) -> ArtifactStore:
     """The store of PDFs (the export worker reads it too: ops/export_worker.py)."""
-    return DirectoryStore(settings.artifacts_dir)
+    if settings.artifact_store == "directory":
+        return DirectoryStore(settings.artifacts_dir)
+    return PostgresStore(db)
 
 
 def build(settings: CompileSettings) -> Components:
@@ -80,7 +82,7 @@ def build(settings: CompileSettings) -> Components:
     sessions = make_sessionmaker(db)
     renderer = Renderer(template_dirs(settings))
     engines = [make_pdflatex(settings), make_typst(settings, renderer)]
-    compiler = Compiler(renderer, {e.name: e for e in engines}, artifact_store(settings))
+    compiler = Compiler(renderer, {e.name: e for e in engines}, artifact_store(settings, db))
     jobs = Jobs(COMPILE_JOB, job_records,
                 EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),

@@ -131,8 +131,8 @@ def exports_consumer(jobs: Jobs, work: ExportWork, settings: AuthSettings,
 async def run_worker(settings: AuthSettings, compile_settings: CompileSettings) -> None:
     engine, broker = make_engine(settings.database_url), make_broker(settings.amqp_url)
     exports = build_exports(settings, engine)
-    work = ExportWork(collectors(engine, artifact_store(compile_settings)), exports.archives,
-                      settings)
+    pdfs = artifact_store(compile_settings, engine)
+    work = ExportWork(collectors(engine, pdfs), exports.archives, settings)
     consumer = exports_consumer(exports.jobs, work, settings, ErasedUsers(engine, erased_users))
     try:
         async with (jobs_running("auth_service", settings, broker, [consumer], event_tables,

@@ -81,10 +81,11 @@ class FakeGemini:
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
+    host: str = "127.0.0.1"  # another address for a stack in containers (tests/compose)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def script(self, token: str, *replies: Reply) -> None:
         with self._lock:
@@ -125,7 +126,7 @@ class FakeGemini:
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

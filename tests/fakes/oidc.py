@@ -47,6 +47,7 @@ class FakeIssuer:
     user: dict[str, Any] = field(default_factory=lambda: {"sub": "someone"})
     misbehave: Misbehaviour = field(default_factory=Misbehaviour)
     url: str = ""
+    host: str = "127.0.0.1"  # another address for a stack in containers (tests/compose)
     codes: dict[str, Grant] = field(default_factory=dict)
     token_requests: int = 0
 
@@ -72,8 +73,8 @@ class FakeIssuer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        sock.bind((self.host, 0))
+        self.url = f"http://{self.host}:{sock.getsockname()[1]}"
         await web.SockSite(self._runner, sock).start()
         return self
 

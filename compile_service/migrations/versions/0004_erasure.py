@@ -2,14 +2,14 @@
 (runtime.erasure; docs/architecture.md, Privacy).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 from alembic import op
 
 from runtime.erasure import create_erased_users
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -32,8 +32,9 @@ Headers = Callable[[str], dict[str, str]]
 def compile_env(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
                 ) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("compile")
-    return {**service_env, "artifacts_dir": str(root / "artifacts"),
-            "compile_work_dir": str(root / "work"),
+    # the directory store: these tests look at its files; test_postgres_store.py the default
+    return {**service_env, "artifact_store": "directory",
+            "artifacts_dir": str(root / "artifacts"), "compile_work_dir": str(root / "work"),
             "compile_templates_extra_dir": str(TEST_TEMPLATES),
             "compile_timeout_seconds": 4.0, "relay_poll_seconds": 0.2,
             "job_version_wait_seconds": 3.0}
