@@ -35,3 +35,5 @@ export async function serverResume(request: APIRequestContext, id: string): Prom
   expect(response.status()).toBe(200);
   return response.json();
 }
+
+export const EXPORT_FORMATS = ["native", "json-resume", "markdown", "text", "docx"];
