@@ -35,6 +35,9 @@ export function Preview({ id, version, template, onTemplate, sentAt }: Props) {
     void compile(id, version, template, options).then((result) => {
       if (run !== latest.current) return; // a later save or option won
       if ("job" in result) {
+        const started = sentAt.get(result.job.version);
+        if (started !== undefined)
+          performance.measure("save-to-compiled", { start: started, end: performance.now(), detail: { version } });
         setJob(result.job);
         setState(result.job.status === "succeeded" ? "idle" : "failed");
         setMessage(result.job.status === "succeeded" ? "" : result.job.error ?? "The compile failed");

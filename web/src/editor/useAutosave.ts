@@ -111,14 +111,21 @@ export function useAutosave(id: string) {
   useLive((kind, data) => {
     if (kind !== "resume") return;
     const event = data as ResumeEvent;
-    if (event.resume_id !== id || event.version <= versionRef.current) return;
-    if (!dirtyRef.current && !inFlight.current) {
+    // while a save of ours is in flight its own event may come first: its answer decides
+    if (event.resume_id !== id || event.version <= versionRef.current || inFlight.current) return;
+    if (!dirtyRef.current) {
       setRemoteNotice(`Updated from another tab or device (version ${event.version})`);
       void load();
     } else setRemoteNotice("Saved elsewhere: your next save will ask which to keep");
+    window.clearTimeout(noticeTimer.current);
+    noticeTimer.current = window.setTimeout(() => setRemoteNotice(""), 8000);
   });
+  const noticeTimer = useRef<number | undefined>(undefined);
 
-  useEffect(() => () => window.clearTimeout(timer.current), []);
+  useEffect(() => () => {
+    window.clearTimeout(timer.current);
+    window.clearTimeout(noticeTimer.current);
+  }, []);
   useEffect(() => {
     const warn = (event: BeforeUnloadEvent) => {
       if (dirtyRef.current) event.preventDefault();
