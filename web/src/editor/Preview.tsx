@@ -108,7 +108,8 @@ export function Preview({ id, version, template, onTemplate, sentAt }: Props) {
 async function compile(id: string, version: number, template: string, options: Options):
   Promise<{ job: JobOut } | { error: string }> {
   const { data, error } = await api.POST("/api/compile/{resume_id}", {
-    params: { path: { resume_id: id } }, body: { version, template, options },
+    // `wait`: answered once the job finished (Typst: at once), no status request after it
+    params: { path: { resume_id: id }, query: { wait: 10 } }, body: { version, template, options },
   });
   if (!data) return { error: errorMessage(error, "Could not start the compile") };
   let job = data;
