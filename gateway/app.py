@@ -1,9 +1,10 @@
 """Wiring of the gateway: Redis, the session store, the pooled aiohttp client and the proxy,
 built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
 hot path); the gateway's own routes (health, merged OpenAPI, docs, the AsyncAPI document of
-the events) are FastAPI; every other path is the web client's (gateway.web_assets). The whole app is wrapped by runtime.observe (request id, metrics by
-`/api/<service>/*`, a JSON access line for each failed or slow request; the services log the
-ones they served under the same request id). Its metrics and readiness (Redis and every
+the events) are FastAPI; every other path is the web client's (gateway.web_assets). The whole
+app is wrapped by runtime.observe (request id, metrics by `/api/<service>/*`, a JSON access
+line for each failed or slow request; the services log the ones they served under the same
+request id). Its metrics and readiness (Redis and every
 upstream's /healthz) are on the ops listener (runtime.ops, OPS_PORT), never on this one.
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``

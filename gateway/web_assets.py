@@ -10,12 +10,14 @@
   `/api/compile/pdf/*`, same origin); plus `nosniff` and a same-origin referrer policy.
 - no build (a fresh checkout before `make up`): 503 with a page naming the command.
 
-Files are read from disk on each request (a handful, small): a rebuild shows at once.
+A file is read once and kept while its size and modification time stay the same (a stat per
+request, a handful of small files): a rebuild shows at once.
 `/api` answers are not touched here.
 """
 
 import hashlib
 import mimetypes
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.types import Receive, Scope, Send
@@ -44,6 +46,7 @@ class WebAssets:
 
     def __init__(self, dist: Path) -> None:
         self.dist = dist.resolve()
+        self._kept: dict[Path, Entity] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -77,16 +80,35 @@ class WebAssets:
         return candidate
 
     async def _send_file(self, scope: Scope, send: Send, file: Path, cache: bytes) -> None:
-        body = file.read_bytes()
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
-        headers = [(b"cache-control", cache), (b"etag", etag)]
-        if _header(scope, b"if-none-match") == etag:
+        entity = self._entity(file)
+        headers = [(b"cache-control", cache), (b"etag", entity.etag)]
+        if _header(scope, b"if-none-match") == entity.etag:
             await _send(send, 304, headers, b"", scope)
             return
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
-            kind += "; charset=utf-8"
-        await _send(send, 200, [*headers, (b"content-type", kind.encode())], body, scope)
+        await _send(send, 200, [*headers, (b"content-type", entity.content_type)], entity.body,
+                    scope)
+
+    def _entity(self, file: Path) -> "Entity":
+        """The file's bytes, kept while its size and modification time stay the same."""
+        stat = file.stat()
+        version = (stat.st_mtime_ns, stat.st_size)
+        kept = self._kept.get(file)
+        if kept is None or kept.version != version:
+            body = file.read_bytes()
+            etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            if kind.startswith("text/") or kind in ("application/javascript", "image/svg+xml"):
+                kind += "; charset=utf-8"
+            kept = self._kept[file] = Entity(version, body, etag, kind.encode())
+        return kept
+
+
+@dataclass(frozen=True)
+class Entity:
+    version: tuple[int, int]  # modification time (ns) and size of the file read
+    body: bytes
+    etag: bytes
+    content_type: bytes
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

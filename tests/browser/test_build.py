@@ -37,4 +37,5 @@ def test_the_committed_api_types_match_the_merged_openapi(tmp_path: Path) -> Non
     subprocess.run([str(ROOT / "web" / "scripts" / "generate-types.sh"), str(fresh)],
                    cwd=ROOT, check=True, capture_output=True, timeout=120)
     assert fresh.read_text() == TYPES.read_text(), (
-        "web/src/api/schema.d.ts is stale: run web/scripts/generate-types.sh (npm run types -w web)")
+        "web/src/api/schema.d.ts is stale: run web/scripts/generate-types.sh "
+        "(npm run types -w web)")
