@@ -7,13 +7,12 @@ import os
 import subprocess
 import time
 
-from tests.browser.conftest import CHROMIUM, ROOT
-from tests.e2e.conftest import Stack
+from tests.browser.conftest import CHROMIUM, ROOT, BrowserStack
 
 RUNNER_TIMEOUT = 900
 
 
-def test_every_flow_passes_in_chromium(browser_stack: Stack) -> None:
+def test_every_flow_passes_in_chromium(browser_stack: BrowserStack) -> None:
     assert CHROMIUM.exists(), ("chromium is missing: apt-get install --no-install-recommends "
                                "chromium (make install does it as root)")
     started = time.monotonic()
@@ -21,7 +20,8 @@ def test_every_flow_passes_in_chromium(browser_stack: Stack) -> None:
         [str(ROOT / "node_modules" / ".bin" / "playwright"), "test",
          "-c", str(ROOT / "tests" / "browser" / "playwright.config.ts")],
         cwd=ROOT, capture_output=True, text=True, timeout=RUNNER_TIMEOUT,
-        env={**os.environ, "RB_BASE_URL": browser_stack.gateway_url,
+        env={**os.environ, "RB_BASE_URL": browser_stack.stack.gateway_url,
+             "RB_DEV_SERVER_URL": browser_stack.dev_server_url,
              "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "CI": "1", "FORCE_COLOR": "0"})
     report = result.stdout[-12000:] + result.stderr[-4000:]
     assert result.returncode == 0, f"browser tests failed:\n{report}"

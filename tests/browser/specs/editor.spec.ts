@@ -59,3 +59,20 @@ test("each save is compiled and its PDF shown beside the editor, with pages and 
   expect((await serverResume(page.request, id)).template).toBe("compact");
   await expect(page.getByRole("group", { name: "Options of compact" })).toBeVisible();
 });
+
+test("a one-page template that runs over shows the overflow warning and the page count", async ({ page }) => {
+  await signIn(page);
+  const bullets = Array.from({ length: 25 }, (_, i) => `Achievement number ${i + 1}: ${"measured and shipped ".repeat(6)}`);
+  const items = Array.from({ length: 6 }, (_, i) => ({ title: `Role ${i + 1}`, subtitle: "Company", bullets }));
+  const created = await page.request.post("/api/resume/create", {
+    headers: { Origin: new URL(page.url()).origin },  // what the browser would send
+    data: { title: "Far too long", template: "compact", contact: { name: "Verbose Person" },
+      sections: [{ title: "Experience", kind: "experience", items }] },
+  });
+  expect(created.status()).toBe(201);
+  const { id, version } = await created.json();
+  await page.goto(`/resumes/${id}`);
+  await expect(page.locator(`iframe.pdf[data-loaded="${version}"]`)).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole("alert")).toContainText("Overflow: this one-page template runs");
+  await expect(page.locator(".compile-status")).toHaveText(/Version \d+: [2-9]\d* pages/);
+});
