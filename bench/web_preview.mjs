@@ -25,8 +25,8 @@ try {
       { timeout: 30_000 });
   }
   const durations = (await measured()).slice(1);
-  const compiled = (await page.evaluate(() => performance.getEntriesByName("save-to-compiled").map((e) => e.duration))).slice(1);
-  process.stdout.write(JSON.stringify({ durations, compiled }) + "\n");
+  const of = async (name) => (await page.evaluate((n) => performance.getEntriesByName(n).map((e) => e.duration), name)).slice(1);
+  process.stdout.write(JSON.stringify({ durations, compiled: await of("save-to-compiled"), answered: await of("save-answered") }) + "\n");
 } finally {
   await browser.close();
 }

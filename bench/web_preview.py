@@ -9,6 +9,7 @@ Run with the local services up: ``.venv/bin/python bench/web_preview.py``.
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,8 +42,12 @@ def main() -> None:
     print(f"save to refreshed preview (Typst, {len(durations)} saves): p50 {p50:.0f} ms, "
           f"min {durations[0]:.0f} ms, max {durations[-1]:.0f} ms (target <= {TARGET_MS:g} ms) "
           f"{mark}")
-    print(f"  of which save to compiled (the job succeeded, before the frame loads its PDF): "
-          f"p50 {statistics.median(figures['compiled']):.0f} ms")
+    answered, compiled = (statistics.median(figures[k]) for k in ("answered", "compiled"))
+    print(f"  of which: the PUT answered p50 {answered:.0f} ms; the compile of that version "
+          f"succeeded (one request with ?wait=) p50 {compiled:.0f} ms after the PUT was sent; "
+          f"the rest is the frame fetching and showing the PDF")
+    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import { signIn } from "./helpers";
 test("Sign in with Google goes through the identity provider and back with a session", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/signin$/);
-  await page.getByRole("link", { name: "Sign in with Google" }).click();
+  await page.getByRole("button", { name: "Sign in with Google" }).click();
   await expect(page.getByRole("heading", { name: "Your resumes" })).toBeVisible();
   await expect(page.getByText(process.env.RB_GOOGLE_NAME ?? "Grace Hopper")).toBeVisible();
 });

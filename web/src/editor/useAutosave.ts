@@ -58,6 +58,7 @@ export function useAutosave(id: string) {
     });
     inFlight.current = false;
     if (data) {
+      performance.measure("save-answered", { start: started, end: performance.now(), detail: { version: data.version } });
       versionRef.current = data.version;
       sentAt.current.set(data.version, started);
       setSavedVersion(data.version);
