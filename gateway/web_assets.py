@@ -41,6 +41,14 @@ NOT_BUILT_PAGE = (b"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8
                   b"</a>.</p></body></html>")
 
 
+@dataclass(frozen=True)
+class _Route:
+    path_format: str  # what runtime.metrics.route_template reads
+
+
+METRICS_ROUTE = _Route("/*")
+
+
 class WebAssets:
     """ASGI app for the paths outside `/api`: the built client, or a 503 without a build."""
 
@@ -49,6 +57,7 @@ class WebAssets:
         self._kept: dict[Path, Entity] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = METRICS_ROUTE  # one metrics label for every path of the client
         if scope["method"] not in ("GET", "HEAD"):
             await _send(send, 405, [(b"allow", b"GET, HEAD")], b"", scope)
             return

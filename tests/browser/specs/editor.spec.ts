@@ -57,7 +57,13 @@ test("each save is compiled and its PDF shown beside the editor, with pages and 
   expect(next).toBe(version + 1);
   await expect(page.locator(`iframe.pdf[data-loaded="${next}"]`)).toBeVisible({ timeout: 30_000 });
   expect((await serverResume(page.request, id)).template).toBe("compact");
-  await expect(page.getByRole("group", { name: "Options of compact" })).toBeVisible();
+  const options = page.getByRole("group", { name: "Options of compact" });
+  await expect(options).toBeVisible();
+  // an option compiles the same version again, as a job of its own
+  const shownJob = await page.locator("iframe.pdf").getAttribute("src");
+  await options.getByLabel(/^font size/).fill("11");
+  await expect(page.locator("iframe.pdf")).not.toHaveAttribute("src", shownJob!, { timeout: 30_000 });
+  await expect(page.locator(`iframe.pdf[data-loaded="${next}"]`)).toBeVisible({ timeout: 30_000 });
 });
 
 test("a one-page template that runs over shows the overflow warning and the page count", async ({ page }) => {

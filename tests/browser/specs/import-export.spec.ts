@@ -42,4 +42,14 @@ test("every export format downloads, and a PDF is imported back through the mode
   await expect(page).toHaveURL(/\/resumes\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   expect(page.url()).not.toContain(id);
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Roundtrip Person");
+
+  // and the DOCX export, imported back the same way
+  const docx = await (await page.request.get(`/api/resume/${id}/export/docx`)).body();
+  const fromPdf = page.url();
+  await page.goto("/");
+  await page.getByLabel(/A JSON Resume or native export/).setInputFiles({ name: "cv.docx",
+    mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", buffer: docx });
+  await expect(page).toHaveURL(/\/resumes\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+  expect([fromPdf, `/resumes/${id}`].some((url) => page.url().endsWith(url))).toBe(false);
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Roundtrip Person");
 });

@@ -4,11 +4,13 @@ and /api left to the proxy."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.routing import route_label
 from gateway.settings import GatewaySettings
 from gateway.web_assets import CONTENT_SECURITY_POLICY, WebAssets
 
@@ -80,6 +82,18 @@ async def test_every_answer_carries_a_strict_policy_without_inline_scripts(
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
     assert "unsafe-eval" not in CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+async def test_every_path_of_the_client_has_one_metrics_label(dist: Path) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    for path in ("/", "/resumes/x", "/assets/index-abc123.js"):
+        scope: dict[str, Any] = {"type": "http", "method": "GET", "path": path, "headers": []}
+        await WebAssets(dist)(scope, None, send)  # type: ignore[arg-type]
+        assert route_label(scope) == "/*", path
 
 
 async def test_only_get_and_head(web: httpx.AsyncClient) -> None:
