@@ -42,9 +42,11 @@ export function History({ id }: { id: string }) {
                 <th scope="row">{entry.version}</th>
                 <td>{new Date(entry.recorded_at).toLocaleString()}</td>
                 <td>{entry.summary || entry.event_type}</td>
-                <td className="actions">
-                  <button type="button" onClick={() => view(entry.version)} aria-label={`View version ${entry.version}`}>View</button>
-                  <button type="button" onClick={() => restore(entry.version)} aria-label={`Restore version ${entry.version}`}>Restore</button>
+                <td>
+                  <div className="actions">
+                    <button type="button" onClick={() => view(entry.version)} aria-label={`View version ${entry.version}`}>View</button>
+                    <button type="button" onClick={() => restore(entry.version)} aria-label={`Restore version ${entry.version}`}>Restore</button>
+                  </div>
                 </td>
               </tr>
             ))}
