@@ -61,8 +61,10 @@ class Gateway:
         await self.app(scope, receive, send)
 
 
-# the gateway's FastAPI routes outside /api
-OWN_PATHS = frozenset({"/healthz"})
+# outside /api, not the client's: the gateway's health (FastAPI), and the ops listener's
+# paths, which FastAPI answers 404 here (the public port never serves them, not even as the
+# client's page)
+OWN_PATHS = frozenset({"/healthz", "/metrics", "/readyz"})
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:

@@ -7,11 +7,14 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from tests.browser.conftest import CHROMIUM, ROOT, BrowserStack
 
 RUNNER_TIMEOUT = 900
 
 
+@pytest.mark.timeout(RUNNER_TIMEOUT + 60)  # every spec of the browser in one run
 def test_every_flow_passes_in_chromium(browser_stack: BrowserStack) -> None:
     assert CHROMIUM.exists(), ("chromium is missing: apt-get install --no-install-recommends "
                                "chromium (make install does it as root)")

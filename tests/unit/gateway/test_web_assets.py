@@ -115,5 +115,7 @@ async def test_the_gateway_serves_the_app_outside_api_and_keeps_api_for_the_prox
     async for client in client_of(app):
         assert (await client.get("/resumes/abc")).content == INDEX
         assert (await client.get("/healthz")).json() == {"status": "ok"}
+        for ops_only in ("/metrics", "/readyz"):  # the ops listener's, never the page
+            assert (await client.get(ops_only)).status_code == 404, ops_only
         api = await client.get("/api/nothing-here")
         assert api.status_code == 404 and "content-security-policy" not in api.headers
