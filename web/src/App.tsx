@@ -8,6 +8,7 @@ import { Rating } from "./pages/Rating";
 import { Shares } from "./pages/Shares";
 import { SignIn } from "./pages/SignIn";
 import { Trash } from "./pages/Trash";
+import { closeLive } from "./live";
 import { Link, navigate, parse, usePath } from "./router";
 
 export function App() {
@@ -35,6 +36,7 @@ export function App() {
   }, [route.page]);
 
   const signOut = async () => {
+    closeLive();
     await api.POST("/api/auth/logout");
     setUser(null);
     navigate("/signin", true);
@@ -69,7 +71,12 @@ export function App() {
       <main id="main" tabIndex={-1}>
         {route.page === "list" && <ResumeList />}
         {route.page === "trash" && <Trash />}
-        {route.page === "account" && <Account user={user} />}
+        {route.page === "account" && (
+          <Account user={user} erased={() => {
+            setUser(null);
+            navigate("/signin", true);
+          }} />
+        )}
         {route.page === "editor" && <Editor key={route.id} id={route.id} />}
         {route.page === "history" && <History key={route.id} id={route.id} />}
         {route.page === "shares" && <Shares key={route.id} id={route.id} />}

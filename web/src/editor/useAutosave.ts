@@ -109,7 +109,17 @@ export function useAutosave(id: string) {
     adopt(conflict.theirs, conflict.theirsVersion);
   }, [conflict, adopt]);
 
+  const catchUp = useCallback(async () => {
+    const { data } = await api.GET("/api/resume/{resume_id}", { params: { path: { resume_id: id } } });
+    if (data && data.version > versionRef.current && !dirtyRef.current && !inFlight.current)
+      adopt(documentOf(data), data.version);
+  }, [id, adopt]);
+
   useLive((kind, data) => {
+    if (kind === "open") {
+      void catchUp();
+      return;
+    }
     if (kind !== "resume") return;
     const event = data as ResumeEvent;
     // while a save of ours is in flight its own event may come first: its answer decides

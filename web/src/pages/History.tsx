@@ -14,7 +14,8 @@ export function History({ id }: { id: string }) {
     if (!data) setMessage(errorMessage(error, "Could not read the history"));
   }, [id]);
   useEffect(() => void load(), [load]);
-  useLive((kind, data) => kind === "resume" && (data as { resume_id: string }).resume_id === id && void load());
+  useLive((kind, data) => (kind === "open" || (kind === "resume" && (data as { resume_id: string }).resume_id === id))
+    && void load());
 
   const view = async (version: number) => {
     const { data, error } = await api.GET("/api/resume/{resume_id}/versions/{version}", { params: { path: { resume_id: id, version } } });

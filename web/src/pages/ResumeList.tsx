@@ -12,7 +12,7 @@ export function ResumeList() {
     setResumes(data ?? []);
   }, []);
   useEffect(() => void load(), [load]);
-  useLive((kind) => kind === "resume" && void load());
+  useLive((kind) => (kind === "resume" || kind === "open") && void load());
 
   const create = async () => {
     const { data, error } = await api.POST("/api/resume/create", {

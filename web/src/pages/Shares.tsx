@@ -17,7 +17,8 @@ export function Shares({ id }: { id: string }) {
     setShares(data ?? []);
   }, [id]);
   useEffect(() => void load(), [load]);
-  useLive((kind, data) => kind === "share" && (data as { resume_id?: string }).resume_id === id && void load());
+  useLive((kind, data) => (kind === "open" || (kind === "share" && (data as { resume_id?: string }).resume_id === id))
+    && void load());
 
   const create = async (event: FormEvent) => {
     event.preventDefault();

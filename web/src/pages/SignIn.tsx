@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useId, useState } from "react";
-import { api, errorMessage } from "../api/client";
+import { api, errorMessage, type Schemas } from "../api/client";
+import { erasureListeners } from "./Account";
 
 const GOOGLE_LOGIN = "/api/auth/login?next=/";
 
@@ -11,6 +12,11 @@ export function SignIn({ signedIn }: { signedIn: () => Promise<void> }) {
   const [name, setName] = useState("");
   const [message, setMessage] = useState("");
   const [devLogin, setDevLogin] = useState<boolean | undefined>(undefined);
+  const [erasure, setErasure] = useState<Schemas["ErasureOut"] | null>(null);
+  useEffect(() => {
+    erasureListeners.add(setErasure);
+    return () => void erasureListeners.delete(setErasure);
+  }, []);
 
   useEffect(() => {
     // an empty body: 422 where the development sign-in is on, 404 where it is not
@@ -33,6 +39,12 @@ export function SignIn({ signedIn }: { signedIn: () => Promise<void> }) {
   return (
     <main id="main" className="signin">
       <h1>Resume builder</h1>
+      {erasure && (
+        <p role="status" className="notice" data-testid="erasure">
+          {erasure.status === "erased" ? "Your account has been erased."
+            : `Erasing your account: ${erasure.services.filter((s) => s.completed_at).length} of ${erasure.services.length} services done…`}
+        </p>
+      )}
       <section aria-labelledby="google-heading" className="panel">
         <h2 id="google-heading">Sign in</h2>
         <button type="button" className="primary" onClick={google}>Sign in with Google</button>
