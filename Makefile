@@ -5,17 +5,17 @@ VENV := .venv/bin
 PIDFILE := var/run/stack.pid
 LOG := var/log/stack.log
 
-.PHONY: up down logs install services migrate test lint typecheck pytest schemas bench \
-	test-compose
+.PHONY: up down logs install services migrate web test lint typecheck pytest schemas bench \
+	screenshots test-compose
 
-up: install services migrate
+up: install services migrate web
 	@mkdir -p var/run var/log
 	@[ -f .env ] || cp .env.example .env
 	@if [ -f $(PIDFILE) ] && kill -0 $$(cat $(PIDFILE)) 2>/dev/null; then \
 	  echo "the stack is already running (pid $$(cat $(PIDFILE))); make down to stop it"; exit 0; fi
 	@setsid $(VENV)/honcho start -f Procfile > $(LOG) 2>&1 & echo $$! > $(PIDFILE)
 	@$(VENV)/python -m runtime.wait_healthy Procfile || { tail -n 40 $(LOG); $(MAKE) down; exit 1; }
-	@echo "stack is up: API on http://127.0.0.1:8000/api (logs: make logs; stop: make down)"
+	@echo "stack is up: the app on http://127.0.0.1:8000/, the API on http://127.0.0.1:8000/api (logs: make logs; stop: make down)"
 
 down:
 	@if [ -f $(PIDFILE) ]; then kill -TERM -- -$$(cat $(PIDFILE)) 2>/dev/null || true; \
@@ -33,6 +33,22 @@ services:
 migrate:
 	@$(VENV)/python -m ops.migrate
 
+# the web client's build (web/dist, served by the gateway at /), remade when a source changed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json package-lock.json
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_SOURCES)
+	@echo "-- building the web client"
+	@npm run build --silent -w web >/dev/null
+	@touch $@
+
+# PNGs of the list, the editor with its PDF, history, the rating and a public share page,
+# from the stack `make up` runs (or RB_BASE_URL), into var/screenshots/
+screenshots:
+	@mkdir -p var/screenshots
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 node_modules/.bin/playwright test -c tests/browser/screenshots.config.ts
+
 test: install services lint typecheck pytest
 
 lint:
@@ -48,7 +64,7 @@ OFFLINE := TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:9 REDIS_URL
 
 pytest:
 	$(OFFLINE) $(VENV)/pytest tests/unit
-	$(VENV)/pytest tests/integration tests/e2e
+	$(VENV)/pytest tests/integration tests/e2e tests/browser
 
 # deploy/compose.yaml for real: prepare (engine, compose, base images where public ones
 # cannot be pulled), validate, build, then tests/compose brings it up, runs the flow, scales
@@ -66,7 +82,7 @@ test-compose: install
 schemas:
 	$(VENV)/python -m contracts.generate
 
-BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports live shares account_export
+BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports live shares account_export web_preview
 
 bench: install services migrate
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(VENV)/python bench/$$b.py || exit 1; done

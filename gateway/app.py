@@ -1,9 +1,10 @@
 """Wiring of the gateway: Redis, the session store, the pooled aiohttp client and the proxy,
 built in the app factory and lifespan. `/api/*` goes straight to the proxy (plain ASGI, the
 hot path); the gateway's own routes (health, merged OpenAPI, docs, the AsyncAPI document of
-the events) are FastAPI. The whole app is wrapped by runtime.observe (request id, metrics by
-`/api/<service>/*`, a JSON access line for each failed or slow request; the services log the
-ones they served under the same request id). Its metrics and readiness (Redis and every
+the events) are FastAPI; every other path is the web client's (gateway.web_assets). The whole
+app is wrapped by runtime.observe (request id, metrics by `/api/<service>/*`, a JSON access
+line for each failed or slow request; the services log the ones they served under the same
+request id). Its metrics and readiness (Redis and every
 upstream's /healthz) are on the ops listener (runtime.ops, OPS_PORT), never on this one.
 
 Run: ``uvicorn gateway.app:create_app --factory --port 8000``
@@ -32,6 +33,7 @@ from gateway.proxy import EdgeRules, Proxy
 from gateway.routing import API_PREFIX, GATEWAY_PATHS, route_label
 from gateway.session_tracking import TrackedSessions
 from gateway.settings import GatewaySettings
+from gateway.web_assets import WebAssets
 from runtime import asyncapi
 from runtime.http import OrjsonResponse, install_error_handlers
 from runtime.identity import IdentitySigner
@@ -41,10 +43,11 @@ from runtime.sessions import SessionStore
 
 
 class Gateway:
-    """Sends `/api/*` (except the gateway's own documents) to the proxy, the rest to FastAPI."""
+    """Sends `/api/*` (except the gateway's own documents) to the proxy, the gateway's own
+    routes to FastAPI, and every other path to the web client."""
 
-    def __init__(self, app: FastAPI, proxy: Proxy) -> None:
-        self.app, self.proxy = app, proxy
+    def __init__(self, app: FastAPI, proxy: Proxy, web: WebAssets) -> None:
+        self.app, self.proxy, self.web = app, proxy, web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -52,7 +55,16 @@ class Gateway:
             if path.startswith(API_PREFIX + "/") and path not in GATEWAY_PATHS:
                 await self.proxy(scope, receive, send)
                 return
+            if not path.startswith(API_PREFIX) and path not in OWN_PATHS:
+                await self.web(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+
+# outside /api, not the client's: the gateway's health (FastAPI), and the ops listener's
+# paths, which FastAPI answers 404 here (the public port never serves them, not even as the
+# client's page)
+OWN_PATHS = frozenset({"/healthz", "/metrics", "/readyz"})
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
@@ -109,7 +121,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
                                    title="Resume builder API")
 
     _add_event_docs(app)
-    return observed_proxy(Gateway(app, proxy), "gateway", settings, route_of=route_label)
+    return observed_proxy(Gateway(app, proxy, WebAssets(settings.web_dist)), "gateway",
+                          settings, route_of=route_label)
 
 
 def _add_event_docs(app: FastAPI) -> None:

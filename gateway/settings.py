@@ -1,5 +1,7 @@
 """Settings of the gateway (env vars un-prefixed, e.g. RESUME_SERVICE_URL)."""
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 
 from gateway.addresses import Network, parse_networks
@@ -59,6 +61,8 @@ class GatewaySettings(ServiceSettings):
     # uvicorn's --no-proxy-headers, so this is the only such rule
     trusted_proxies: str = ""
     openapi_cache_seconds: float = 30.0
+    # the web client's build (gateway.web_assets); relative paths are from the project root
+    web_dist_dir: str = "web/dist"
 
     @model_validator(mode="after")
     def _refuse_open_origins(self) -> "GatewaySettings":
@@ -74,6 +78,10 @@ class GatewaySettings(ServiceSettings):
         if public_half(self.identity_signing_key) != self.identity_public_key.strip():
             raise ValueError("IDENTITY_SIGNING_KEY and IDENTITY_PUBLIC_KEY are not one key pair")
         return self
+
+    @property
+    def web_dist(self) -> Path:
+        return Path(__file__).resolve().parents[1] / self.web_dist_dir
 
     @property
     def proxy_networks(self) -> tuple[Network, ...]:

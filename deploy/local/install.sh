@@ -34,7 +34,8 @@ command -v pdflatex >/dev/null || debian_packages+=(texlive-latex-base texlive-l
 [[ -f /usr/share/fonts/truetype/culmus/FrankRuehlCLM-Medium.ttf ]] || debian_packages+=(culmus)
 command -v pdftotext >/dev/null || debian_packages+=(poppler-utils)
 command -v wrk >/dev/null || debian_packages+=(wrk)  # the benchmarks' load generator
-command -v npm >/dev/null || debian_packages+=(nodejs npm)  # package.json: the tests' JSON Resume schema
+command -v npm >/dev/null || debian_packages+=(nodejs npm)  # package.json: the JSON Resume schema, the web client
+[[ -x /usr/bin/chromium ]] || debian_packages+=(chromium)  # the browser tests' browser (never a downloaded one)
 if ((${#debian_packages[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "!! missing: ${debian_packages[*]} (Debian: sudo apt-get install --no-install-recommends ${debian_packages[*]})" >&2
@@ -46,7 +47,7 @@ if ((${#debian_packages[@]})); then
 fi
 if ! cmp -s package-lock.json node_modules/.installed-lock 2>/dev/null; then
   echo "-- installing JavaScript packages from package-lock.json"
-  npm ci --no-audit --no-fund --loglevel=error
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.installed-lock
 fi
 echo "ok installed"
