@@ -82,7 +82,7 @@ test-compose: install
 schemas:
 	$(VENV)/python -m contracts.generate
 
-BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports live shares account_export web_preview
+BENCHES := resume_service gateway compile typst_render ats ai ai_import projection_rebuild observability protocol write_path exports live shares account_export erasure web_preview
 
 bench: install services migrate
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(VENV)/python bench/$$b.py || exit 1; done
