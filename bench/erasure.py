@@ -12,28 +12,47 @@
    erased; it prints the time to the 202 (auth's own part, sessions included) and until
    each service reported `ErasureCompleted`, as auth_service records them.
 
+3. The checks alone, in process, where the whole stack's figures drown in this machine's
+   noise: the replicas' batch INSERT (runtime.replica.ReplicaWriter) of the same envelopes
+   with and without the `erased_users` filter (1,000 erased users in the table), in
+   alternating rounds, on a scratch schema; and the round trip of live_service's check
+   (one SISMEMBER) against the feed's own append script.
+
 ``BENCH_ROUNDS`` and ``BENCH_SECONDS`` are bench/write_path.py's."""
 
 import asyncio
 import contextlib
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 import httpx
+import orjson
+from sqlalchemy import MetaData, text
 
 from bench.before_after import exported
 from bench.common import ROOT
 from bench.stack import Stack, procfile_stack
 from bench.write_path import compare, document, drop_databases, report, run_rounds, stack_name
-from runtime.db import asyncpg_dsn
+from contracts.envelope import EventEnvelope
+from contracts.resume_events import ResumeUpdated
+from live_service.domain import FeedEntry
+from live_service.erasure import ERASED_KEY, ErasedInRedis
+from live_service.feeds import Feeds
+from runtime.db import asyncpg_dsn, make_engine
+from runtime.erasure import define_erased_users
+from runtime.redis_pool import make_redis
+from runtime.replica import ReplicaWriter, define_resume_replica
+from runtime.settings import ServiceSettings
 
 RESUMES = int(os.environ.get("BENCH_ERASURE_RESUMES", "100"))
 ERASURE_TIMEOUT = 300.0
@@ -134,9 +153,75 @@ def erasure_time() -> None:
             asyncio.run(drop_databases([name]))
 
 
+BATCH, BATCHES, CHECK_ROUNDS = 8, 150, 6
+
+
+def bodies(owner: str, batch: int) -> list[bytes]:
+    return [orjson.dumps(EventEnvelope(
+        event_id=uuid.uuid4(), event_type=ResumeUpdated.event_type, stream_id=str(uuid.uuid4()),
+        stream_version=1, occurred_at=datetime.now(UTC), user_id=owner,
+        payload={"resume_id": "r", "owner_id": owner, "document": document("Bench")},
+    ).model_dump(mode="json")) for _ in range(batch)]
+
+
+async def replica_checks() -> None:
+    schema = f"bench_erasure_{os.getpid()}"
+    metadata = MetaData(schema=schema)
+    replica, erased = define_resume_replica(metadata), define_erased_users(metadata)
+    engine = make_engine(ServiceSettings().database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(erased.insert(), [{"user_id": str(uuid.uuid4())}
+                                                 for _ in range(1000)])
+        writers = {"without": ReplicaWriter(engine, replica),
+                   "with": ReplicaWriter(engine, replica, erased=erased)}
+        batches = [bodies(str(uuid.uuid4()), BATCH) for _ in range(BATCHES * CHECK_ROUNDS * 2)]
+        times: dict[str, list[float]] = {name: [] for name in writers}
+        for round_number in range(CHECK_ROUNDS):
+            for name in (list(writers) if round_number % 2 == 0 else list(writers)[::-1]):
+                started = time.perf_counter()
+                for _ in range(BATCHES):
+                    await writers[name].write(batches.pop())
+                times[name].append((time.perf_counter() - started) / (BATCHES * BATCH))
+        ratios = sorted(w / o for w, o in zip(times["with"], times["without"], strict=True))
+        print(f"replica batch INSERT ({BATCH} envelopes a batch), per envelope: without the "
+              f"erased-users filter {statistics.median(times['without']) * 1e6:.0f} us, with "
+              f"it {statistics.median(times['with']) * 1e6:.0f} us: x"
+              f"{statistics.median(ratios):.3f} (rounds {', '.join(f'{r:.3f}' for r in ratios)})")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+async def live_check() -> None:
+    redis = make_redis(ServiceSettings().redis_url.rsplit("/", 1)[0] + "/7")
+    try:
+        check, feeds = ErasedInRedis(redis), Feeds(redis, 1000, 60, 60)
+        user = f"bench-{uuid.uuid4()}"
+        entry = FeedEntry(user, "resume", {"resume_id": "r", "version": 1})
+        started = time.perf_counter()
+        for _ in range(2000):
+            await check.contains(user)
+        checked = (time.perf_counter() - started) / 2000
+        started = time.perf_counter()
+        for _ in range(2000):
+            await feeds.append(str(uuid.uuid4()), entry)
+        appended = (time.perf_counter() - started) / 2000
+        print(f"live feed, per message: the erased check (SISMEMBER {ERASED_KEY}) "
+              f"{checked * 1e6:.0f} us, the feed's append script {appended * 1e6:.0f} us")
+        await redis.delete(f"live:{user}")
+    finally:
+        await redis.aclose()
+
+
 def main() -> None:
     write_path(sys.argv[1] if len(sys.argv) > 1 else base_commit())
     erasure_time()
+    asyncio.run(replica_checks())
+    asyncio.run(live_check())
 
 
 if __name__ == "__main__":
