@@ -1,7 +1,7 @@
 """Where a stack keeps anything, read whole, for a test that must find nothing of a person
 afterwards: every table of every PostgreSQL schema (rows as text, bytea columns as bytes),
-every Redis key with its value of any type, every file of the artifact store (a PDF also as
-its text, by pdftotext, and its compressed streams inflated) and every message waiting in a
+every Redis key with its value of any type, every PDF of the artifact store (also as its
+text, by pdftotext, and its compressed streams inflated) and every message waiting in a
 queue (peeked: taken unacknowledged, then all put back).
 
 `found_in(blobs, needles)` says which needle shows in which blob, in the encodings the stores
@@ -99,19 +99,32 @@ async def redis_blobs(redis: Redis) -> list[Blob]:
     return blobs
 
 
+def pdf_blobs(where: str, pdf: bytes) -> list[Blob]:
+    """A PDF as it is, as its text and as its inflated streams (a PDF's text is compressed,
+    and with embedded fonts, glyph ids: pdftotext reads it)."""
+    text = subprocess.run(["pdftotext", "-q", "-", "-"], input=pdf, capture_output=True,
+                          timeout=30).stdout
+    return [(where, pdf), (f"{where} (text)", text),
+            *((f"{where} (stream)", s) for s in _PDF_STREAM.findall(pdf))]
+
+
 def artifact_blobs(root: Path) -> list[Blob]:
-    """Every file under the artifact store; a PDF also as its text and its inflated streams
-    (a PDF's text is compressed, and with embedded fonts, glyph ids: pdftotext reads it)."""
+    """Every file under a directory artifact store (ARTIFACT_STORE=directory), PDFs read as
+    PDFs."""
     blobs: list[Blob] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        blobs.append((str(path), data))
-        if path.suffix == ".pdf":
-            text = subprocess.run(["pdftotext", "-q", str(path), "-"], capture_output=True,
-                                  timeout=30).stdout
-            blobs.append((f"{path} (text)", text))
-            blobs += [(f"{path} (stream)", s) for s in _PDF_STREAM.findall(data)]
+        blobs += pdf_blobs(str(path), data) if path.suffix == ".pdf" else [(str(path), data)]
     return blobs
+
+
+async def stored_pdf_blobs(db: asyncpg.Connection) -> list[Blob]:
+    """Every PDF of the PostgreSQL artifact store (the default), its chunks put together and
+    read as a PDF (`postgres_blobs` has each chunk's raw bytes already)."""
+    rows = await db.fetch("SELECT key, string_agg(data, ''::bytea ORDER BY seq) AS pdf "
+                          "FROM compile.artifact_chunks GROUP BY key")
+    return [blob for row in rows
+            for blob in pdf_blobs(f"artifacts {row['key']}", bytes(row["pdf"]))]
 
 
 def every_queue() -> list[str]:

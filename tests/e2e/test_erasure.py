@@ -42,6 +42,7 @@ from tests.e2e.stores import (
     postgres_blobs,
     queue_blobs,
     redis_blobs,
+    stored_pdf_blobs,
 )
 from tests.e2e.test_replay import PROJECTION_TABLES, READ_MODELS, rb, snapshot, wait_settled
 from tests.integration.ai.resume_files import docx_of
@@ -180,7 +181,7 @@ async def redis() -> AsyncIterator[Redis]:
 async def everywhere(stack: Stack, db: asyncpg.Connection, redis: Redis,
                      needles: list[str]) -> list[tuple[str, str]]:
     blobs = [*await postgres_blobs(db), *await redis_blobs(redis),
-             *artifact_blobs(stack.log.parent / "artifacts"),
+             *artifact_blobs(stack.log.parent / "artifacts"), *await stored_pdf_blobs(db),
              *await queue_blobs(stack.amqp_url)]
     return found_in(blobs, needles)
 
@@ -252,6 +253,8 @@ async def test_an_erased_account_leaves_nothing_anywhere_and_others_keep_everyth
         assert await everywhere(stack, db, redis, victim.needles) == []
         assert not [p for p in (stack.log.parent / "artifacts").rglob("*")
                     if any(key in p.name for key in victim_keys)]
+        assert not await db.fetchval("SELECT count(*) FROM compile.artifacts "
+                                     "WHERE key = ANY($1::text[])", victim_keys)
         assert await owned_rows(db, other_id) == others_before
         others_dead_letter = await queue_blobs(stack.amqp_url)
         assert found_in(others_dead_letter, [other.marker]), "another user's dead letter went"

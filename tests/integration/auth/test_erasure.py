@@ -78,8 +78,9 @@ async def test_an_erasure_ends_every_session_and_signing_in_again_opens_a_new_ac
         await redis.aclose()
     assert (await auth.get("/user/me", headers=as_user(user_id, second))).status_code == 401
     progress = (await auth.get(f"/auth/erasures/{erasure_id}")).json()
-    assert progress["status"] == "erasing"  # the other services are not running here
-    assert [s["service"] for s in progress["services"] if s["completed_at"]] == ["auth_service"]
+    # auth's part is done in the request; the other services' consumers report theirs when
+    # they run (here, the apps of other test modules may)
+    assert "auth_service" in [s["service"] for s in progress["services"] if s["completed_at"]]
 
     rows = await stream_of(database_url, user_id)
     assert [r.event_type for r in rows] == [TOMBSTONE_EVENT_TYPE] * 2 + [
