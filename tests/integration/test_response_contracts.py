@@ -493,7 +493,7 @@ async def _public_pdf(s: Service) -> Responses:
     _, locked = await a_share(s, headers, password="secret")
     _, broken = await a_share(s, headers, template="no-such-template")
     url = f"/public/{link['slug']}/pdf"
-    pdf = await s.client.get(url, headers=BROWSER)
+    pdf = await served(s, url)
     return [pdf, await s.client.get(url, headers={**BROWSER, "If-None-Match": pdf.headers["etag"]}),
             await s.client.get(f"/public/{locked['slug']}/pdf", headers=BROWSER),
             await s.client.get(f"/public/{broken['slug']}/pdf", headers=BROWSER),
@@ -506,11 +506,22 @@ async def _public_preview(s: Service) -> Responses:
     _, headers = s.user()
     _, link = await a_share(s, headers, template="compact")
     url = f"/public/{link['slug']}/preview.png"
-    png = await s.client.get(url, headers=BROWSER)
+    png = await served(s, url)
     return [png, await s.client.get(url, headers={**BROWSER, "If-None-Match": png.headers["etag"]}),
             await s.client.get("/public/x/preview.png", headers=BROWSER),
             await s.client.get("/public/no-such-share/preview.png", headers=BROWSER),
             await without_compile(s, s.client.get(url, headers=BROWSER))]
+
+
+async def served(s: Service, url: str) -> httpx.Response:
+    """A share's file once compile_service has the resume (a 503 with Retry-After until its
+    replica does: on a loaded machine that can take longer than the compile's own wait)."""
+    for _ in range(30):
+        response = await s.client.get(url, headers=BROWSER)
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(1)
+    return response
 
 
 async def without_compile(s: Service, asked: Awaitable[httpx.Response]) -> httpx.Response:
