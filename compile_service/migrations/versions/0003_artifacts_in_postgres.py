@@ -4,7 +4,7 @@ PNG of its page 1) and the PDF's bytes in `artifact_chunks`, so that every compi
 HTTP instance reaches every PDF. PDFs in a local ARTIFACTS_DIR are not moved: they are
 derived data, compiled again on the next ask.
 
-Revision ID: 0003_artifacts
+Revision ID: 0003
 Revises: 0002
 """
 import sqlalchemy as sa
