@@ -115,6 +115,15 @@ def test_app_services_wait_for_healthy_dependencies_and_migrations() -> None:
         assert conditions["migrate"] == "service_completed_successfully", name
 
 
+def test_the_local_override_builds_every_service_on_the_local_base() -> None:
+    """Where public images cannot be pulled, a service missing from the override would be
+    built FROM the public image, and the build fail."""
+    local = compose_document(DEPLOY / "compose.local.yaml")["services"]
+    assert set(local) == set(compose_services())
+    for name, service in local.items():
+        assert service["build"]["args"], name
+
+
 def test_no_development_setting_and_artifacts_in_postgres() -> None:
     document = compose_document()
     assert set(document["volumes"]) == {"pgdata", "rabbitmqdata"}  # no local artifact dir
