@@ -269,3 +269,10 @@ class PostgresStore:
                 await connection.execute(artifacts.delete().where(artifacts.c.key == key))
         except (DBAPIError, OSError) as exc:
             raise unavailable("written", exc) from exc
+
+
+def artifact_store(kind: str, directory: str | Path, db: AsyncEngine) -> ArtifactStore:
+    """The store ARTIFACT_STORE names (`postgres`, or `directory` at ARTIFACTS_DIR). Here and
+    not in the wiring, so that a process without the engines (the export worker, in the app
+    image, which has no TeX nor Typst) can read the PDFs."""
+    return DirectoryStore(directory) if kind == "directory" else PostgresStore(db)

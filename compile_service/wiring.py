@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.datastructures import State
 
-from compile_service.artifacts import ArtifactStore, DirectoryStore, PostgresStore
+from compile_service.artifacts import ArtifactStore, artifact_store
 from compile_service.compiler import Compiler
 from compile_service.domain import COMPILE_JOB
 from compile_service.metrics import SERVICE
@@ -70,19 +70,13 @@ def make_typst(settings: CompileSettings, renderer: Renderer) -> Engine:
                  settings.compile_work_dir)
 
 
-def artifact_store(settings: CompileSettings, db: AsyncEngine) -> ArtifactStore:
-    """The store of PDFs (the export worker reads it too: ops/export_worker.py)."""
-    if settings.artifact_store == "directory":
-        return DirectoryStore(settings.artifacts_dir)
-    return PostgresStore(db)
-
-
 def build(settings: CompileSettings) -> Components:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
     renderer = Renderer(template_dirs(settings))
     engines = [make_pdflatex(settings), make_typst(settings, renderer)]
-    compiler = Compiler(renderer, {e.name: e for e in engines}, artifact_store(settings, db))
+    compiler = Compiler(renderer, {e.name: e for e in engines},
+                        artifact_store(settings.artifact_store, settings.artifacts_dir, db))
     jobs = Jobs(COMPILE_JOB, job_records,
                 EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),

@@ -26,9 +26,8 @@ from auth_service.exports import ArchiveStore, build_exports
 from auth_service.settings import AuthSettings
 from auth_service.tables import erased_users, event_tables
 from compile_service import privacy as compile_privacy
-from compile_service.artifacts import ArtifactStore
+from compile_service.artifacts import ArtifactStore, artifact_store
 from compile_service.settings import CompileSettings
-from compile_service.wiring import artifact_store
 from contracts.privacy_events import ExportFinished, ExportRequested
 from contracts.topology import AUTH_EXPORTS_CONSUMER
 from resume_service import privacy as resume_privacy
@@ -131,7 +130,8 @@ def exports_consumer(jobs: Jobs, work: ExportWork, settings: AuthSettings,
 async def run_worker(settings: AuthSettings, compile_settings: CompileSettings) -> None:
     engine, broker = make_engine(settings.database_url), make_broker(settings.amqp_url)
     exports = build_exports(settings, engine)
-    pdfs = artifact_store(compile_settings, engine)
+    pdfs = artifact_store(compile_settings.artifact_store, compile_settings.artifacts_dir,
+                          engine)
     work = ExportWork(collectors(engine, pdfs), exports.archives, settings)
     consumer = exports_consumer(exports.jobs, work, settings, ErasedUsers(engine, erased_users))
     try:
