@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from live_service.api import router
-from live_service.erasure import ErasedInRedis, live_erasure_consumer
+from live_service.erasure import live_erasure_consumer
 from live_service.settings import LiveSettings
 from live_service.wiring import build, expose
 from live_service.worker import feed_consumer
 from runtime.bus import make_broker
-from runtime.erasure import drop_erased
 from runtime.http import install_error_handlers
 from runtime.identity import IdentityVerifier
 from runtime.lifecycle import run_bus, stop_broker
@@ -38,8 +37,8 @@ def create_app(settings: LiveSettings | None = None) -> FastAPI:
         app.state.identity = IdentityVerifier(settings.identity_public_key, "live")
         expose(components, app.state)
         consumers = [
-            drop_erased(feed_consumer(components.feeds, settings.consumer_max_attempts),
-                        ErasedInRedis(components.redis)),
+            # an erased user's events are dropped by the feed's append script itself
+            feed_consumer(components.feeds, settings.consumer_max_attempts),
             live_erasure_consumer(components.redis, broker, settings.consumer_max_attempts)]
         tasks = [asyncio.create_task(run_bus(broker, consumers, None, None)),
                  asyncio.create_task(components.hub.run())]

@@ -15,22 +15,11 @@ from contracts.auth_events import AccountErased
 from contracts.envelope import EventEnvelope
 from contracts.erasure_events import ErasureCompleted
 from contracts.topology import LIVE_ERASURE_CONSUMER, LIVE_PRODUCER, routing_key
-from live_service.feeds import feed_key
+from live_service.feeds import ERASED_KEY, feed_key
 from runtime.bus import EVENTS, Consumer
 from runtime.erasure import completion_stream, erasure_consumer
 
 SERVICE = "live_service"
-ERASED_KEY = "live-erased"  # not under `live:`, where every key is a user's feed
-
-
-class ErasedInRedis:
-    """The erased users, as the feed consumer asks them (one SISMEMBER)."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-
-    async def contains(self, user_id: str) -> bool:
-        return bool(await self.redis.sismember(ERASED_KEY, user_id))  # type: ignore[misc]
 
 
 class LiveErasure:

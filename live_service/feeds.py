@@ -22,10 +22,13 @@ from live_service.domain import FeedEntry
 
 FEED_PREFIX = "live:"
 SEEN_PREFIX = "live:seen:"
+ERASED_KEY = "live-erased"  # the erased users (not under `live:`, where every key is a feed)
 # a stream id as Redis makes them: milliseconds and a sequence number
 ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
+# an erased user's event is dropped here, in the append itself: no round trip of its own
 _APPEND = """
+if redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then return false end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[4],
                       'data', ARGV[5])
@@ -73,11 +76,11 @@ class Feeds:
 
     async def append(self, event_id: str, entry: FeedEntry) -> str | None:
         """Adds the entry to its user's feed; its id, or None when the event was added
-        already."""
+        already or its user was erased."""
         added: Any = await self._append(
-            keys=[feed_key(entry.user_id), SEEN_PREFIX + event_id],
+            keys=[feed_key(entry.user_id), SEEN_PREFIX + event_id, ERASED_KEY],
             args=[self.dedupe_ttl_seconds, self.max_len, self.ttl_seconds, entry.event,
-                  orjson.dumps(entry.data)])
+                  orjson.dumps(entry.data), entry.user_id])
         return added.decode() if isinstance(added, bytes) else None
 
     async def after(self, user_id: str, last_id: str, count: int) -> list[Message]:

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import ResumeUpdated
 from live_service.domain import FeedEntry
-from live_service.feeds import Feeds, feed_key
+from live_service.feeds import ERASED_KEY, Feeds, feed_key
 from live_service.hub import FeedHub
 from live_service.service import HEARTBEAT, LiveStream, StreamRules
 from live_service.worker import feed_consumer
@@ -68,6 +68,20 @@ async def test_a_redelivered_event_is_added_to_the_feed_once_and_without_its_doc
     assert len(rows) == 1
     assert rows[0][1][b"event"] == b"resume" and b"not for the feed" not in rows[0][1][b"data"]
     assert 0 < await redis.ttl(feed_key(user_id)) <= 600
+
+
+async def test_an_erased_user_s_event_is_dropped_by_the_append_itself(redis: Redis) -> None:
+    user_id, feeds = f"u-{uuid.uuid4()}", feeds_of(redis)
+    consumer = feed_consumer(feeds)
+    await consumer.handler(saved(user_id, 1))
+    await redis.sadd(ERASED_KEY, user_id)  # type: ignore[misc]
+    try:
+        await consumer.handler(saved(user_id, 2))  # still queued when the user was erased
+        assert await feeds.append(str(uuid.uuid4()), entry(user_id, 3)) is None
+        assert len(await redis.xrange(feed_key(user_id))) == 1
+    finally:
+        await redis.srem(ERASED_KEY, user_id)  # type: ignore[misc]
+        await redis.delete(feed_key(user_id))
 
 
 async def test_a_feed_is_bounded(redis: Redis) -> None:
