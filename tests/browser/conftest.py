@@ -16,23 +16,21 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from ops.migrate import upgrade_all
 from runtime.wait_healthy import healthy
-from tests.conftest import REDIS_URL, drop_database
+from tests.conftest import REDIS_URL
 from tests.e2e.conftest import (
     Stack,
+    database_of_its_own,
     free_ports,
     gemini_server,
     honcho,
     issuer_in_thread,
-    off_loop,
     rabbitmq_vhost,
     stack_env,
     wait_until_up,
@@ -75,17 +73,6 @@ def web_build() -> Path:
     return DIST
 
 
-@contextlib.contextmanager
-def browser_database(session_database_url: str) -> Iterator[str]:
-    url = f"{session_database_url}_browser"
-    with ThreadPoolExecutor(1) as thread:  # upgrade_all runs asyncio.run
-        thread.submit(upgrade_all, url).result()
-    try:
-        yield url
-    finally:
-        off_loop(drop_database(url))
-
-
 def free_port() -> int:
     with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -99,7 +86,7 @@ def web_stack(database_url: str, dist: Path, workdir: Path,
     """The whole stack on `database_url`'s `_browser` sibling, serving `dist`; `extra_origins`
     may call it too (the Vite dev server's)."""
     with contextlib.ExitStack() as running:
-        url = running.enter_context(browser_database(database_url))
+        url = running.enter_context(database_of_its_own(database_url, "browser"))
         amqp_url = running.enter_context(
             rabbitmq_vhost(f"rb_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"))
         issuer = running.enter_context(issuer_in_thread())

@@ -4,12 +4,10 @@ override (compose.test.yaml) pointing Google sign-in and Gemini at the fakes (te
 served here on this machine's docker0 address, which the containers reach. The stack is
 torn down with its volumes at the end, on failure too (its logs printed first)."""
 
-import asyncio
 import contextlib
 import os
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import issuer_in_thread
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.oidc import FakeIssuer
 
@@ -95,24 +94,6 @@ def docker(*args: str, stderr: bool = False) -> str:
     return result.stdout + (result.stderr if stderr else "")
 
 
-@contextlib.contextmanager
-def issuer_on(host: str) -> Iterator[FakeIssuer]:
-    """The OIDC issuer on an event loop of its own, so it answers whatever the test does."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-oidc", daemon=True)
-    thread.start()
-    issuer = FakeIssuer(host=host)
-    try:
-        asyncio.run_coroutine_threadsafe(issuer.start(), loop).result(10)
-        yield issuer
-    finally:
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(issuer.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
 def report(line: str) -> None:
     """A figure for the CI log (pytest runs with -s)."""
     print(f"test-compose: {line}", flush=True)
@@ -122,7 +103,7 @@ def report(line: str) -> None:
 def stack() -> Iterator[Stack]:
     host = docker0_address()
     with contextlib.ExitStack() as running:
-        issuer = running.enter_context(issuer_on(host))
+        issuer = running.enter_context(issuer_in_thread(host))
         gemini = FakeGemini(host=host).start()
         running.callback(gemini.stop)
         first = f"http://127.0.0.1:{GATEWAY_PORTS[0]}"

@@ -85,13 +85,13 @@ def off_loop(coroutine: Coroutine[Any, Any, T]) -> T:
 # -- outside services: the OIDC issuer and Gemini -------------------------------------------
 
 @contextlib.contextmanager
-def issuer_in_thread() -> Iterator[FakeIssuer]:
-    """The local OIDC issuer on an event loop of its own, so it answers the stack's
-    auth_service whatever the test's loop is doing (sync fixtures, CLI threads)."""
+def issuer_in_thread(host: str = "127.0.0.1") -> Iterator[FakeIssuer]:
+    """The local OIDC issuer (on `host`) on an event loop of its own, so it answers the
+    stack's auth_service whatever the test's loop is doing (sync fixtures, CLI threads)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="fake-oidc", daemon=True)
     thread.start()
-    issuer = FakeIssuer()
+    issuer = FakeIssuer(host=host)
     try:
         asyncio.run_coroutine_threadsafe(issuer.start(), loop).result(10)
         yield issuer
@@ -133,8 +133,9 @@ def rabbitmq_vhost(name: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def database_of_its_own(session_database_url: str) -> Iterator[str]:
-    url = f"{session_database_url}_e2e"
+def database_of_its_own(session_database_url: str, suffix: str = "e2e") -> Iterator[str]:
+    """`<session database>_<suffix>`, migrated, dropped at the end."""
+    url = f"{session_database_url}_{suffix}"
     with ThreadPoolExecutor(1) as thread:  # upgrade_all runs asyncio.run
         thread.submit(upgrade_all, url).result()
     try:
