@@ -21,7 +21,6 @@
 ``BENCH_ROUNDS`` and ``BENCH_SECONDS`` are bench/write_path.py's."""
 
 import asyncio
-import contextlib
 import os
 import statistics
 import subprocess
@@ -39,10 +38,9 @@ import httpx
 import orjson
 from sqlalchemy import MetaData, text
 
-from bench.before_after import exported
 from bench.common import ROOT
 from bench.stack import Stack, procfile_stack
-from bench.write_path import compare, document, drop_databases, report, run_rounds, stack_name
+from bench.write_path import compare, document, drop_databases, measured_trees
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import ResumeUpdated
 from live_service.domain import FeedEntry
@@ -66,20 +64,10 @@ def base_commit() -> str:
 
 
 def write_path(rev: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-erasure-") as work, \
-            contextlib.ExitStack() as running:
-        trees = {"after": ROOT, "before": running.enter_context(exported(rev))}
-        for name in trees:
-            (Path(work) / name).mkdir()
-        try:
-            results, gaps = run_rounds(trees, Path(work))
-        finally:
-            asyncio.run(drop_databases([stack_name(name) for name in trees]))
-        for name, series in results.items():
-            report(name, series)
-        print(f"write path, this tree over {rev} (the same run):")
-        compare(results["after"], results["before"])
-        assert not gaps, f"replicas lack acknowledged versions: {gaps}"
+    results, gaps = measured_trees(rev, prefix="bench-erasure-")
+    print(f"write path, this tree over {rev} (the same run):")
+    compare(results["after"], results["before"])
+    assert not gaps, f"replicas lack acknowledged versions: {gaps}"
 
 
 async def account_with_resumes(client: httpx.AsyncClient, email: str) -> None:

@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -330,10 +331,10 @@ async def drop_databases(names: list[str]) -> None:
         await conn.close()
 
 
-def main() -> None:
-    rev = sys.argv[1] if len(sys.argv) > 1 else None
-    with tempfile.TemporaryDirectory(prefix="bench-write-") as work, \
-            contextlib.ExitStack() as running:
+def measured_trees(rev: str | None, prefix: str = "bench-write-") -> tuple[dict[str, Any], Any]:
+    """This tree's stack (`after`) and, with `rev`, that commit's (`before`), in alternating
+    rounds; each tree's figures printed, its databases dropped. The results and the gaps."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as work, contextlib.ExitStack() as running:
         trees = {"after": ROOT}
         if rev:
             trees["before"] = running.enter_context(exported(rev))
@@ -343,15 +344,20 @@ def main() -> None:
             results, gaps = run_rounds(trees, Path(work))
         finally:
             asyncio.run(drop_databases([stack_name(name) for name in trees]))
-        for name, series in results.items():
-            report(name, series)
-        if rev:
-            print(f"this tree over {rev}:")
-            compare(results["after"], results["before"])
-        targets(results["after"])
-        assert not gaps, f"replicas lack acknowledged versions: {gaps}"
-        print("every acknowledged version is in both replicas")
+    for name, series in results.items():
+        report(name, series)
+    return results, gaps
 
+
+def main() -> None:
+    rev = sys.argv[1] if len(sys.argv) > 1 else None
+    results, gaps = measured_trees(rev)
+    if rev:
+        print(f"this tree over {rev}:")
+        compare(results["after"], results["before"])
+    targets(results["after"])
+    assert not gaps, f"replicas lack acknowledged versions: {gaps}"
+    print("every acknowledged version is in both replicas")
 
 if __name__ == "__main__":
     main()
