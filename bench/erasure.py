@@ -39,8 +39,8 @@ import orjson
 from sqlalchemy import MetaData, text
 
 from bench.common import ROOT
-from bench.stack import Stack, procfile_stack
-from bench.write_path import compare, document, drop_databases, measured_trees
+from bench.stack import Stack, drop_databases, procfile_stack
+from bench.write_path import compare, document, measured_trees
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import ResumeUpdated
 from live_service.domain import FeedEntry

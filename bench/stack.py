@@ -6,6 +6,7 @@ gets SIGTERM, and whatever of its process tree outlives the grace period gets SI
 Also: the CPU time of process groups, the stack's and the servers' (PostgreSQL, RabbitMQ,
 Redis), read from /proc, exited children included (their parents' reaped time)."""
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -17,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import asyncpg
+
 from bench.common import ROOT
+from runtime.db import asyncpg_dsn
 from runtime.wait_healthy import healthy
 from tests.e2e.processes import process_tree, stop
 
@@ -153,6 +157,18 @@ def _process_name(args: list[bytes]) -> str:
     return "other"
 
 
+async def drop_databases(names: list[str]) -> None:
+    """The bench stacks' databases (`rb_bench_<name>`) gone."""
+    from runtime.settings import ServiceSettings
+    base = asyncpg_dsn(ServiceSettings().database_url).rsplit("/", 1)[0]
+    conn = await asyncpg.connect(f"{base}/postgres")
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "rb_bench_{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def _database_url(base: str, name: str) -> str:
     return urlsplit(base)._replace(path=f"/{name}").geturl()
 
@@ -199,6 +215,8 @@ def procfile_stack(name: str, tree: Path, workdir: Path, redis_db: int,
     rabbitmqctl("add_vhost", f"bench_{name}")
     rabbitmqctl("set_permissions", "-p", f"bench_{name}", "guest", ".*", ".*", ".*")
     run = {**os.environ, **env, "PYTHONPATH": str(tree)}
+    # an empty database each time: what an earlier run stored (PDFs, say) changes no figure
+    asyncio.run(drop_databases([name]))
     subprocess.run([sys.executable, "-c", "from ops.migrate import upgrade_all; upgrade_all()"],
                    cwd=tree, env=run, check=True, capture_output=True)
     env_file, log = workdir / f"{name}.env", workdir / f"{name}.log"

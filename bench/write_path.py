@@ -41,7 +41,7 @@ import httpx
 
 from bench.before_after import exported
 from bench.common import ROOT, duration_ms
-from bench.stack import Stack, procfile_stack, server_cpu
+from bench.stack import Stack, drop_databases, procfile_stack, server_cpu
 from runtime.db import asyncpg_dsn
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -318,17 +318,6 @@ def run_rounds(trees: dict[str, Path], work: Path) -> tuple[dict[str, Series], l
 
 def stack_name(tree: str) -> str:
     return f"write_{tree}_{os.getpid()}"  # its own database and vhost, dropped at the end
-
-
-async def drop_databases(names: list[str]) -> None:
-    from runtime.settings import ServiceSettings
-    base = asyncpg_dsn(ServiceSettings().database_url).rsplit("/", 1)[0]
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "rb_bench_{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def measured_trees(rev: str | None, prefix: str = "bench-write-") -> tuple[dict[str, Any], Any]:
