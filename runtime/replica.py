@@ -157,6 +157,7 @@ class ReplicaWriter:
         unless_erased = "" if erased is None else (
             f" AND NOT EXISTS (SELECT 1 FROM {erased.schema}.{erased.name} x"
             " WHERE x.user_id = e->'payload'->>'owner_id')")
+        self.replica = replica
         self._sql = _WRITE_BATCH.format(table=f"{replica.schema}.{replica.name}",
                                         document=DOCUMENT_FIELD, unless_erased=unless_erased)
         self._held: AsyncConnection | None = None
@@ -172,6 +173,7 @@ class ReplicaWriter:
             driver = await self._connection()
             rows = await driver.fetch(self._sql, list(bodies), ResumeDeleted.event_type,
                                       REPLICATED)
+            _arrivals.wake(self.replica)
         except BaseException as exc:
             # anything but an error the server reported (lost, cut, cancelled mid-statement)
             # leaves the connection in doubt: the next write takes another
@@ -265,11 +267,10 @@ async def _version_of(session: AsyncSession, replica: Table, head: Any,
     return None if row is None or row.deleted else row
 
 
-# a version saved a moment ago is mostly a few milliseconds away: look again soon, then less
-# often (a first pause of 50 ms cost one compile request in six 50 ms)
-# a save's version usually lands some 5-15 ms after the save answered: looked for every 2 ms
-# in that time (a look is one indexed read), less and less often after
-FIRST_PAUSE_SECONDS, EAGER_SECONDS, LONGEST_PAUSE_SECONDS = 0.002, 0.04, 0.05
+# a save's version usually lands some 5-15 ms after the save answered. This process's own
+# replica writer wakes the wait at once (`_Arrivals`); another instance's write is found by
+# looking again, every 5 ms in that time (a look is one indexed read), less often after
+FIRST_PAUSE_SECONDS, EAGER_SECONDS, LONGEST_PAUSE_SECONDS = 0.005, 0.04, 0.05
 
 
 async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: Table,
@@ -282,19 +283,55 @@ async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: 
     started = time.monotonic()
     deadline, pause = started + timeout, FIRST_PAUSE_SECONDS
     while True:
-        async with sessions() as session:
-            head = await latest(session, replica, resume_id)
-            if head is not None:
-                if head.deleted or head.owner_id != owner_id:
-                    return None
-                row = await _version_of(session, replica, head, version)
-                if row is not None:
-                    return row
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(pause)
+        arrival = _arrivals.next_write(replica)  # before the look: a write during it counts
+        try:
+            async with sessions() as session:
+                head = await latest(session, replica, resume_id)
+                if head is not None:
+                    if head.deleted or head.owner_id != owner_id:
+                        return None
+                    row = await _version_of(session, replica, head, version)
+                    if row is not None:
+                        return row
+            if time.monotonic() >= deadline:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(arrival), pause)
+        finally:
+            _arrivals.forget(replica, arrival)
         if time.monotonic() - started > EAGER_SECONDS:
             pause = min(2 * pause, LONGEST_PAUSE_SECONDS)
+
+
+class _Arrivals:
+    """Wakes the version waits of this process when its own replica writer wrote a batch
+    (the writer of another instance is found by the next look)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, set[asyncio.Future[None]]] = {}
+
+    def next_write(self, replica: Table) -> "asyncio.Future[None]":
+        arrival = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(_key(replica), set()).add(arrival)
+        return arrival
+
+    def forget(self, replica: Table, arrival: "asyncio.Future[None]") -> None:
+        waiting = self._waiting.get(_key(replica))
+        if waiting is not None:
+            waiting.discard(arrival)
+
+    def wake(self, replica: Table) -> None:
+        loop = asyncio.get_running_loop()
+        for arrival in self._waiting.pop(_key(replica), ()):
+            if arrival.get_loop() is loop and not arrival.done():
+                arrival.set_result(None)
+
+
+def _key(replica: Table) -> str:
+    return f"{replica.schema}.{replica.name}"
+
+
+_arrivals = _Arrivals()
 
 
 class ResumeNotFound(Exception):
