@@ -55,12 +55,14 @@ class AtsReports:
                  ) -> tuple[dict[str, Any] | None, AtsStatus]:
         """The report of the PDF under `key` and where it stands; made now when it should
         have been by then (`finished_at`, a Unix time) but is not."""
+        if key in self._making:  # stored once made
+            return None, "pending"
         figures = await self.artifacts.figures(key) or {}
         if figures.get("ats") is not None:
             return figures["ats"], "ready"
         if figures.get("ats_made"):
             return None, "unavailable"
-        if key in self._making or time.time() - finished_at < MADE_WITHIN_SECONDS:
+        if time.time() - finished_at < MADE_WITHIN_SECONDS:
             return None, "pending"
         return await self._remade(key, figures, document)
 

@@ -1,7 +1,8 @@
 """The HTTP app of compile_service: its factory and lifespan. The lifespan builds the
 components (wiring.py), runs the resume-replica and erasure consumers (and, unless
 JOB_WORKER_IN_APP=false, the job worker), the outbox relay and the status waiter, and stops
-them at the end.
+them at the end. Its Typst engine is made ready at start either way: requests compile Typst
+jobs themselves (TYPST_IN_REQUEST, compile_service.service).
 
 Run: ``uvicorn compile_service.app:create_app --factory --port 8003``
 Workers on their own: ``python -m compile_service.worker``
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 
 from compile_service.api import install_domain_error_handlers, routes
 from compile_service.erasure import compile_erasure_consumer
+from compile_service.rendering import TYPST_ENGINE
 from compile_service.settings import CompileSettings
 from compile_service.tables import event_tables
 from compile_service.wiring import build, expose
@@ -41,6 +43,8 @@ def create_app(settings: CompileSettings | None = None) -> FastAPI:
         try:
             if works:
                 await components.compiler.warm_up()  # before the first job is taken
+            elif settings.typst_in_request:  # the requests' own Typst compiles
+                await components.compiler.warm_up(TYPST_ENGINE)
             async with jobs_running("compile_service", settings, broker, consumers,
                                     event_tables, service_checks(components.db, broker),
                                     components.jobs, waits=True, works=works):

@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncpg
 import orjson
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compile_service.tables import artifact_chunks, artifacts
 
@@ -29,7 +30,15 @@ CHUNK_BYTES = 64 * 1024
 class ArtifactStore(Protocol):
     async def has(self, key: str) -> bool: ...
 
-    async def put(self, key: str, data: bytes) -> None: ...
+    async def stored(self, key: str) -> dict[str, Any] | None:
+        """The figures of the PDF stored under `key` ({} without any); None when no PDF is
+        stored there."""
+        ...
+
+    async def put(self, key: str, data: bytes, figures: dict[str, Any] | None = None) -> None:
+        """The PDF stored under `key`, with its `figures` (stored first, or at once: a stored
+        PDF has them); nothing changes when it was stored already."""
+        ...
 
     async def size(self, key: str) -> int | None: ...
 
@@ -96,6 +105,11 @@ class DirectoryStore:
     async def has(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    async def stored(self, key: str) -> dict[str, Any] | None:
+        if not await self.has(key):
+            return None
+        return await self.figures(key) or {}
+
     async def put_figures(self, key: str, figures: dict[str, Any]) -> None:
         await asyncio.to_thread(self._write, self._path(key).with_suffix(".json"),
                                 orjson.dumps(figures))
@@ -126,7 +140,9 @@ class DirectoryStore:
         except FileNotFoundError:
             return None
 
-    async def put(self, key: str, data: bytes) -> None:
+    async def put(self, key: str, data: bytes, figures: dict[str, Any] | None = None) -> None:
+        if figures is not None and not await self.has(key):
+            await self.put_figures(key, figures)
         await asyncio.to_thread(self._write, self._path(key), data)
 
     async def delete(self, key: str) -> None:
@@ -163,22 +179,42 @@ async def read_whole(store: ArtifactStore, key: str) -> bytes | None:
 STORED_CHUNK_BYTES = 256 * 1024
 
 
+# A PDF and its figures in one statement (in autocommit: one round trip). The row's insert
+# sets `size`, or its conflict takes the row's lock and sets it only while it is unset, so
+# the second of two writers of a key waits for the first, finds it stored and writes
+# nothing (deduplicated by key); the chunks go in only with a row that this statement
+# stored, so a reader sees a whole PDF or none. Figures not given keep the row's.
+_PUT = """
+WITH stored AS (
+    INSERT INTO {artifacts} AS a (key, figures, size, chunk_count, stored_at)
+    VALUES ($1, $2::jsonb, $3, $4, now())
+    ON CONFLICT (key) DO UPDATE SET figures = coalesce(excluded.figures, a.figures),
+        size = excluded.size, chunk_count = excluded.chunk_count, stored_at = now()
+    WHERE a.size IS NULL
+    RETURNING a.key
+)
+INSERT INTO {chunks} (key, seq, data)
+SELECT stored.key, c.seq - 1, c.data
+FROM stored CROSS JOIN unnest($5::bytea[]) WITH ORDINALITY AS c(data, seq)
+ON CONFLICT (key, seq) DO UPDATE SET data = excluded.data
+"""
+
+
 class PostgresStore:
     """`compile.artifacts` (one row per key: size once the PDF is complete, figures, page-1
-    PNG) and `compile.artifact_chunks` (the PDF's bytes, one bytea per 256 KiB chunk). A PDF
-    is written in one transaction under its row's lock, so the second of two writers of a
-    key waits, sees it stored and writes nothing (deduplicated by key); `size` is set in that
-    transaction, so a reader sees a whole PDF or none. Read back one chunk per query, so a
-    slow download holds no connection between chunks."""
+    PNG) and `compile.artifact_chunks` (the PDF's bytes, one bytea per 256 KiB chunk),
+    written together by one statement (`_PUT`). Read back one chunk per query, so a slow
+    download holds no connection between chunks."""
 
     def __init__(self, db: AsyncEngine) -> None:
         self.db = db
         t = artifacts
+        self._put_sql = _PUT.format(artifacts=f"{t.schema}.{t.name}",
+                                    chunks=f"{artifact_chunks.schema}.{artifact_chunks.name}")
         self._size = select(t.c.size).where(t.c.key == bindparam("p_key"))
+        self._stored = select(t.c.size, t.c.figures).where(t.c.key == bindparam("p_key"))
         self._figures = select(t.c.figures).where(t.c.key == bindparam("p_key"))
         self._preview = select(t.c.preview).where(t.c.key == bindparam("p_key"))
-        self._claim = insert(t).values(key=bindparam("p_key")).on_conflict_do_nothing()
-        self._lock = select(t.c.size).where(t.c.key == bindparam("p_key")).with_for_update()
         self._set_figures = insert(t).values(
             key=bindparam("p_key"), figures=bindparam("p_figures", type_=JSONB))
         self._set_figures = self._set_figures.on_conflict_do_update(
@@ -187,8 +223,6 @@ class PostgresStore:
                                              preview=bindparam("p_preview"))
         self._set_preview = self._set_preview.on_conflict_do_update(
             index_elements=[t.c.key], set_={"preview": self._set_preview.excluded.preview})
-        self._mark_stored = t.update().where(t.c.key == bindparam("p_key")).values(
-            size=bindparam("p_size"), chunk_count=bindparam("p_count"), stored_at=func.now())
         c = artifact_chunks
         self._drop_chunks = c.delete().where(c.c.key == bindparam("p_key"))
         self._chunk = select(c.c.data).where(c.c.key == bindparam("p_key"),
@@ -217,25 +251,30 @@ class PostgresStore:
         size = await self._scalar(self._size, p_key=check_key(key))
         return int(size) if size is not None else None
 
-    async def put(self, key: str, data: bytes) -> None:
-        check_key(key)
+    async def stored(self, key: str) -> dict[str, Any] | None:
         try:
-            async with self.db.begin() as connection:
-                await self._put(connection, key, data)
+            async with self.db.connect() as connection:
+                row = (await connection.execute(self._stored, {"p_key": check_key(key)})
+                       ).first()
         except (DBAPIError, OSError) as exc:
-            raise unavailable("written", exc) from exc
+            raise unavailable("read", exc) from exc
+        if row is None or row.size is None:
+            return None
+        return row.figures if isinstance(row.figures, dict) else {}
 
-    async def _put(self, connection: AsyncConnection, key: str, data: bytes) -> None:
-        await connection.execute(self._claim, {"p_key": key})
-        if await connection.scalar(self._lock, {"p_key": key}) is not None:
-            return  # stored already, by this content's first writer
-        await connection.execute(self._drop_chunks, {"p_key": key})
+    async def put(self, key: str, data: bytes, figures: dict[str, Any] | None = None) -> None:
+        check_key(key)
         pieces = [data[at:at + STORED_CHUNK_BYTES]
                   for at in range(0, len(data), STORED_CHUNK_BYTES)] or [b""]
-        await connection.execute(artifact_chunks.insert(), [
-            {"key": key, "seq": seq, "data": piece} for seq, piece in enumerate(pieces)])
-        await connection.execute(self._mark_stored, {"p_key": key, "p_size": len(data),
-                                                     "p_count": len(pieces)})
+        try:
+            async with self.db.connect() as connection:
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                await driver.execute(self._put_sql, key,
+                                     None if figures is None else orjson.dumps(figures).decode(),
+                                     len(data), len(pieces), pieces)
+        except (DBAPIError, OSError, asyncpg.PostgresError) as exc:
+            raise unavailable("written", exc) from exc
 
     async def chunks(self, key: str) -> AsyncIterator[bytes]:
         count = await self._scalar(self._count, p_key=check_key(key))

@@ -2,6 +2,7 @@
 reuse a stored PDF or run the engine and store its output. Shared by the API (which finishes
 a job at once when its PDF is already stored) and the workers."""
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +18,20 @@ from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
 from compile_service.typesetting.engine import CompiledPdf, CompileFailed, Engine
 from contracts.compile_events import CompileFinished, PageOverflow
+from contracts.jobs import JobFinished
 from contracts.resume import ResumeDocument
 
 DEFAULT_TEMPLATE = "classic"
+ATS_DUE_KEPT = 64  # PDFs made whose outcome is not recorded yet (a lost one is remade later)
 FIGURES = ("pages", "overflow", "ats")  # stored beside a PDF; its finish records the first two
+
+
+@dataclass(frozen=True)
+class _AtsDue:
+    key: str
+    pdf: bytes
+    document: ResumeDocument
+    figures: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class Compiler:
         self.renderer, self.engines, self.artifacts = renderer, engines, artifacts
         self.poppler = ats.ReadyPoppler()  # the ATS check's, started ahead of each PDF
         self.ats_reports = AtsReports(artifacts, self.poppler)
+        self._ats_due: OrderedDict[str, _AtsDue] = OrderedDict()  # by job id
 
     def choose_template(self, asked: str | None, document: ResumeDocument) -> str:
         """The asked template (which must exist), else the document's, else the default."""
@@ -64,9 +76,11 @@ class Compiler:
         engine = self.engines[rendered.template.engine]
         return Prepared(rendered, engine, rendered.content_key(engine.fingerprint()), document)
 
-    async def warm_up(self) -> None:
-        for engine in self.engines.values():
-            await engine.warm_up()
+    async def warm_up(self, *names: str) -> None:
+        """The engines named (all without a name) made ready before their first job."""
+        for name, engine in self.engines.items():
+            if not names or name in names:
+                await engine.warm_up()
 
     async def aclose(self) -> None:
         await self.ats_reports.aclose()
@@ -85,13 +99,15 @@ class Compiler:
     async def from_store(self, job_id: str, key: str) -> CompileFinished | None:
         """The finish of a job whose PDF (content key `key`) is stored already, with the
         figures stored beside it; None when it is not stored."""
-        if not await self.stored(key):
-            return None
-        return already_stored(job_id, key, await self.artifacts.figures(key))
+        figures = await self.artifacts.stored(key)
+        count_artifact_lookup(figures is not None)
+        return None if figures is None else already_stored(job_id, key, figures)
 
     async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
-        raise, so the message is retried and finally dead-lettered."""
+        raise, so the message is retried and finally dead-lettered. The ATS check of a new
+        PDF waits for `check_ats(job_id)`, called once the outcome is recorded: it costs as
+        much as a Typst render, and would slow that record down on a small machine."""
         if (cached := await self.from_store(job_id, prepared.key)) is not None:
             return cached
         try:
@@ -100,12 +116,22 @@ class Compiler:
             return CompileFinished(job_id=job_id, outcome="failed", error_code="compile_failed",
                                    error=str(failure))
         figures = figures_of(pdf)
-        await self.artifacts.put_figures(prepared.key, figures)  # first: a stored PDF has them
-        await self.artifacts.put(prepared.key, pdf.data)
-        self.ats_reports.start(prepared.key, pdf.data, prepared.document, figures)
+        await self.artifacts.put(prepared.key, pdf.data, figures)
+        self._ats_due[job_id] = _AtsDue(prepared.key, pdf.data, prepared.document, figures)
+        if len(self._ats_due) > ATS_DUE_KEPT:
+            self._ats_due.popitem(last=False)
         return CompileFinished.model_validate({
             "job_id": job_id, "outcome": "succeeded", "artifact_key": prepared.key,
             "engine_ms": pdf.engine_ms, **figures})
+
+
+    def check_ats(self, job_id: str) -> None:
+        """Start the ATS check of the PDF the job made, if it made one, in the background."""
+        if (due := self._ats_due.pop(job_id, None)) is not None:
+            self.ats_reports.start(due.key, due.pdf, due.document, due.figures)
+
+    def after_close(self, finished: JobFinished) -> None:
+        self.check_ats(finished.job_id)
 
 
 def figures_of(pdf: CompiledPdf) -> dict[str, Any]:

@@ -1,9 +1,18 @@
 """Use cases of compile_service. A compile request reads the resume version from the
 replica, renders it (once per version, template and options: the content key is kept), and
 records a job (runtime.jobs): an identical queued or running job is returned instead, and a
-job whose PDF is already stored is finished in the same transaction, without a worker."""
+job whose PDF is already stored is finished in the same transaction, without a worker.
+
+A Typst job is compiled by the request itself while one of the process's `in_request` slots
+is free (`InRequest`): a render takes milliseconds, and a trip through the queue to a worker
+(relay, broker, claim, close, the long poll's wake-up) costs several times that. The job is
+then recorded requested, started and finished in one transaction; the worker that receives
+its request finds it finished and does nothing. When every slot is busy, or the engine is
+not available here, the job is queued for the workers as any other."""
 
 import json
+import logging
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,17 +21,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from compile_service.analysis import AtsStatus
-from compile_service.compiler import Compiler
+from compile_service.compiler import Compiler, Prepared
 from compile_service.domain import VersionNotAvailable
 from compile_service.manifests import OptionValue
+from compile_service.metrics import observe_compile
+from compile_service.rendering import TYPST_ENGINE
 from compile_service.tables import resume_replica
-from contracts.compile_events import CompileRequested
+from compile_service.typesetting.engine import EngineUnavailable
+from contracts.compile_events import CompileFinished, CompileRequested
 from contracts.resume import ResumeDocument
 from contracts.share_events import ContactField, hidden_left_out
 from runtime.http import ApiError
-from runtime.jobs import TERMINAL, Jobs
+from runtime.jobs import TERMINAL, Jobs, worker_name
 from runtime.replica import ResumeNotFound, live_document, owned_version, wait_for_version
 
+log = logging.getLogger(__name__)
 SOURCES_KEPT = 4096  # (resume version, template, options) -> source; some 200 bytes each
 SHARE_PDFS_KEPT = 4096  # a share file's source -> its PDF's content key
 SHARE_WAIT_SECONDS = 20.0
@@ -41,10 +54,42 @@ class Source:
     title: str
 
 
+class InRequest:
+    """Typst compiles run by the request that asks for them, `slots` at a time."""
+
+    def __init__(self, compiler: Compiler, slots: int) -> None:
+        self.compiler, self.slots, self.busy = compiler, slots, 0
+        self.worker = f"{worker_name()}:request"
+
+    def takes(self, engine: str) -> bool:
+        return engine == TYPST_ENGINE and self.busy < self.slots
+
+    async def compile(self, job_id: str, prepared: Prepared,
+                      template: str) -> CompileFinished | None:
+        """The outcome; None when the job is the workers' after all (the engine is not
+        available in this process: no fonts, no free thread), or the store failed."""
+        self.busy += 1
+        started = time.perf_counter()
+        try:
+            finished = await self.compiler.run(job_id, prepared)
+        except EngineUnavailable as exc:
+            log.warning("Typst unavailable in this process (%s); the job is queued", exc)
+            return None
+        except OSError as exc:  # the artifact store: the workers retry it
+            log.warning("compile in the request failed (%r); the job is queued", exc)
+            return None
+        finally:
+            self.busy -= 1
+        observe_compile(template, finished.outcome, time.perf_counter() - started)
+        return finished
+
+
 class CompileService:
-    def __init__(self, jobs: Jobs, compiler: Compiler, version_wait_seconds: float) -> None:
+    def __init__(self, jobs: Jobs, compiler: Compiler, version_wait_seconds: float,
+                 in_request: int = 0) -> None:
         self.jobs, self.compiler = jobs, compiler
         self.version_wait_seconds = version_wait_seconds
+        self.in_request = InRequest(compiler, in_request)
         # a version's document never changes, nor do the templates while the process
         # runs: a version asked for again (a cached compile) is not rendered again
         self._sources: OrderedDict[tuple[str, int, str | None, bytes, tuple[str, ...]],
@@ -62,14 +107,22 @@ class CompileService:
         it is new; InvalidOptions when `options` are not the template's. `hidden`: contact
         fields left out (a share's)."""
         resume = await self._resume(owner_id, resume_id, version)
-        source = self._source(resume, template, options, hidden)
+        source, prepared = self._source(resume, template, options, hidden)
         job_id = self.jobs.new_id()
         requested = CompileRequested(
             job_id=job_id, owner_id=owner_id, resume_id=resume_id,
             resume_version=resume.version, template=source.template, engine=source.engine,
             title=source.title, options=source.options, hidden=list(hidden))
-        return await self.jobs.request(requested,
-                                       await self.compiler.from_store(job_id, source.key))
+        finished = await self.compiler.from_store(job_id, source.key)
+        if finished is not None or not self.in_request.takes(source.engine):
+            return await self.jobs.request(requested, finished)
+        prepared = prepared or self._prepare(resume.document, source, hidden)
+        finished = await self.in_request.compile(job_id, prepared, source.template)
+        try:
+            return await self.jobs.request(requested, finished,
+                                           run_by=self.in_request.worker if finished else None)
+        finally:
+            self.compiler.check_ats(job_id)  # once recorded, or at least tried
 
     async def share_pdf(self, owner_id: str, resume_id: str, version: int, template: str,
                         options: Mapping[str, object],
@@ -96,13 +149,15 @@ class CompileService:
         return key
 
     def _source(self, resume: Any, template: str | None, options: Mapping[str, object] | None,
-                hidden: tuple[ContactField, ...]) -> Source:
+                hidden: tuple[ContactField, ...]) -> tuple[Source, Prepared | None]:
+        """What the request resolved to, with the rendered source when it was rendered now
+        (None when the memo knew it)."""
         # json, not orjson: options are not validated yet, and may hold integers over 64 bits
         memo = (resume.resume_id, resume.version, template,
                 json.dumps(options or {}, sort_keys=True).encode(), hidden)
         if (source := self._sources.get(memo)) is not None:
             self._sources.move_to_end(memo)
-            return source
+            return source, None
         document = shown(resume.document, hidden)
         chosen = self.compiler.choose_template(template, document)
         resolved = self.compiler.resolve(chosen, options)
@@ -111,7 +166,11 @@ class CompileService:
         self._sources[memo] = source
         if len(self._sources) > SOURCES_KEPT:
             self._sources.popitem(last=False)
-        return source
+        return source, prepared
+
+    def _prepare(self, document: dict[str, Any], source: Source,
+                 hidden: tuple[ContactField, ...]) -> Prepared:
+        return self.compiler.prepare(source.template, shown(document, hidden), source.options)
 
     async def _resume(self, owner_id: str, resume_id: str, version: int | None) -> Any:
         # a resume created a moment ago may still be on its way from resume_service

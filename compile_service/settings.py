@@ -11,6 +11,10 @@ from runtime.jobs import JobSettings
 class CompileSettings(JobSettings):
     compile_concurrency: int = Field(2, ge=1, le=32,
                                      description="Jobs one worker process runs at once.")
+    typst_in_request: int = Field(
+        2, ge=0, le=32, description="Typst jobs an HTTP process renders itself at once, "
+        "answering the request with the finished job (a render takes milliseconds); more, "
+        "and every LaTeX job, go to the workers. 0: every job goes to the workers.")
     compile_timeout_seconds: float = Field(20.0, gt=0, description="Wall-clock limit per run.")
     compile_memory_limit_mb: int = Field(1024, ge=64, description="Address-space limit of TeX.")
     compile_max_output_mb: int = Field(64, ge=1, description="Largest file TeX may write.")

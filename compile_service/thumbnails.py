@@ -110,6 +110,7 @@ class Thumbnails:
     async def _compile(self, name: str, prepared: Prepared) -> None:
         try:
             finished = await self.compiler.run(THUMBNAIL_JOB, prepared)
+            self.compiler.check_ats(THUMBNAIL_JOB)
         except Exception as exc:  # the engine or the store is down: worth a retry soon
             log.warning("thumbnail of %s not compiled: %r", name, exc)
             raise _unavailable("the compiler is unavailable", 5) from exc

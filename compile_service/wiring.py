@@ -81,7 +81,8 @@ def build(settings: CompileSettings) -> Components:
                 EventStore(event_tables, COMPILE_PRODUCER, service_metrics(SERVICE)), sessions,
                 make_read_sessionmaker(db),
                 JobWaiter(asyncpg_dsn(settings.database_url), job_finished_channel(SCHEMA)))
-    service = CompileService(jobs, compiler, settings.job_version_wait_seconds)
+    service = CompileService(jobs, compiler, settings.job_version_wait_seconds,
+                             settings.typst_in_request)
     previews = Previewer(compiler.artifacts, settings.pdftoppm_path, settings.preview_dpi,
                          settings.preview_timeout_seconds, settings.preview_max_age_seconds)
     return Components(db, sessions, renderer, compiler, jobs, service, previews,

@@ -95,7 +95,8 @@ def _retrieved(future: "asyncio.Future[CompileFinished]") -> None:
 def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer:
     sweep_stale_runs(settings.compile_work_dir)
     runner = JobRunner(components.jobs, CompileWork(components.service, components.compiler),
-                       settings.consumer_max_attempts)
+                       settings.consumer_max_attempts,
+                       after_close=components.compiler.after_close)
     return drop_erased(runner.consumer(COMPILE_JOBS_CONSUMER,
                                        prefetch=settings.compile_concurrency),
                        ErasedUsers(components.db, erased_users))

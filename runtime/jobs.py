@@ -181,6 +181,9 @@ class JobState:
 class RequestJob:
     requested: JobRequested
     finished_at_once: JobFinished | None = None  # the result exists already
+    # who did the work within the request itself (its finish is `finished_at_once`): the
+    # job's history then has its start too
+    run_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,9 @@ def decide(kind: JobKind, state: JobState, command: Command) -> list[JobEvent]:
     if isinstance(command, RequestJob):
         if state.status != "new":
             raise JobExists(state.job_id)
-        return [command.requested, *filter(None, [command.finished_at_once])]
+        started = (kind.started(job_id=state.job_id, attempt=1, worker=command.run_by)
+                   if command.run_by is not None and command.finished_at_once else None)
+        return [command.requested, *filter(None, [started, command.finished_at_once])]
     if state.status == "new":
         raise UnknownJob(state.job_id)
     if state.finished:
@@ -444,10 +449,12 @@ class Jobs:
         return str(uuid4())  # a new random stream: nobody else writes to it
 
     async def request(self, requested: JobRequested, finished_at_once: JobFinished | None = None,
-                      admit: Callable[[], Awaitable[None]] | None = None) -> tuple[Any, bool]:
+                      admit: Callable[[], Awaitable[None]] | None = None,
+                      run_by: str | None = None) -> tuple[Any, bool]:
         """The job that answers `requested` (an identical one's when its reuse key is taken)
         and whether it is new. `admit` runs in the creating transaction once the job is
-        known to be new (a refusal there rolls it back)."""
+        known to be new (a refusal there rolls it back). `run_by`: the worker that produced
+        `finished_at_once` within the request (recorded as the job's start)."""
         reuse_key = self.kind.reuse_key(requested)
         for _ in range(_REQUEST_ATTEMPTS):
             async with self.reads() as session:
@@ -455,7 +462,8 @@ class Jobs:
             if existing is not None:
                 return existing, False
             try:
-                return await self._create(RequestJob(requested, finished_at_once), admit), True
+                return await self._create(RequestJob(requested, finished_at_once, run_by),
+                                          admit), True
             except IdenticalRequestWon:
                 continue  # rolled back; the next look finds the winner's job
         raise RequestKeptRacing(self.kind)
@@ -608,9 +616,12 @@ class JobRunner(Generic[Requested, Prepared]):
     to be redelivered and finished by another."""
 
     def __init__(self, jobs: Jobs, work: JobWork[Requested, Prepared],
-                 max_attempts: int, watch_seconds: float = 0.5) -> None:
+                 max_attempts: int, watch_seconds: float = 0.5,
+                 after_close: Callable[[JobFinished], None] | None = None) -> None:
         self.jobs, self.work, self.max_attempts = jobs, work, max_attempts
         self.watch_seconds = watch_seconds  # how often a running job's row is looked at
+        # what follows a run's outcome once it is recorded (off the path to the outcome)
+        self.after_close = after_close
 
     async def _run_watched(self, job: JobState, requested: Any,
                            prepared: Any) -> JobFinished | None:
@@ -636,6 +647,8 @@ class JobRunner(Generic[Requested, Prepared]):
     async def handle(self, envelope: EventEnvelope) -> None:
         kind = self.jobs.kind
         requested: Any = kind.requested.model_validate(envelope.payload)
+        if await self.jobs.is_finished(requested.job_id):
+            return  # finished by its request (its result was there, or made there)
         causation = str(envelope.event_id)
         preparing = asyncio.create_task(self.work.prepare(requested))
         try:
@@ -654,6 +667,8 @@ class JobRunner(Generic[Requested, Prepared]):
                 raise
             if finished is not None:
                 await self.jobs.close(job, finished, causation)  # loses to a cancel: a no-op
+                if self.after_close is not None:
+                    self.after_close(finished)
         finally:
             if not preparing.done():
                 preparing.cancel()

@@ -72,6 +72,20 @@ async def test_a_pdf_goes_in_and_comes_back_in_chunks_with_its_figures_and_previ
     assert (await store.figures(key) or {})["ats"] == {"score": 99}
 
 
+async def test_a_pdf_and_its_figures_go_in_together_once(db: AsyncEngine) -> None:
+    store, key = PostgresStore(db), new_key()
+    assert await store.stored(key) is None
+    await store.put(key, b"%PDF first", {"pages": 1, "overflow": None})
+    assert await store.stored(key) == {"pages": 1, "overflow": None}
+    await store.put(key, b"%PDF second", {"pages": 9})  # stored already: nothing changes
+    assert await read_whole(store, key) == b"%PDF first"
+    assert await store.stored(key) == {"pages": 1, "overflow": None}
+    other = new_key()
+    await store.put_preview(other, b"\x89PNG")  # a row without its PDF yet
+    await store.put(other, b"%PDF")  # figures not given: none, and the preview stays
+    assert await store.stored(other) == {} and await store.preview(other) == b"\x89PNG"
+
+
 async def test_a_key_not_stored_is_missing_and_a_bad_key_is_refused(db: AsyncEngine) -> None:
     store, key = PostgresStore(db), new_key()
     with pytest.raises(ArtifactMissing):

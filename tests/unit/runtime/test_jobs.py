@@ -51,6 +51,18 @@ def test_a_request_whose_result_exists_finishes_at_once() -> None:
     assert fold("j", events).status == "succeeded"
 
 
+def test_a_request_that_did_the_work_itself_records_its_start_too() -> None:
+    done = CompileFinished(job_id="j", outcome="succeeded", artifact_key="k" * 64)
+    events = decide(COMPILE_JOB, JobState("j"),
+                    RequestJob(compile_requested(), done, run_by="host:1:request"))
+    assert [e.event_type for e in events] == ["CompileRequested", "CompileStarted",
+                                              "CompileFinished"]
+    assert isinstance(events[1], CompileStarted)
+    assert (events[1].attempt, events[1].worker) == (1, "host:1:request")
+    state = fold("j", events)
+    assert (state.status, state.attempts, state.version) == ("succeeded", 1, 3)
+
+
 def test_a_second_request_for_the_same_job_id_is_refused() -> None:
     with pytest.raises(JobExists):
         decide(COMPILE_JOB, fold("j", [compile_requested()]), RequestJob(compile_requested()))
