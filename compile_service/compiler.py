@@ -103,13 +103,16 @@ class Compiler:
         count_artifact_lookup(figures is not None)
         return None if figures is None else already_stored(job_id, key, figures)
 
-    async def run(self, job_id: str, prepared: Prepared) -> CompileFinished:
+    async def run(self, job_id: str, prepared: Prepared,
+                  look_in_store: bool = True) -> CompileFinished:
         """The outcome of compiling; infrastructure failures (engine missing, store down)
         raise, so the message is retried and finally dead-lettered. The ATS check of a new
         PDF waits for `check_ats(job_id)`, called once the outcome is recorded: it costs as
         much as a Typst render, and would slow that record down on a small machine."""
-        if (cached := await self.from_store(job_id, prepared.key)) is not None:
-            return cached
+        if look_in_store:
+            cached = await self.from_store(job_id, prepared.key)
+            if cached is not None:
+                return cached
         try:
             pdf = await prepared.engine.compile(prepared.rendered.source)
         except CompileFailed as failure:

@@ -71,7 +71,8 @@ class InRequest:
         self.busy += 1
         started = time.perf_counter()
         try:
-            finished = await self.compiler.run(job_id, prepared)
+            # the request looked in the store a moment ago
+            finished = await self.compiler.run(job_id, prepared, look_in_store=False)
         except EngineUnavailable as exc:
             log.warning("Typst unavailable in this process (%s); the job is queued", exc)
             return None

@@ -48,13 +48,15 @@ class Started:
     prepared: Prepared
     at: float  # perf_counter when its compile began, or was ready to
     compiling: "asyncio.Future[CompileFinished] | None" = None
+    stored: CompileFinished | None = None  # its PDF was found stored already
 
 
 class CompileWork:
     """Render the job's resume version (while the claim is recorded) and compile it. A
     Typst job compiles while its claim is recorded, too: a render cannot be stopped anyway
     (a cancel only drops its outcome), and the claim's round trips are off its path. A
-    LaTeX job starts pdflatex only once claimed, so a cancel can kill it."""
+    LaTeX job starts pdflatex only once claimed, so a cancel can kill it; its look in the
+    artifact store is made while the claim is recorded."""
 
     def __init__(self, service: CompileService, compiler: Compiler) -> None:
         self.service, self.compiler = service, compiler
@@ -67,7 +69,8 @@ class CompileWork:
             return None
         prepared = self.compiler.prepare(request.template, document, request.options)
         if prepared.engine.name != TYPST_ENGINE:
-            return Started(prepared, time.perf_counter())
+            stored = await self.compiler.from_store(request.job_id, prepared.key)
+            return Started(prepared, time.perf_counter(), stored=stored)
         compiling = asyncio.ensure_future(self.compiler.run(request.job_id, prepared))
         compiling.add_done_callback(_retrieved)  # a job found finished never awaits it
         return Started(prepared, time.perf_counter(), compiling)
@@ -78,8 +81,9 @@ class CompileWork:
             return CompileFinished(job_id=job.job_id, outcome="failed",
                                    error_code="resume_unavailable", error=DELETED)
         try:
-            finished = await (started.compiling
-                              or self.compiler.run(job.job_id, started.prepared))
+            finished = started.stored or await (
+                started.compiling
+                or self.compiler.run(job.job_id, started.prepared, look_in_store=False))
         except Exception:
             observe_compile(request.template, "error", time.perf_counter() - started.at)
             raise

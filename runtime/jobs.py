@@ -456,11 +456,14 @@ class Jobs:
         known to be new (a refusal there rolls it back). `run_by`: the worker that produced
         `finished_at_once` within the request (recorded as the job's start)."""
         reuse_key = self.kind.reuse_key(requested)
-        for _ in range(_REQUEST_ATTEMPTS):
-            async with self.reads() as session:
-                existing = await self.records.reusable(session, reuse_key)
-            if existing is not None:
-                return existing, False
+        for attempt in range(_REQUEST_ATTEMPTS):
+            # a job finished at once is created without a look first: an identical job
+            # that holds the key makes its insert fail, and the next attempt looks
+            if finished_at_once is None or attempt > 0:
+                async with self.reads() as session:
+                    existing = await self.records.reusable(session, reuse_key)
+                if existing is not None:
+                    return existing, False
             try:
                 return await self._create(RequestJob(requested, finished_at_once, run_by),
                                           admit), True
@@ -647,11 +650,11 @@ class JobRunner(Generic[Requested, Prepared]):
     async def handle(self, envelope: EventEnvelope) -> None:
         kind = self.jobs.kind
         requested: Any = kind.requested.model_validate(envelope.payload)
-        if await self.jobs.is_finished(requested.job_id):
-            return  # finished by its request (its result was there, or made there)
         causation = str(envelope.event_id)
         preparing = asyncio.create_task(self.work.prepare(requested))
         try:
+            if await self.jobs.is_finished(requested.job_id):
+                return  # finished by its request (its result was there, or made there)
             job = await self.jobs.claim(requested, worker_name(), causation)
             if job.finished:
                 return
