@@ -348,6 +348,18 @@ class JobRecords:
         self._finish_keeping_key = update(t).where(*newer).values(**finish).returning(*t.c)
         self._finish_freeing_key = update(t).where(*newer).values(
             **finish, reuse_key=None).returning(*t.c)
+        # a job finished by its request: its row as its events leave it, in one insert
+        self._insert_finished = insert(t).values(
+            job_id=bindparam("p_job_id"), kind=kind.name,
+            stream_version=bindparam("p_stream_version"), owner_id=bindparam("p_owner_id"),
+            resume_id=bindparam("p_resume_id"), status=bindparam("p_status"),
+            attempts=bindparam("p_attempts"), reuse_key=bindparam("p_reuse_key"),
+            input=bindparam("p_input", type_=JSONB),
+            result=bindparam("p_result", type_=JSONB(none_as_null=True)),
+            error_code=bindparam("p_error_code"), error=bindparam("p_error"),
+            requested_at=bindparam("p_at"), started_at=bindparam("p_started_at"),
+            finished_at=bindparam("p_at"),
+        ).on_conflict_do_nothing().returning(*t.c)
         self._by_id = select(t).where(t.c.job_id == bindparam("job_id"))
         self._owned = select(t).where(t.c.job_id == bindparam("job_id"),
                                       t.c.owner_id == bindparam("owner_id"),
@@ -376,6 +388,24 @@ class JobRecords:
                        "p_error": event.error,
                        "p_result": event.model_dump(mode="json", exclude=FINISH_FIELDS)}
         return (await session.execute(statement, params)).first()
+
+    async def insert_finished(self, session: AsyncSession, events: Sequence[JobEvent],
+                              stream_version: int, at: datetime) -> Any:
+        """The row of a job requested (maybe started) and finished in one append, as
+        `apply` of each event in turn leaves it; None when the reuse key is taken."""
+        requested, finished = events[0], events[-1]
+        assert isinstance(requested, JobRequested) and isinstance(finished, JobFinished)
+        started = any(isinstance(e, JobStarted) for e in events)
+        keeps = finished.outcome == "succeeded" and self.kind.reuse_succeeded
+        return (await session.execute(self._insert_finished, {
+            "p_job_id": requested.job_id, "p_stream_version": stream_version,
+            "p_owner_id": requested.owner_id, "p_resume_id": requested.resume_id,
+            "p_status": finished.outcome, "p_attempts": 1 if started else 0,
+            "p_reuse_key": self.kind.reuse_key(requested) if keeps else None,
+            "p_input": requested.model_dump(mode="json", exclude=REQUEST_FIELDS),
+            "p_result": finished.model_dump(mode="json", exclude=FINISH_FIELDS),
+            "p_error_code": finished.error_code, "p_error": finished.error, "p_at": at,
+            "p_started_at": at if started else None})).first()
 
     def _finish_statement(self, event: JobFinished) -> Any:
         keeps = event.outcome == "succeeded" and self.kind.reuse_succeeded
@@ -570,6 +600,10 @@ class Jobs:
         stored = await self.store.append(session, state.job_id, state.version, new,
                                          user_id=owner_id, causation_id=causation_id,
                                          known_version=True)
+        if len(events) > 1 and isinstance(events[0], JobRequested):  # finished at once
+            return await self.records.insert_finished(session, events,
+                                                      stored[-1].stream_version,
+                                                      stored[0].occurred_at)
         row = None
         for event, envelope in zip(events, stored, strict=True):
             row = await self.records.apply(session, event, envelope.stream_version,

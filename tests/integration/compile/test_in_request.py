@@ -7,7 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
+from compile_service.projections import job_records
 from compile_service.settings import CompileSettings
 from compile_service.wiring import build
 from tests.integration.compile.conftest import (
@@ -30,6 +32,25 @@ async def history(settings: CompileSettings, job_id: str) -> list[tuple[str, dic
         async with components.jobs.sessions() as session:
             envelopes = await components.jobs.store.read_stream(session, job_id)
         return [(e.event_type, e.payload) for e in envelopes]
+    finally:
+        await components.close()
+
+
+async def row_and_replayed_row(settings: CompileSettings, job_id: str) -> tuple[Any, Any]:
+    """The job's row as its request wrote it (in one insert), and as applying its events
+    one by one makes it (a rebuild), in a transaction rolled back."""
+    components = build(settings)
+    try:
+        async with components.jobs.sessions() as session, session.begin():
+            written = await job_records.by_id(session, job_id)
+            envelopes = await components.jobs.store.read_stream(session, job_id)
+            await session.execute(delete(job_records.table)
+                                  .where(job_records.table.c.job_id == job_id))
+            for envelope in envelopes:
+                await job_records.apply_envelope(session, envelope)
+            replayed = await job_records.by_id(session, job_id)
+            await session.rollback()
+        return written, replayed
     finally:
         await components.close()
 
@@ -60,6 +81,8 @@ async def test_a_typst_job_is_compiled_by_its_request(
     started = events[1][1]
     assert started["attempt"] == 1 and started["worker"].endswith(":request")
     assert events[2][1]["outcome"] == "succeeded"
+    written, replayed = await row_and_replayed_row(settings, job["job_id"])
+    assert written._asdict() == replayed._asdict()
     checked = await wait_for_job(compile_api, headers, job["job_id"])
     assert checked["ats_status"] == "ready" and checked["ats"]["score"] >= 95
 
