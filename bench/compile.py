@@ -25,7 +25,9 @@ a database, vhost and Redis db of its own, a fresh artifact store):
 
 Then the same stack with TYPST_IN_REQUEST=0, where every Typst job goes through the queue to
 the compile worker: its save to succeeded (the baseline of the request's own compile) and
-the worker's render time [p50 <= 15 ms].
+the worker's render time [p50 <= 15 ms]. On both stacks, Typst saves back to back give the
+CPU per save of every process of the stack and of the servers (PostgreSQL, RabbitMQ,
+Redis).
 
 Run: ``.venv/bin/python bench/compile.py`` (about 2 minutes; the servers PostgreSQL,
 RabbitMQ and Redis up, as for the tests). The machine's load average is printed at the start
@@ -50,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import ats as ats_bench
 from bench import typst_render
 from bench.common import ROOT, Result
-from bench.stack import procfile_stack
+from bench.stack import Stack, procfile_stack, server_cpu
 from bench.write_path import document
 from compile_service.rendering import BUILTIN_TEMPLATES, Renderer
 from compile_service.typesetting.latex import PdfLatex
@@ -64,6 +66,7 @@ RUNS, ROUNDS = 15, 3  # save-then-compile runs per template per round
 # typing): the last one's work off the path (its ATS check, its events' relay) is done by
 # then; the back-to-back figure is printed too
 EDIT_PAUSE_SECONDS = 0.25
+SETTLE_SECONDS = 0.5  # after saves back to back, before their CPU is counted
 RENDERS = 50
 CACHED_RUNS = 40
 N_ROUNDS = 4
@@ -203,7 +206,22 @@ def plain_pdflatex(source: str) -> float:
         return time.perf_counter() - started
 
 
-async def through_gateway(gateway: str) -> dict[str, float]:
+async def back_to_back(client: httpx.AsyncClient, resume: dict[str, Any],
+                       stack: Stack) -> tuple[list[float], float]:
+    """Typst saves one after the other, with no pause: their save-to-succeeded ms, and the
+    CPU milliseconds per save of every process of the stack and of the servers (PostgreSQL,
+    RabbitMQ, Redis), counted until what they left running (ATS checks, relays) is done."""
+    before = {**stack.cpu(), **server_cpu()}
+    saves = [(await save_and_compile(client, resume, TYPST, f"b2b {n} {time.time()}")).save_ms
+             for n in range(RUNS * ROUNDS)]
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = {**stack.cpu(), **server_cpu()}
+    cpu = sum(after[name] - before.get(name, 0.0) for name in after)
+    return saves, cpu * 1000 / len(saves)
+
+
+async def through_gateway(stack: Stack) -> dict[str, float]:
+    gateway = stack.gateway
     async with httpx.AsyncClient(base_url=gateway, headers={"Origin": gateway},
                                  timeout=60) as client:
         (await client.post("/api/auth/dev-login",
@@ -214,6 +232,10 @@ async def through_gateway(gateway: str) -> dict[str, float]:
             await save_and_compile(client, resumes[0], template, f"warm {time.time()}")
         print("Through the gateway (the Procfile stack):")
         figures = await save_then_compile(client, resumes[0])
+        saves, cpu_ms = await back_to_back(client, resumes[0], stack)
+        show(result("  Typst saves back to back (no pause)", saves), "saves/s")
+        print(f"    CPU per save, every process: {cpu_ms:.1f} ms")
+        figures |= {"back_to_back_p50": statistics.median(saves), "cpu_ms": cpu_ms}
         figures |= await cached(client, resumes[0])
         figures |= await at_once(client, resumes)
         return figures
@@ -232,15 +254,12 @@ async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
             runs[LATEX].append(await save_and_compile(
                 client, resume, LATEX, f"{LATEX} {round_} {n} {time.time()}", plain))
     typst_saves = [r.save_ms for r in runs[TYPST]]
-    back_to_back = [(await save_and_compile(client, resume, TYPST, f"b2b {n} {time.time()}")
-                     ).save_ms for n in range(RUNS * ROUNDS)]
     latex_saves = [r.save_ms for r in runs[LATEX]]
     latex_compiles = [r.compile_ms for r in runs[LATEX]]
     worker_renders = [float(r.job["timings"]["engine_ms"]) for r in runs[TYPST]]
     show(result(f"Typst ({TYPST}) save to succeeded", typst_saves), "saves/s")
     show(result("  compile to succeeded", [r.compile_ms for r in runs[TYPST]]), "compiles/s")
     show(result("  the render, in the request (engine_ms)", worker_renders), "renders/s")
-    show(result("  the same saves back to back (no pause)", back_to_back), "saves/s")
     show(result(f"  baseline: LaTeX ({LATEX}) save to succeeded", latex_saves), "saves/s")
     show(result(f"LaTeX ({LATEX}) cold compile to succeeded", latex_compiles), "compiles/s")
     show(result("  baseline: plain pdflatex, same source", plain.ms), "runs/s")
@@ -251,7 +270,6 @@ async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
     print("  server side p50, Typst: " + server_side(runs[TYPST]) + "; LaTeX: "
           + server_side(runs[LATEX]))
     return {"save_p50": statistics.median(typst_saves),
-            "back_to_back_p50": statistics.median(back_to_back),
             "request_render_p50": statistics.median(worker_renders),
             "latex_ratio": _ratio(latex_compiles, plain.ms),
             "latex_engine_ratio": _ratio(latex_engine, plain.ms)}
@@ -314,8 +332,9 @@ async def at_once(client: httpx.AsyncClient, resumes: list[dict[str, Any]]
     return {"n2_ratio": ratio}
 
 
-async def through_the_worker(gateway: str) -> dict[str, float]:
+async def through_the_worker(stack: Stack) -> dict[str, float]:
     """Typst save-then-compiles where the request compiles nothing (TYPST_IN_REQUEST=0)."""
+    gateway = stack.gateway
     async with httpx.AsyncClient(base_url=gateway, headers={"Origin": gateway},
                                  timeout=60) as client:
         (await client.post("/api/auth/dev-login",
@@ -326,13 +345,16 @@ async def through_the_worker(gateway: str) -> dict[str, float]:
         for n in range(RUNS * ROUNDS):
             await asyncio.sleep(EDIT_PAUSE_SECONDS)
             runs.append(await save_and_compile(client, resume, TYPST, f"queued {n} {time.time()}"))
+        in_a_row, cpu_ms = await back_to_back(client, resume, stack)
     saves = [r.save_ms for r in runs]
     renders = [float(r.job["timings"]["engine_ms"]) for r in runs]
     print("The same stack with TYPST_IN_REQUEST=0 (every Typst job through the worker):")
     show(result(f"Typst ({TYPST}) save to succeeded, via the worker", saves), "saves/s")
     show(result("  the worker's render (engine_ms)", renders), "renders/s")
     print("  server side p50: " + server_side(runs))
-    return {"queued_save_p50": statistics.median(saves),
+    show(result("  Typst saves back to back (no pause), via the worker", in_a_row), "saves/s")
+    print(f"    CPU per save, every process: {cpu_ms:.1f} ms")
+    return {"queued_save_p50": statistics.median(saves), "queued_cpu_ms": cpu_ms,
             "worker_render_p50": statistics.median(renders)}
 
 
@@ -351,7 +373,8 @@ def report(figures: dict[str, float]) -> None:
             verdict("cached compile p50", figures["cached_p50"], 15)):
         print("  " + line)
     print(f"  Typst save to succeeded, compiled by the request / via the worker: "
-          f"x{figures['save_p50'] / figures['queued_save_p50']:.2f}")
+          f"x{figures['save_p50'] / figures['queued_save_p50']:.2f}; CPU per save "
+          f"x{figures['cpu_ms'] / figures['queued_cpu_ms']:.2f}")
     print(f"  ATS check per PDF p50: {TYPST} {figures[f'ats_{TYPST}_p50']:.1f} ms, "
           f"{LATEX} {figures[f'ats_{LATEX}_p50']:.1f} ms")
 
@@ -365,11 +388,11 @@ def main() -> None:
     figures = asyncio.run(in_process())
     with (tempfile.TemporaryDirectory(prefix="bench-compile-") as work,
           procfile_stack("compile", ROOT, Path(work), 12) as stack):
-        figures |= asyncio.run(through_gateway(stack.gateway))
+        figures |= asyncio.run(through_gateway(stack))
     with (tempfile.TemporaryDirectory(prefix="bench-compile-") as work,
           procfile_stack("compile_queued", ROOT, Path(work), 14,
                          {"TYPST_IN_REQUEST": "0"}) as stack):
-        figures |= asyncio.run(through_the_worker(stack.gateway))
+        figures |= asyncio.run(through_the_worker(stack))
     report(figures)
     print(f"end: {load()}")
 
