@@ -16,8 +16,11 @@ the finish the result), a reuse key, and the work a worker does (`JobWork`); the
   cleared when its job fails, and also when it succeeds unless `reuse_succeeded`;
 - the long poll: the table's trigger NOTIFYs `<schema>_job_finished` when a job finishes, and
   one LISTEN connection per process (runtime.waiting) wakes the requests waiting on it;
+- a job whose result exists already, or that its request worked out itself (`run_by`), is
+  recorded requested (started) and finished in one transaction, its row in one insert;
 - the worker (`JobRunner`): claim, work, close; an infrastructure failure raises (the message
-  is retried), and on the last attempt the job is closed as failed first;
+  is retried), and on the last attempt the job is closed as failed first; the request of a
+  job found finished (at once) is acknowledged without work;
 - cancelling (`Jobs.cancel`, the `Cancel` command): the owner closes a queued or running job
   as failed (`cancelled`); a worker that claims it later finds it finished and does nothing,
   one running it notices within `JobRunner.watch_seconds` and cancels its run, and its own
