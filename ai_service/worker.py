@@ -38,7 +38,7 @@ from contracts.ai_events import (
     RatingFinished,
     RatingRequested,
 )
-from contracts.resume import MAX_RESUME_BYTES, ResumeDocument
+from contracts.resume import MAX_RESUME_BULLETS, MAX_RESUME_BYTES, ResumeDocument, bullet_count
 from contracts.topology import (
     AI_ERASURE_CONSUMER,
     AI_IMPORTS_CONSUMER,
@@ -97,6 +97,8 @@ def import_question(request: ImportRequested) -> Question[tuple[ResumeDocument, 
         document, shortened = imported_document(ImportedResume.model_validate_json(text), title)
         if len(document.model_dump_json().encode()) > MAX_RESUME_BYTES:
             raise InvalidAnswer(f"the resume read is over {MAX_RESUME_BYTES} bytes")
+        if bullet_count(document) > MAX_RESUME_BULLETS:
+            raise InvalidAnswer(f"the resume read has over {MAX_RESUME_BULLETS} bullets")
         return document, shortened
 
     return Question(request.text, import_config(), parse, "the import schema")

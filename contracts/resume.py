@@ -170,6 +170,13 @@ class ResumeDocument(_Strict):
 
 
 MAX_RESUME_BYTES = 256 * 1024
+# bullets in a whole document: the per-list bounds alone allow 45,000 (30 sections of 50
+# items of 30), which no resume needs and every compile would pay for
+MAX_RESUME_BULLETS = 2000
+
+
+def bullet_count(document: ResumeDocument) -> int:
+    return sum(len(item.bullets) for section in document.sections for item in section.items)
 
 DOCUMENT_SCHEMA_VERSION = 3
 """The shape of `ResumeDocument`, bumped with every change an older reader could not read;

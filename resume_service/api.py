@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, FastAPI, Header, Request, Response
 
 from contracts.interchange import NativeExport
 from contracts.json_resume import JsonResume
-from contracts.resume import ResumeDocument
+from contracts.resume import MAX_RESUME_BULLETS, ResumeDocument
 from contracts.resume_events import ImportOrigin
 from resume_service.domain import (
     CreateResume,
@@ -22,6 +22,7 @@ from resume_service.domain import (
     ResumeNotDeleted,
     ResumeNotFound,
     StaleVersion,
+    TooManyBullets,
     UpdateResume,
     VersionNotFound,
 )
@@ -192,6 +193,11 @@ def install_domain_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ResumeNotDeleted)
     async def _not_deleted(*_: object) -> OrjsonResponse:
         return error_response(409, "resume_not_deleted", "the resume is not deleted")
+
+    @app.exception_handler(TooManyBullets)
+    async def _too_many(_: Request, exc: TooManyBullets) -> OrjsonResponse:
+        return error_response(422, "too_many_bullets", str(exc), count=exc.count,
+                              limit=MAX_RESUME_BULLETS)
 
     @app.exception_handler(ResumeIdTaken)
     async def _taken(*_: object) -> OrjsonResponse:

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from contracts.resume import ResumeDocument
+from contracts.resume import MAX_RESUME_BULLETS, ResumeDocument, bullet_count
 from contracts.resume_events import (
     ImportOrigin,
     ResumeCreated,
@@ -42,6 +42,19 @@ class VersionNotFound(DomainError):
 
 class ResumeNotDeleted(DomainError):
     """Undelete of a resume that is live."""
+
+
+class TooManyBullets(DomainError):
+    """A document to save holds more bullets than MAX_RESUME_BULLETS."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"the resume holds {count} bullets; at most {MAX_RESUME_BULLETS}")
+        self.count = count
+
+
+def check_document_limits(document: ResumeDocument) -> None:
+    if (count := bullet_count(document)) > MAX_RESUME_BULLETS:
+        raise TooManyBullets(count)
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,8 @@ Command = CreateResume | UpdateResume | DeleteResume | RestoreResume | UndeleteR
 
 
 def decide(state: ResumeState, command: Command) -> list[ResumeEvent]:
+    if isinstance(command, CreateResume | UpdateResume):
+        check_document_limits(command.document)  # a restore's document was saved once
     if isinstance(command, CreateResume):
         return _decide_create(state, command)
     if isinstance(command, UndeleteResume):

@@ -18,7 +18,7 @@ from contracts.auth_events import UserSignedOut
 from contracts.envelope import EventEnvelope
 from contracts.resume_events import ImportOrigin
 from contracts.topology import CONSUMERS, RESUME_IMPORTS_CONSUMER, RESUME_SESSIONS_CONSUMER
-from resume_service.domain import CreateResume, ResumeIdTaken
+from resume_service.domain import CreateResume, ResumeIdTaken, TooManyBullets
 from resume_service.service import ResumeService
 from runtime.bus import Consumer
 from runtime.cache import ReadCache
@@ -48,6 +48,8 @@ def imported_resumes_consumer(service: ResumeService, max_attempts: int = 5) -> 
         except ResumeIdTaken:  # deleted since it was created: a late redelivery
             log.info("imported resume %s exists no more; not created again",
                      finished.resume_id)
+        except TooManyBullets as exc:  # ai_service refuses these: one from an older version
+            log.warning("imported resume %s not created: %s", finished.resume_id, exc)
 
     return Consumer(RESUME_IMPORTS_CONSUMER, CONSUMERS[RESUME_IMPORTS_CONSUMER], create,
                     max_attempts=max_attempts)

@@ -198,6 +198,35 @@ async def test_body_over_the_limit_is_413(resume_api, as_user, user_id):
     assert response.status_code == 413
 
 
+def bullets_document(count: int) -> dict:
+    """`count` bullets spread over items of 30 and sections of 50 items (each list within
+    its bound)."""
+    items = [{"title": f"item {n}", "bullets": [f"b{n}.{b}" for b in range(30)]}
+             for n in range(-(-count // 30))]
+    items[-1]["bullets"] = items[-1]["bullets"][:count - 30 * (len(items) - 1)]
+    sections = [{"title": f"s{n}", "items": items[at:at + 50]}
+                for n, at in enumerate(range(0, len(items), 50))]
+    return {**DOC, "sections": sections}
+
+
+async def test_ten_thousand_bullets_are_refused_by_the_document_limits(
+        resume_api, as_user, user_id):
+    headers = as_user(user_id)
+    response = await resume_api.post("/resume/create", json=bullets_document(10_000),
+                                     headers=headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["count"], error["limit"]) == ("too_many_bullets", 10_000, 2000)
+    created = await create(resume_api, headers)
+    update = await resume_api.put(f"/resume/update/{created['id']}", headers=headers,
+                                  json={**bullets_document(2001), "version": 1})
+    assert update.status_code == 422
+    assert update.json()["error"]["code"] == "too_many_bullets"
+    at_the_limit = await resume_api.put(f"/resume/update/{created['id']}", headers=headers,
+                                        json={**bullets_document(2000), "version": 1})
+    assert at_the_limit.status_code == 200, at_the_limit.text
+
+
 async def test_unknown_resume_and_bad_id_are_404_and_a_route_name_is_no_id(
         resume_api, as_user, user_id):
     headers = as_user(user_id)
