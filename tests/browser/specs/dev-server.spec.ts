@@ -11,8 +11,9 @@ test("the app works from the Vite dev server, its /api proxied to the gateway", 
   const page = await context.newPage();
   await signIn(page);
   const id = await newResume(page);
+  const created = Number(await page.locator(".save-status").getAttribute("data-version"));
   await page.getByLabel("Name", { exact: true }).fill("From the dev server");
-  await saved(page);
+  await saved(page, created);
   expect((await serverResume(page.request, id)).contact.name).toBe("From the dev server");
   await context.close();
 });

@@ -40,8 +40,9 @@ test("the editor saves contact, sections, items, bullets, their order and the lo
 test("each save is compiled and its PDF shown beside the editor, with pages and the ATS report", async ({ page }) => {
   await signIn(page);
   const id = await newResume(page);
+  const created = Number(await page.locator(".save-status").getAttribute("data-version"));
   await page.getByLabel("Name", { exact: true }).fill("Charles Babbage");
-  const version = await saved(page);
+  const version = await saved(page, created);
   const frame = page.locator(`iframe.pdf[data-loaded="${version}"]`);
   await expect(frame).toBeVisible({ timeout: 30_000 });
   await expect(page.locator(".compile-status")).toHaveText(`Version ${version}: 1 page`);

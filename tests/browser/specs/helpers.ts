@@ -23,10 +23,16 @@ export async function newResume(page: Page): Promise<string> {
   return page.url().split("/").pop()!;
 }
 
-/** Waits until the editor says everything is saved, and returns the saved version. */
-export async function saved(page: Page): Promise<number> {
+/** Waits until the editor says everything is saved, and returns the saved version; with
+ * `after`, a version past it (an edit just made may not have marked the status unsaved yet
+ * when this first looks). */
+export async function saved(page: Page, after = 0): Promise<number> {
   const status = page.locator(".save-status");
   await expect(status).toHaveText(/All changes saved · version \d+/);
+  if (after > 0) {
+    await expect.poll(async () => Number(await status.getAttribute("data-version"))).toBeGreaterThan(after);
+    await expect(status).toHaveText(/All changes saved · version \d+/);
+  }
   return Number(await status.getAttribute("data-version"));
 }
 
