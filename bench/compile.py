@@ -213,7 +213,7 @@ async def back_to_back(client: httpx.AsyncClient, resume: dict[str, Any],
     RabbitMQ, Redis), counted until what they left running (ATS checks, relays) is done."""
     before = {**stack.cpu(), **server_cpu()}
     saves = [(await save_and_compile(client, resume, TYPST, f"b2b {n} {time.time()}")).save_ms
-             for n in range(RUNS * ROUNDS)]
+             for n in range(2 * RUNS * ROUNDS)]
     await asyncio.sleep(SETTLE_SECONDS)
     after = {**stack.cpu(), **server_cpu()}
     cpu = sum(after[name] - before.get(name, 0.0) for name in after)

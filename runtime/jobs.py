@@ -687,11 +687,13 @@ class JobRunner(Generic[Requested, Prepared]):
     async def handle(self, envelope: EventEnvelope) -> None:
         kind = self.jobs.kind
         requested: Any = kind.requested.model_validate(envelope.payload)
+        # before any work: most Typst jobs are finished by their request (their result was
+        # there, or made there), and their preparation would be thrown away
+        if await self.jobs.is_finished(requested.job_id):
+            return
         causation = str(envelope.event_id)
         preparing = asyncio.create_task(self.work.prepare(requested))
         try:
-            if await self.jobs.is_finished(requested.job_id):
-                return  # finished by its request (its result was there, or made there)
             job = await self.jobs.claim(requested, worker_name(), causation)
             if job.finished:
                 return
