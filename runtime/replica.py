@@ -47,6 +47,7 @@ from contracts.topology import RESUME_EVENT_KEYS
 from runtime.consumers import BatchConsumer, Written, database_unavailable
 from runtime.logs import TracePolicy
 from runtime.projection import Projection
+from runtime.waiting import Wakeups, woken_or_after
 
 
 def define_resume_replica(metadata: MetaData) -> Table:
@@ -173,7 +174,7 @@ class ReplicaWriter:
             driver = await self._connection()
             rows = await driver.fetch(self._sql, list(bodies), ResumeDeleted.event_type,
                                       REPLICATED)
-            _arrivals.wake(self.replica)
+            _arrivals.wake(_key(self.replica))
         except BaseException as exc:
             # anything but an error the server reported (lost, cut, cancelled mid-statement)
             # leaves the connection in doubt: the next write takes another
@@ -268,7 +269,7 @@ async def _version_of(session: AsyncSession, replica: Table, head: Any,
 
 
 # a save's version usually lands some 5-15 ms after the save answered. This process's own
-# replica writer wakes the wait at once (`_Arrivals`); another instance's write is found by
+# replica writer wakes the wait at once (`_arrivals`); another instance's write is found by
 # looking again, every 5 ms in that time (a look is one indexed read), less often after
 FIRST_PAUSE_SECONDS, EAGER_SECONDS, LONGEST_PAUSE_SECONDS = 0.005, 0.04, 0.05
 
@@ -282,9 +283,8 @@ async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: 
     owner's (it is another user's, or deleted)."""
     started = time.monotonic()
     deadline, pause = started + timeout, FIRST_PAUSE_SECONDS
-    while True:
-        arrival = _arrivals.next_write(replica)  # before the look: a write during it counts
-        try:
+    with _arrivals.listening(_key(replica)) as arrived:  # a write during a look counts
+        while True:
             async with sessions() as session:
                 head = await latest(session, replica, resume_id)
                 if head is not None:
@@ -295,43 +295,18 @@ async def wait_for_version(sessions: async_sessionmaker[AsyncSession], replica: 
                         return row
             if time.monotonic() >= deadline:
                 return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(arrival), pause)
-        finally:
-            _arrivals.forget(replica, arrival)
-        if time.monotonic() - started > EAGER_SECONDS:
-            pause = min(2 * pause, LONGEST_PAUSE_SECONDS)
-
-
-class _Arrivals:
-    """Wakes the version waits of this process when its own replica writer wrote a batch
-    (the writer of another instance is found by the next look)."""
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, set[asyncio.Future[None]]] = {}
-
-    def next_write(self, replica: Table) -> "asyncio.Future[None]":
-        arrival = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(_key(replica), set()).add(arrival)
-        return arrival
-
-    def forget(self, replica: Table, arrival: "asyncio.Future[None]") -> None:
-        waiting = self._waiting.get(_key(replica))
-        if waiting is not None:
-            waiting.discard(arrival)
-
-    def wake(self, replica: Table) -> None:
-        loop = asyncio.get_running_loop()
-        for arrival in self._waiting.pop(_key(replica), ()):
-            if arrival.get_loop() is loop and not arrival.done():
-                arrival.set_result(None)
+            await woken_or_after(arrived, pause)
+            if time.monotonic() - started > EAGER_SECONDS:
+                pause = min(2 * pause, LONGEST_PAUSE_SECONDS)
 
 
 def _key(replica: Table) -> str:
     return f"{replica.schema}.{replica.name}"
 
 
-_arrivals = _Arrivals()
+# this process's version waits, woken by its own replica writer (another instance's write is
+# found by the next look)
+_arrivals = Wakeups()
 
 
 class ResumeNotFound(Exception):
