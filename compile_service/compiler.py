@@ -18,7 +18,6 @@ from compile_service.metrics import count_artifact_lookup
 from compile_service.rendering import RenderedSource, Renderer
 from compile_service.typesetting.engine import CompiledPdf, CompileFailed, Engine
 from contracts.compile_events import CompileFinished, PageOverflow
-from contracts.jobs import JobFinished
 from contracts.resume import ResumeDocument
 
 DEFAULT_TEMPLATE = "classic"
@@ -127,14 +126,10 @@ class Compiler:
             "job_id": job_id, "outcome": "succeeded", "artifact_key": prepared.key,
             "engine_ms": pdf.engine_ms, **figures})
 
-
     def check_ats(self, job_id: str) -> None:
         """Start the ATS check of the PDF the job made, if it made one, in the background."""
         if (due := self._ats_due.pop(job_id, None)) is not None:
             self.ats_reports.start(due.key, due.pdf, due.document, due.figures)
-
-    def after_close(self, finished: JobFinished) -> None:
-        self.check_ats(finished.job_id)
 
 
 def figures_of(pdf: CompiledPdf) -> dict[str, Any]:

@@ -98,9 +98,10 @@ def _retrieved(future: "asyncio.Future[CompileFinished]") -> None:
 
 def jobs_consumer(components: Components, settings: CompileSettings) -> Consumer:
     sweep_stale_runs(settings.compile_work_dir)
-    runner = JobRunner(components.jobs, CompileWork(components.service, components.compiler),
+    compiler = components.compiler
+    runner = JobRunner(components.jobs, CompileWork(components.service, compiler),
                        settings.consumer_max_attempts,
-                       after_close=components.compiler.after_close)
+                       after_close=lambda finished: compiler.check_ats(finished.job_id))
     return drop_erased(runner.consumer(COMPILE_JOBS_CONSUMER,
                                        prefetch=settings.compile_concurrency),
                        ErasedUsers(components.db, erased_users))

@@ -93,10 +93,9 @@ def test_each_event_names_who_publishes_and_who_consumes_it(document: dict[str, 
 
 
 def test_the_documented_consumers_are_the_ones_the_services_build() -> None:
-    compiler = SimpleNamespace(artifacts=None, after_close=None)
-    anything = SimpleNamespace(service=None, compiler=compiler, sessions=None, client=object(),
-                               jobs=None, imports=None, db=None, engine=None, erase=None,
-                               record_completion=None)
+    anything = SimpleNamespace(service=None, compiler=SimpleNamespace(artifacts=None),
+                               sessions=None, client=object(), jobs=None, imports=None, db=None,
+                               engine=None, erase=None, record_completion=None)
     built: list[Consumer] = [
         signed_out_consumer(anything, 5),  # type: ignore[arg-type]
         imported_resumes_consumer(anything, 5),  # type: ignore[arg-type]
