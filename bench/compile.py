@@ -34,6 +34,7 @@ RabbitMQ and Redis up, as for the tests). The machine's load average is printed 
 and the end: on a shared machine it moves every figure."""
 
 import asyncio
+import contextlib
 import copy
 import os
 import statistics
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,12 +222,18 @@ async def back_to_back(client: httpx.AsyncClient, resume: dict[str, Any],
     return saves, cpu * 1000 / len(saves)
 
 
-async def through_gateway(stack: Stack) -> dict[str, float]:
+@contextlib.asynccontextmanager
+async def signed_in(stack: Stack, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the stack's gateway with a session of `email`'s."""
     gateway = stack.gateway
     async with httpx.AsyncClient(base_url=gateway, headers={"Origin": gateway},
                                  timeout=60) as client:
-        (await client.post("/api/auth/dev-login",
-                           json={"email": "compile@bench.example"})).raise_for_status()
+        (await client.post("/api/auth/dev-login", json={"email": email})).raise_for_status()
+        yield client
+
+
+async def through_gateway(stack: Stack) -> dict[str, float]:
+    async with signed_in(stack, "compile@bench.example") as client:
         resumes = [(await client.post("/api/resume/create",
                                       json=document(f"Compile {i}"))).json() for i in (1, 2)]
         for template in (TYPST, LATEX):  # warm-up: engines, caches, connections
@@ -256,10 +264,10 @@ async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
     typst_saves = [r.save_ms for r in runs[TYPST]]
     latex_saves = [r.save_ms for r in runs[LATEX]]
     latex_compiles = [r.compile_ms for r in runs[LATEX]]
-    worker_renders = [float(r.job["timings"]["engine_ms"]) for r in runs[TYPST]]
+    request_renders = [float(r.job["timings"]["engine_ms"]) for r in runs[TYPST]]
     show(result(f"Typst ({TYPST}) save to succeeded", typst_saves), "saves/s")
     show(result("  compile to succeeded", [r.compile_ms for r in runs[TYPST]]), "compiles/s")
-    show(result("  the render, in the request (engine_ms)", worker_renders), "renders/s")
+    show(result("  the render, in the request (engine_ms)", request_renders), "renders/s")
     show(result(f"  baseline: LaTeX ({LATEX}) save to succeeded", latex_saves), "saves/s")
     show(result(f"LaTeX ({LATEX}) cold compile to succeeded", latex_compiles), "compiles/s")
     show(result("  baseline: plain pdflatex, same source", plain.ms), "runs/s")
@@ -270,7 +278,7 @@ async def save_then_compile(client: httpx.AsyncClient, resume: dict[str, Any]
     print("  server side p50, Typst: " + server_side(runs[TYPST]) + "; LaTeX: "
           + server_side(runs[LATEX]))
     return {"save_p50": statistics.median(typst_saves),
-            "request_render_p50": statistics.median(worker_renders),
+            "request_render_p50": statistics.median(request_renders),
             "latex_ratio": _ratio(latex_compiles, plain.ms),
             "latex_engine_ratio": _ratio(latex_engine, plain.ms)}
 
@@ -334,11 +342,7 @@ async def at_once(client: httpx.AsyncClient, resumes: list[dict[str, Any]]
 
 async def through_the_worker(stack: Stack) -> dict[str, float]:
     """Typst save-then-compiles where the request compiles nothing (TYPST_IN_REQUEST=0)."""
-    gateway = stack.gateway
-    async with httpx.AsyncClient(base_url=gateway, headers={"Origin": gateway},
-                                 timeout=60) as client:
-        (await client.post("/api/auth/dev-login",
-                           json={"email": "queued@bench.example"})).raise_for_status()
+    async with signed_in(stack, "queued@bench.example") as client:
         resume = (await client.post("/api/resume/create", json=document("Queued"))).json()
         await save_and_compile(client, resume, TYPST, f"warm {time.time()}")
         runs = []
